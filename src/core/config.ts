@@ -1,0 +1,191 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Configuration: environment variables, parsed once at start-up (CONTRACT.md).
+ * A bad value throws a ConfigError whose message is one line naming the variable.
+ */
+export const ROLES = ['api', 'ingest', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+export const HWACCEL_SETTINGS = ['auto', 'none', 'nvenc', 'vaapi', 'qsv'] as const;
+export type HwaccelSetting = (typeof HWACCEL_SETTINGS)[number];
+
+export interface S3Config {
+  bucket: string;
+  endpoint: string | undefined;
+  region: string;
+  prefix: string;
+}
+
+export interface Config {
+  roles: ReadonlySet<Role>;
+  port: number;
+  host: string;
+  /** Base URL used in Location headers; no trailing slash. */
+  publicUrl: string;
+  /** Unset: a private redis-server is started and stopped with the process. */
+  redisUrl: string | undefined;
+  ffmpegPath: string;
+  /** Absolute. */
+  dataDir: string;
+  /** Absolute; `POST /api/vod` accepts file names inside it only. Default `DATA_DIR/media`. */
+  mediaDir: string;
+  storage: 'local' | 's3';
+  s3: S3Config | undefined;
+  publishToken: string | undefined;
+  apiToken: string | undefined;
+  hwaccel: HwaccelSetting;
+  iceServers: string[];
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Largest multipart upload accepted by `POST /api/vod`, in bytes. */
+  maxUploadBytes: number;
+  /** Prefix of every BullMQ queue and Redis key; lets tests and tenants share one Redis. */
+  queuePrefix: string;
+  /** Jobs one worker process runs at once. */
+  workerConcurrency: number;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+const intIn = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be a whole number from ${min} to ${max}`);
+
+const EnvSchema = z.object({
+  ROLES: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+    )
+    .refine((rs) => rs.length > 0 && rs.every((r) => (ROLES as readonly string[]).includes(r)), {
+      message: `must be a comma-separated list of ${ROLES.join(', ')}`,
+    })
+    .optional(),
+  PORT: intIn(1, 65535).default(8080),
+  HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be a host name or IP address')
+    .default('127.0.0.1'),
+  PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  MEDIA_DIR: z.string().min(1).optional(),
+  STORAGE: z.enum(['local', 's3'], { error: 'must be local or s3' }).default('local'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name')
+    .optional(),
+  S3_ENDPOINT: z.url({ error: 'must be a URL' }).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9/_-]*$/, 'may hold letters, digits, / _ and - only')
+    .default(''),
+  PUBLISH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  HWACCEL: z
+    .enum(HWACCEL_SETTINGS, { error: `must be one of ${HWACCEL_SETTINGS.join(', ')}` })
+    .default('auto'),
+  ICE_SERVERS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .refine((us) => us.every((u) => /^(stun|stuns|turn|turns):[^\s"<>]+$/.test(u)), {
+      message: 'must be comma-separated stun:, stuns:, turn: or turns: URLs',
+    })
+    .optional(),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be fatal, error, warn, info, debug, trace or silent',
+    })
+    .default('info'),
+  MAX_UPLOAD_MB: intIn(1, 1_048_576).default(2048),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be lower-case letters, digits and -, starting with a letter')
+    .default('whipcast'),
+  WORKER_CONCURRENCY: intIn(1, 64).default(1),
+});
+
+/** Empty strings count as unset, as shells and compose files produce them. */
+function clean(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') out[k] = v;
+  return out;
+}
+
+export function loadConfig(
+  env: NodeJS.ProcessEnv,
+  opts: { workerOnly?: boolean; cwd?: string } = {},
+): Config {
+  const parsed = EnvSchema.safeParse(clean(env));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    const got = env[name];
+    const shown = got === undefined || /TOKEN|SECRET|KEY/.test(name) ? '' : ` (got "${got}")`;
+    throw new ConfigError(`${name}: ${issue?.message ?? 'invalid'}${shown}`);
+  }
+  const e = parsed.data;
+  const cwd = opts.cwd ?? process.cwd();
+  const roles = new Set<Role>((e.ROLES ?? (opts.workerOnly ? ['worker'] : [...ROLES])) as Role[]);
+
+  if (!isLoopback(e.HOST) && (!e.PUBLISH_TOKEN || !e.API_TOKEN)) {
+    throw new ConfigError(
+      `HOST: binding the non-loopback address ${e.HOST} needs PUBLISH_TOKEN and API_TOKEN to be set`,
+    );
+  }
+  if (e.STORAGE === 's3' && !e.S3_BUCKET) {
+    throw new ConfigError('S3_BUCKET: must be set when STORAGE=s3');
+  }
+  const dataDir = path.resolve(cwd, e.DATA_DIR);
+  const hostInUrl = e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
+  return {
+    roles,
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: e.PUBLIC_URL ?? `http://${hostInUrl}:${e.PORT}`,
+    redisUrl: e.REDIS_URL,
+    ffmpegPath: e.FFMPEG_PATH,
+    dataDir,
+    mediaDir: e.MEDIA_DIR ? path.resolve(cwd, e.MEDIA_DIR) : path.join(dataDir, 'media'),
+    storage: e.STORAGE,
+    s3:
+      e.STORAGE === 's3' && e.S3_BUCKET
+        ? { bucket: e.S3_BUCKET, endpoint: e.S3_ENDPOINT, region: e.S3_REGION, prefix: e.S3_PREFIX }
+        : undefined,
+    publishToken: e.PUBLISH_TOKEN,
+    apiToken: e.API_TOKEN,
+    hwaccel: e.HWACCEL,
+    iceServers: e.ICE_SERVERS ?? [],
+    logLevel: e.LOG_LEVEL,
+    maxUploadBytes: e.MAX_UPLOAD_MB * 1024 * 1024,
+    queuePrefix: e.QUEUE_PREFIX,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+  };
+}

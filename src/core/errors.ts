@@ -1,0 +1,63 @@
+/**
+ * The error vocabulary. Roles throw `AppError`s with a stable code; only the HTTP
+ * edge maps them to a status (see src/api/errors.ts).
+ */
+export type ErrorCode =
+  | 'bad_request'
+  | 'validation_failed'
+  | 'bad_json'
+  | 'not_found'
+  | 'conflict'
+  | 'read_only'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'unavailable'
+  | 'hardware_unavailable'
+  | 'ffmpeg_failed'
+  | 'cancelled'
+  | 'internal';
+
+const STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
+  validation_failed: 400,
+  bad_json: 400,
+  not_found: 404,
+  conflict: 409,
+  read_only: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  unauthorized: 401,
+  forbidden: 403,
+  unavailable: 503,
+  hardware_unavailable: 422,
+  ffmpeg_failed: 500,
+  cancelled: 409,
+  internal: 500,
+};
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  /** The request field at fault, as a dotted path (`ladder.0.width`), when there is one. */
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { field?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.field = options.field;
+  }
+
+  get status(): number {
+    return STATUS[this.code];
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}
+
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
