@@ -8,4 +8,5 @@ export default {
   maxWorkers: 2,
   globalSetup: '<rootDir>/dist/test/helpers/global-setup.js',
   globalTeardown: '<rootDir>/dist/test/helpers/global-teardown.js',
+  reporters: ['default', '<rootDir>/scripts/summary-reporter.cjs'],
 };

@@ -1,0 +1,86 @@
+import path from 'node:path';
+import express, { type Express } from 'express';
+import type { Capabilities } from '../core/capabilities.js';
+import type { Config } from '../core/config.js';
+import type { JobsApi } from '../core/jobs.js';
+import type { Logger } from '../core/log.js';
+import { packageRoot } from '../core/paths.js';
+import type { PresetStore } from '../core/presets/types.js';
+import type { IngestApi } from '../core/streams.js';
+import type { Storage } from '../packager/storage/storage.js';
+import { requireToken } from './auth.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { ApiMetrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
+import { healthRouter } from './routes/health.js';
+import { hlsRouter } from './routes/hls.js';
+import { jobsRouter } from './routes/jobs.js';
+import { presetsRouter } from './routes/presets.js';
+import { streamsRouter } from './routes/streams.js';
+import { vodRouter } from './routes/vod.js';
+
+export interface ApiDeps {
+  config: Config;
+  log: Logger;
+  presets: PresetStore;
+  jobs: JobsApi;
+  ingest: IngestApi;
+  storage: Storage;
+  capabilities: () => Capabilities;
+}
+
+/** The HTTP edge: parse, call a role through its interface, answer. */
+export function createApp(deps: ApiDeps): Express {
+  const { config } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const metrics = new ApiMetrics(deps.jobs);
+  app.use(metrics.middleware());
+
+  const requireApiToken = requireToken(config.apiToken, 'whipcast-api');
+  const root = packageRoot();
+
+  app.use(healthRouter({ capabilities: deps.capabilities, redisReady: () => deps.jobs.ping() }));
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.get('/api/openapi.json', (_req, res) => {
+    res.json(openApiDocument());
+  });
+  app.get('/api/capabilities', (_req, res) => {
+    res.json(deps.capabilities());
+  });
+  app.use('/api/presets', presetsRouter({ presets: deps.presets, requireApiToken }));
+  app.use('/api/jobs', jobsRouter({ jobs: deps.jobs, requireApiToken }));
+  app.use(
+    '/api/vod',
+    vodRouter({
+      jobs: deps.jobs,
+      requireApiToken,
+      mediaDir: config.mediaDir,
+      uploadDir: path.join(config.dataDir, 'uploads'),
+      maxUploadBytes: config.maxUploadBytes,
+    }),
+  );
+  app.use('/api/streams', streamsRouter({ ingest: deps.ingest }));
+  app.use('/api', notFoundHandler);
+
+  app.use('/hls', hlsRouter({ storage: deps.storage }));
+
+  // The pages: plain HTML, compiled TypeScript, and hls.js straight from node_modules.
+  const staticOpts = { index: false, fallthrough: true, maxAge: 0 } as const;
+  app.get('/', (_req, res) => res.sendFile(path.join(root, 'player', 'index.html')));
+  app.use('/player', express.static(path.join(root, 'dist', 'player'), staticOpts));
+  app.get('/player/style.css', (_req, res) => res.sendFile(path.join(root, 'player', 'style.css')));
+  app.get('/vendor/hls.mjs', (_req, res) =>
+    res.sendFile(path.join(root, 'node_modules', 'hls.js', 'dist', 'hls.mjs')),
+  );
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.log));
+  return app;
+}
+
+export { listExpressRoutes as listRoutes } from './openapi-check.js';

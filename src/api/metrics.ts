@@ -1,0 +1,75 @@
+import type { RequestHandler } from 'express';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { JobsApi } from '../core/jobs.js';
+
+/** Prometheus metrics of one API process; collected from the queue at scrape time. */
+export class ApiMetrics {
+  readonly registry = new Registry();
+  readonly #http: Counter<'method' | 'route' | 'status'>;
+
+  constructor(jobs: JobsApi) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'whipcast_' });
+    this.#http = new Counter({
+      name: 'whipcast_http_requests_total',
+      help: 'HTTP requests by route pattern and status',
+      labelNames: ['method', 'route', 'status'],
+      registers: [this.registry],
+    });
+    const redisUp = new Gauge({
+      name: 'whipcast_redis_up',
+      help: '1 when the queue Redis answers a PING',
+      registers: [this.registry],
+      async collect() {
+        this.set((await jobs.ping()) ? 1 : 0);
+      },
+    });
+    void redisUp;
+    new Gauge({
+      name: 'whipcast_jobs',
+      help: 'Transcode jobs by queue and state',
+      labelNames: ['queue', 'state'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        try {
+          const counts = await jobs.counts();
+          for (const [queue, states] of Object.entries(counts)) {
+            for (const [state, n] of Object.entries(states)) this.set({ queue, state }, n);
+          }
+        } catch {
+          // Redis down: whipcast_redis_up says so; no stale counts.
+        }
+      },
+    });
+    new Gauge({
+      name: 'whipcast_ffmpeg_speed',
+      help: 'Encoding speed of each running job (1 = real time), as its worker last reported',
+      labelNames: ['queue', 'job'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        try {
+          for (const j of await jobs.list()) {
+            if (j.state === 'active' && j.progress?.speed != null) {
+              this.set({ queue: j.queue, job: j.id }, j.progress.speed);
+            }
+          }
+        } catch {
+          // as above
+        }
+      },
+    });
+  }
+
+  /** Counts each request under its route pattern (never the raw URL: ids would explode the labels). */
+  middleware(): RequestHandler {
+    return (req, res, next) => {
+      res.on('finish', () => {
+        const pattern = req.route?.path;
+        const route = typeof pattern === 'string' ? `${req.baseUrl}${pattern}` : 'unmatched';
+        this.#http.inc({ method: req.method, route, status: String(res.statusCode) });
+      });
+      next();
+    };
+  }
+}

@@ -1,0 +1,35 @@
+import type { Preset } from '../preset.js';
+
+/** A preset as the store holds it: the validated data plus where it came from. */
+export interface PresetEntry {
+  preset: Preset;
+  /** Shipped in presets/ with the code: listed and usable, never changed through the API. */
+  builtIn: boolean;
+  /** ISO 8601; the file's modification time, so it survives a restart unchanged. */
+  updatedAt: string;
+}
+
+/** What replace() did: `created` when no preset had that id (PUT answers 201 then). */
+export interface ReplaceResult extends PresetEntry {
+  created: boolean;
+}
+
+/**
+ * What the API (and the job client, to snapshot a preset into a job) needs of the
+ * preset store. Inputs are untrusted: every method validates, and failures are
+ * AppErrors (validation_failed naming the field, not_found, conflict, read_only).
+ */
+export interface PresetStore {
+  /** Built-ins first (in file-name order), then user presets by id. */
+  list(): Promise<PresetEntry[]>;
+  get(id: string): Promise<PresetEntry>;
+  /** 409 conflict when the id is taken, by a built-in as well. */
+  create(input: unknown): Promise<PresetEntry>;
+  /**
+   * Replaces the user preset `id`, or creates it when there is none. The body's id
+   * must equal `id` or be absent; built-ins are read_only.
+   */
+  replace(id: string, input: unknown): Promise<ReplaceResult>;
+  /** Built-ins are read_only; an unknown id is not_found. */
+  delete(id: string): Promise<void>;
+}

@@ -1,0 +1,37 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * Worker connections wait out a Redis outage (BullMQ requires maxRetriesPerRequest: null
+ * for blocking commands); the API's connections fail fast, so an enqueue while Redis is
+ * down answers 503 within a second instead of hanging the HTTP request.
+ */
+export function workerRedis(url: string, name: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, connectionName: name });
+}
+
+export const API_REDIS_OPTIONS: RedisOptions = {
+  maxRetriesPerRequest: 0,
+  enableOfflineQueue: false,
+  connectTimeout: 1000,
+  commandTimeout: 1000,
+  retryStrategy: (times) => Math.min(times * 200, 2000),
+};
+
+export function apiRedis(url: string, name: string): Redis {
+  return new Redis(url, { ...API_REDIS_OPTIONS, connectionName: name });
+}
+
+/** Rejects after `ms` so a stuck Redis call becomes a 503, not a hung request. */
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

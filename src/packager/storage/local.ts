@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { AppError } from '../../core/errors.js';
+import { contentTypeFor, isAssetId, parseKey } from './keys.js';
+import type { Storage, StoredObject } from './storage.js';
+
+// Duck-typed: errors from node's fs can come from another realm (vm contexts), where instanceof fails.
+const isErrno = (e: unknown, ...codes: string[]): boolean =>
+  typeof e === 'object' && e !== null && codes.includes(String((e as NodeJS.ErrnoException).code));
+
+/**
+ * Storage on local disk: `<root>/<assetId>/<name>`. Writes go to a temp file and are
+ * renamed into place, so a reader sees the old object or the new one, never half a
+ * segment. Reads refuse symlinks and anything but regular files, so a link planted
+ * in the folder cannot expose files outside it. The content type is derived from the
+ * name's extension on read (the `contentType` given to put is not stored).
+ */
+export class LocalStorage implements Storage {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  async put(key: string, body: Uint8Array, _contentType: string): Promise<void> {
+    const k = parseKey(key);
+    if (!k) throw new AppError('bad_request', `invalid storage key ${JSON.stringify(key)}`);
+    const dir = await this.#assetDir(k.assetId, true);
+    // Temp names start with '.', which no valid object name does, so they are never served.
+    const tmp = path.join(dir, `.tmp-${randomUUID()}`);
+    try {
+      await writeFile(tmp, body, { flag: 'wx' });
+      await rename(tmp, path.join(dir, k.name));
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async get(key: string): Promise<StoredObject | null> {
+    const k = parseKey(key);
+    if (!k) return null;
+    const dir = await this.#assetDir(k.assetId, false);
+    if (!dir) return null;
+    let fh;
+    try {
+      // O_NOFOLLOW: a symlink fails with ELOOP; O_NONBLOCK: a planted FIFO cannot hang the read.
+      fh = await open(
+        path.join(dir, k.name),
+        constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+      );
+    } catch (e) {
+      if (isErrno(e, 'ENOENT', 'ELOOP', 'ENOTDIR', 'EISDIR')) return null;
+      throw e;
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) return null;
+      const body = await fh.readFile();
+      return { body, contentType: contentTypeFor(k.name), modified: st.mtime };
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async deleteAsset(assetId: string): Promise<void> {
+    if (!isAssetId(assetId)) throw new AppError('bad_request', `invalid asset id ${JSON.stringify(assetId)}`);
+    // rm does not follow a symlinked asset folder; it removes the link itself.
+    await rm(path.join(this.root, assetId), { recursive: true, force: true });
+  }
+
+  async close(): Promise<void> {}
+
+  /** The asset's folder if it is a real directory (created when `create`); null otherwise. */
+  async #assetDir(assetId: string, create: true): Promise<string>;
+  async #assetDir(assetId: string, create: false): Promise<string | null>;
+  async #assetDir(assetId: string, create: boolean): Promise<string | null> {
+    const dir = path.join(this.root, assetId);
+    if (create) {
+      await mkdir(this.root, { recursive: true });
+      await mkdir(dir).catch((e: unknown) => {
+        if (!isErrno(e, 'EEXIST')) throw e;
+      });
+    }
+    try {
+      const st = await lstat(dir);
+      if (st.isDirectory() && !st.isSymbolicLink()) return dir;
+    } catch (e) {
+      if (!isErrno(e, 'ENOENT', 'ENOTDIR')) throw e;
+    }
+    if (create) throw new AppError('conflict', `storage folder for ${assetId} is not a directory`);
+    return null;
+  }
+}

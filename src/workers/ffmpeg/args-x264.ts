@@ -1,0 +1,55 @@
+import type { Preset, Rung } from '../../core/preset.js';
+import type { FamilyArgs } from './args-family.js';
+
+/** x264 tunes libx265 also knows; film and stillimage have no x265 counterpart. */
+const X265_TUNES: ReadonlySet<string> = new Set(['animation', 'grain', 'fastdecode', 'zerolatency']);
+
+/** SVT-AV1 presets (0 slowest to 13 fastest) nearest in spirit to the x264 speed names. */
+const SVTAV1_PRESET: Record<Preset['encoders']['x264']['preset'], number> = {
+  ultrafast: 12,
+  superfast: 11,
+  veryfast: 10,
+  faster: 9,
+  fast: 8,
+  medium: 7,
+  slow: 6,
+  slower: 5,
+  veryslow: 4,
+};
+
+/** The software family: libx264, libx265 and libsvtav1, decoding and scaling on the CPU. */
+export const x264Args: FamilyArgs = {
+  family: 'x264',
+
+  inputOptions: () => [],
+
+  // The encoders take 8-bit 4:2:0 whatever the source was (10-bit, 4:2:2, RGB screen capture).
+  scaleFilter: (rung) => `scale=${rung.width}:${rung.height},format=yuv420p`,
+
+  encoderOptions(rung: Rung, preset: Preset): string[] {
+    const { preset: speed, tune } = preset.encoders.x264;
+    const profile = rung.profile === undefined ? [] : ['-profile:v', rung.profile];
+    switch (rung.codec) {
+      case 'h264':
+        return [
+          ...['-c:v', 'libx264', '-preset', speed],
+          ...(tune === undefined ? [] : ['-tune', tune]),
+          ...profile,
+          // Scene cuts would add keyframes in one rung only and break alignment across rungs.
+          ...['-sc_threshold', '0', '-forced-idr', '1'],
+        ];
+      case 'hevc':
+        return [
+          ...['-c:v', 'libx265', '-preset', speed],
+          ...(tune !== undefined && X265_TUNES.has(tune) ? ['-tune', tune] : []),
+          ...profile,
+          // hvc1 (parameter sets in the init segment only) is what Apple players require.
+          ...['-tag:v', 'hvc1', '-forced-idr', '1'],
+          // libx265 ignores -sc_threshold; it also logs at info level unless told otherwise.
+          ...['-x265-params', 'scenecut=0:open-gop=0:log-level=error'],
+        ];
+      case 'av1':
+        return ['-c:v', 'libsvtav1', '-preset', String(SVTAV1_PRESET[speed])];
+    }
+  },
+};

@@ -1,0 +1,120 @@
+import { unlink } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import type { Job } from 'bullmq';
+import type { Capabilities } from '../core/capabilities.js';
+import type { HwaccelSetting } from '../core/config.js';
+import { AppError } from '../core/errors.js';
+import type { JobProgress, VodJobData, VodJobResult } from '../core/jobs.js';
+import type { Logger } from '../core/log.js';
+import { rungName } from '../core/preset.js';
+import type { Storage } from '../packager/storage/storage.js';
+import { VodPackager, type RenditionSpec } from '../packager/vod-packager.js';
+import { buildFfmpegArgs } from './ffmpeg/args.js';
+import { chooseEncoder } from './ffmpeg/encoder-choice.js';
+import { FfmpegProcess } from './ffmpeg/process.js';
+import { probeInput } from './ffmpeg/probe.js';
+
+export interface VodJobDeps {
+  ffmpegPath: string;
+  hwaccel: HwaccelSetting;
+  capabilities: Capabilities;
+  storage: Storage;
+  log: Logger;
+}
+
+const PROGRESS_EVERY_MS = 1000;
+
+/** One file through the ladder: probe, one ffmpeg, fMP4 pipes into the VOD packager. */
+export async function runVodJob(
+  job: Job<VodJobData, VodJobResult>,
+  signal: AbortSignal,
+  deps: VodJobDeps,
+): Promise<VodJobResult> {
+  const { preset, input, assetId } = job.data;
+  const choice = chooseEncoder(preset, deps.capabilities.families, deps.hwaccel);
+  if (choice.fallback)
+    deps.log.warn({ reason: choice.reason }, 'hardware preferred but unavailable: using x264');
+
+  const media = await probeInput(deps.ffmpegPath, input.path);
+  if (!media.hasVideo) throw new AppError('validation_failed', `${input.label} has no video stream`);
+
+  const renditions: RenditionSpec[] = preset.ladder.map((r) => ({
+    name: rungName(r),
+    kind: 'video' as const,
+    width: r.width,
+    height: r.height,
+    fps: r.fps,
+    nominalBitrateKbps: r.videoBitrateKbps,
+  }));
+  if (media.hasAudio) {
+    renditions.push({ name: 'audio', kind: 'audio', nominalBitrateKbps: preset.audio.bitrateKbps });
+  }
+  const args = buildFfmpegArgs(preset, choice.family, {
+    input: input.path,
+    live: null,
+    hasAudio: media.hasAudio,
+    firstOutputFd: 3,
+  });
+
+  // A retried job starts clean: nothing half-written from an earlier attempt stays listed.
+  await deps.storage.deleteAsset(assetId);
+  const packager = new VodPackager({
+    storage: deps.storage,
+    assetId,
+    renditions,
+    segmentSeconds: preset.segmentSeconds,
+    log: deps.log,
+  });
+
+  let lastReport = 0;
+  const ffmpeg = new FfmpegProcess({
+    bin: deps.ffmpegPath,
+    args,
+    outputCount: renditions.length,
+    signal,
+    log: deps.log,
+    onProgress: (p) => {
+      const now = Date.now();
+      if (now - lastReport < PROGRESS_EVERY_MS && !p.done) return;
+      lastReport = now;
+      const progress: JobProgress = {
+        percent: media.durationMs
+          ? Math.min(100, Math.round((p.outTimeMs / media.durationMs) * 1000) / 10)
+          : 0,
+        fps: p.fps,
+        speed: p.speed,
+        outTimeMs: p.outTimeMs,
+      };
+      void job.updateProgress(progress as unknown as object).catch(() => undefined);
+    },
+  });
+  deps.log.info(
+    { family: choice.family, rungs: preset.ladder.length, audio: media.hasAudio },
+    'transcode started',
+  );
+
+  try {
+    await Promise.all([
+      ffmpeg.wait(),
+      ...renditions.map((r, i) => {
+        const out = ffmpeg.outputs[i];
+        if (!out) throw new AppError('internal', `no ffmpeg output for ${r.name}`);
+        return pipeline(out, packager.writable(r.name));
+      }),
+    ]);
+  } catch (e) {
+    packager.abort();
+    await ffmpeg.close();
+    throw e;
+  }
+  const result = await packager.finish();
+  if (input.deleteAfter) await unlink(input.path).catch(() => undefined);
+  await job.updateProgress({ percent: 100, fps: null, speed: null, outTimeMs: result.durationMs } as object);
+  deps.log.info({ durationMs: result.durationMs }, 'transcode complete');
+  return {
+    family: choice.family,
+    hwFallback: choice.fallback,
+    durationMs: result.durationMs,
+    renditions: renditions.map((r) => r.name),
+  };
+}
