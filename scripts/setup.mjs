@@ -47,7 +47,10 @@ if (needed.length > 0) {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     try {
       execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-      execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...needed], { stdio: 'inherit', env });
+      execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...needed], {
+        stdio: 'inherit',
+        env,
+      });
     } catch {
       console.error(`setup: apt-get could not install ${needed.join(', ')}; install them and run again`);
       process.exit(1);

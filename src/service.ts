@@ -8,7 +8,7 @@ import { errorMessage } from './core/errors.js';
 import type { Logger } from './core/log.js';
 import { packageRoot } from './core/paths.js';
 import { FilePresetStore } from './core/presets/store.js';
-import { apiRedis } from './core/redis.js';
+import { apiRedis, closeRedis, whenReady } from './core/redis.js';
 import { PrivateRedis } from './core/redis-server.js';
 import { NO_INGEST } from './core/streams.js';
 import { LocalStorage } from './packager/storage/local.js';
@@ -98,6 +98,9 @@ export class Service {
       await presets.load?.();
       this.#apiConnection = apiRedis(redisUrl, `whipcast-api-${process.pid}`);
       this.#apiConnection.on('error', () => undefined);
+      if (!(await whenReady(this.#apiConnection, 5000))) {
+        log.warn('Redis is not reachable yet: /readyz answers 503 and enqueues 503 until it is');
+      }
       this.jobs = new JobsClient({
         connection: this.#apiConnection,
         prefix: config.queuePrefix,
@@ -133,7 +136,7 @@ export class Service {
         ['http', () => this.#closeServer()],
         ['worker', async () => this.worker?.close()],
         ['jobs', async () => this.jobs?.close()],
-        ['redis connection', async () => this.#apiConnection?.quit()],
+        ['redis connection', async () => this.#apiConnection && closeRedis(this.#apiConnection)],
         ['storage', async () => this.storage?.close()],
         ['private redis', async () => this.#redis?.close()],
       ];

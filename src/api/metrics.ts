@@ -64,9 +64,20 @@ export class ApiMetrics {
   /** Counts each request under its route pattern (never the raw URL: ids would explode the labels). */
   middleware(): RequestHandler {
     return (req, res, next) => {
+      // Express sets req.route when a route matches, while req.baseUrl still names the
+      // mount point; by 'finish' a router has restored baseUrl, so capture it then.
+      let route = 'unmatched';
+      let current: unknown;
+      Object.defineProperty(req, 'route', {
+        configurable: true,
+        enumerable: true,
+        get: () => current,
+        set: (v: { path?: unknown } | undefined) => {
+          current = v;
+          if (typeof v?.path === 'string') route = `${req.baseUrl}${v.path}`;
+        },
+      });
       res.on('finish', () => {
-        const pattern = req.route?.path;
-        const route = typeof pattern === 'string' ? `${req.baseUrl}${pattern}` : 'unmatched';
         this.#http.inc({ method: req.method, route, status: String(res.statusCode) });
       });
       next();

@@ -78,7 +78,7 @@ const EnvSchema = z.object({
       message: `must be a comma-separated list of ${ROLES.join(', ')}`,
     })
     .optional(),
-  PORT: intIn(1, 65535).default(8080),
+  PORT: intIn(0, 65535).default(8080), // 0 = any free port (tests)
   HOST: z
     .string()
     .regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be a host name or IP address')

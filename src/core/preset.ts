@@ -58,7 +58,7 @@ export const RungSchema = z
     height: even(2160, 'height'),
     fps: z
       .number()
-      .positive()
+      .min(1)
       .max(60)
       .refine((n) => Math.abs(n * 1000 - Math.round(n * 1000)) < 1e-6, 'may have at most 3 decimals'),
     videoBitrateKbps: kbps(100, 20_000),

@@ -35,3 +35,39 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
     clearTimeout(timer);
   }
 }
+
+/**
+ * Resolves true once a connection is ready, false after `ms`. A fail-fast connection
+ * (no offline queue) rejects every command until then, so the API waits for it before
+ * it starts answering /readyz and enqueues.
+ */
+export function whenReady(redis: Redis, ms: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      resolve(ok);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), ms);
+    redis.on('ready', onReady);
+  });
+}
+
+/**
+ * QUIT when Redis answers, else drop the socket: a plain quit() on a connection whose
+ * server is gone waits in the offline queue forever and would hang shutdown.
+ */
+export async function closeRedis(redis: Redis, ms = 1000): Promise<void> {
+  if (redis.status === 'end') return;
+  if (redis.status === 'ready') {
+    try {
+      await withTimeout(redis.quit(), ms, 'redis quit');
+      return;
+    } catch {
+      // fall through: force it
+    }
+  }
+  redis.disconnect(false);
+}

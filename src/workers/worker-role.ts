@@ -6,7 +6,7 @@ import type { HwaccelSetting } from '../core/config.js';
 import { AppError, errorMessage } from '../core/errors.js';
 import { CANCELLED_REASON, type VodJobData, type VodJobResult } from '../core/jobs.js';
 import type { Logger } from '../core/log.js';
-import { workerRedis } from '../core/redis.js';
+import { closeRedis, withTimeout, workerRedis } from '../core/redis.js';
 import type { Storage } from '../packager/storage/storage.js';
 import {
   cancelChannel,
@@ -43,16 +43,20 @@ export class WorkerRole {
   readonly #opts: WorkerRoleOptions;
   readonly #vod: Worker<VodJobData, VodJobResult>;
   readonly #subscriber: Redis;
+  /** BullMQ never closes a connection it was handed, so this role does. */
+  readonly #connection: Redis;
   #closing: Promise<void> | null = null;
 
   constructor(opts: WorkerRoleOptions) {
     this.#opts = opts;
     const log = opts.log.child({ role: 'worker', workerId: this.id });
+    this.#connection = workerRedis(opts.redisUrl, `whipcast-worker-${process.pid}`);
+    this.#connection.on('error', () => undefined);
     this.#vod = new Worker<VodJobData, VodJobResult>(
       QUEUE_NAMES.vod,
       (job, token, signal) => this.#process(job, token, signal),
       {
-        connection: workerRedis(opts.redisUrl, `whipcast-worker-${process.pid}`),
+        connection: this.#connection,
         prefix: opts.prefix,
         concurrency: opts.concurrency,
         lockDuration: VOD_LOCK_MS,
@@ -109,7 +113,13 @@ export class WorkerRole {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#vod.cancelAllJobs(SHUTDOWN);
-      const results = await Promise.allSettled([this.#vod.close(), this.#subscriber.quit()]);
+      // BullMQ's graceful close waits on Redis forever; with Redis gone, force it.
+      const force = this.#connection.status !== 'ready';
+      const results = await Promise.allSettled([
+        withTimeout(this.#vod.close(force), 10_000, 'worker close'),
+        closeRedis(this.#subscriber),
+      ]);
+      results.push(...(await Promise.allSettled([closeRedis(this.#connection)])));
       for (const r of results) {
         if (r.status === 'rejected') this.#opts.log.warn({ err: errorMessage(r.reason) }, 'worker close');
       }

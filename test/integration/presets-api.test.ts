@@ -422,7 +422,7 @@ describe('/api/presets over HTTP', () => {
       expect((res.json as ErrorBody).error).toEqual({
         code: 'validation_failed',
         field: 'ladder.0.fps',
-        message: 'ladder.0.fps: must be greater than 0',
+        message: 'ladder.0.fps: must be at least 1',
       });
     });
 

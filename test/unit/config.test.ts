@@ -20,7 +20,7 @@ describe('loadConfig', () => {
   });
 
   it.each([
-    [{ PORT: 'abc' }, /^PORT: must be a whole number from 1 to 65535 \(got "abc"\)$/],
+    [{ PORT: 'abc' }, /^PORT: must be a whole number from 0 to 65535 \(got "abc"\)$/],
     [{ PORT: '70000' }, /^PORT: /],
     [{ HWACCEL: 'cuda' }, /^HWACCEL: must be one of auto, none, nvenc, vaapi, qsv/],
     [{ ROLES: 'api,transcoder' }, /^ROLES: /],

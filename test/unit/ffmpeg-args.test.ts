@@ -353,7 +353,7 @@ const rungArb = fc.oneof(...VIDEO_CODECS.map((codec) => fc.constant(codec))).cha
       name: rungNameArb,
       width: fc.integer({ min: 8, max: 1920 }).map((n) => n * 2),
       height: fc.integer({ min: 8, max: 1080 }).map((n) => n * 2),
-      fps: fc.integer({ min: 1, max: 60_000 }).map((n) => n / 1000),
+      fps: fc.integer({ min: 1000, max: 60_000 }).map((n) => n / 1000),
       videoBitrateKbps: fc.integer({ min: 100, max: 20_000 }),
       maxrateKbps: fc.integer({ min: 20_000, max: 40_000 }),
       bufsizeKbps: fc.integer({ min: 100, max: 80_000 }),

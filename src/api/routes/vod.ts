@@ -121,6 +121,9 @@ export function vodRouter(deps: VodRouteDeps): Router {
         if (typeof body !== 'object' || Array.isArray(body)) {
           throw new AppError('validation_failed', 'the body must be a JSON object');
         }
+        // Cheap syntax checks first, so the error names the field the caller got wrong.
+        const id = optionalField(body, 'id');
+        const presetId = optionalField(body, 'presetId');
         let input: VodRequest['input'];
         if (req.is('multipart/form-data')) {
           if (!req.file)
@@ -136,11 +139,7 @@ export function vodRouter(deps: VodRouteDeps): Router {
           const resolved = await resolveMediaFile(deps.mediaDir, body.name);
           input = { path: resolved, deleteAfter: false, label: String(body.name) };
         }
-        const view = await deps.jobs.enqueueVod({
-          id: optionalField(body, 'id'),
-          presetId: optionalField(body, 'presetId'),
-          input,
-        });
+        const view = await deps.jobs.enqueueVod({ id, presetId, input });
         res.status(202).location(`/api/jobs/${view.id}`).json(view);
       } catch (e) {
         // Nothing changes on a rejected request: the upload goes too.
