@@ -21,6 +21,20 @@ export interface VodJobData {
   submittedAt: string;
 }
 
+/** A live stream's transcode: queued when the stream goes live, job id = stream id. */
+export interface LiveJobData {
+  kind: 'live';
+  streamId: string;
+  presetId: string;
+  preset: Preset;
+  /**
+   * Where the worker reads the stream: `GET {url}` with `Authorization: Bearer {token}`
+   * answers a Matroska byte stream of the current publish session (see src/ingest/relay).
+   */
+  relay: { url: string; token: string };
+  submittedAt: string;
+}
+
 export interface JobProgress {
   percent: number;
   fps: number | null;
