@@ -202,6 +202,41 @@ describe('files end to end: POST /api/vod → worker → packager → origin', (
     expect((await fetch(`${base}/api/jobs/tocancel`, { method: 'DELETE' })).status).toBe(409);
   }, 90_000);
 
+  it('fails a job whose preset requires hardware no worker has, once, with the reason', async () => {
+    const light = (await (await fetch(`${base}/api/presets/light`)).json()) as {
+      preset: Record<string, unknown>;
+    };
+    const preset = {
+      ...light.preset,
+      id: 'needs-nvenc',
+      name: 'Needs NVENC',
+      hardware: { policy: 'require', family: 'nvenc' },
+    };
+    const created = await fetch(`${base}/api/presets`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(preset),
+    });
+    expect(created.status).toBe(201);
+    const res = await fetch(`${base}/api/vod`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: path.basename(clip), presetId: 'needs-nvenc', id: 'hwjob' }),
+    });
+    expect(res.status).toBe(202);
+    const job = await waitFor(
+      'the job to fail',
+      async () => {
+        const j = await jobOf(base, 'hwjob');
+        return j.state === 'failed' ? j : null;
+      },
+      30_000,
+      200,
+    );
+    expect(job.failedReason).toMatch(/nvenc/i);
+    expect(job.attempts).toBe(1);
+  }, 60_000);
+
   it('cancels a queued job before it starts', async () => {
     mkdirSync(path.join(t.dir, 'media'), { recursive: true });
     writeFileSync(path.join(t.dir, 'media', 'q.mp4'), 'not really a video');
