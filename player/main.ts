@@ -32,8 +32,11 @@ function setText(id: string, text: string): void {
   $(id).textContent = text;
 }
 
+let playingLive = false;
+
 function play(id: string, url: string, live: boolean): void {
   current = id;
+  playingLive = live;
   hls?.destroy();
   hls = null;
   setText('now-playing', `${live ? 'live stream' : 'file'} ${id}`);
@@ -41,7 +44,8 @@ function play(id: string, url: string, live: boolean): void {
   setText('latency', '–');
   const path = new URL(url, location.href).pathname;
   if (Hls.isSupported()) {
-    const h = new Hls({ lowLatencyMode: live, liveSyncDurationCount: 3 });
+    // Live: LL-HLS (parts, blocking reload, PART-HOLD-BACK); files: plain HLS.
+    const h = new Hls(live ? { lowLatencyMode: true, backBufferLength: 30 } : { lowLatencyMode: false });
     hls = h;
     h.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => {
       const level = h.levels[data.level];
@@ -135,7 +139,8 @@ async function refresh(): Promise<void> {
     setText('status', '');
     // Open the page and see something: play the first ready file or stream if nothing plays yet.
     if (!current) {
-      const live = streams.streams[0];
+      const wanted = new URLSearchParams(location.search).get('stream');
+      const live = streams.streams.find((s) => s.id === wanted) ?? (wanted ? undefined : streams.streams[0]);
       const file = jobs.jobs.find((j) => j.queue === 'vod' && j.state === 'completed');
       if (live) play(live.id, live.playlistUrl, true);
       else if (file) play(file.assetId, file.playlistUrl, false);
@@ -145,7 +150,9 @@ async function refresh(): Promise<void> {
   }
 }
 
+// hls.js measures latency from EXT-X-PROGRAM-DATE-TIME against the wall clock: live only.
 setInterval(() => {
+  if (!playingLive) return;
   if (hls && hls.latency > 0 && Number.isFinite(hls.latency))
     setText('latency', `${hls.latency.toFixed(2)} s`);
 }, 500);

@@ -72,6 +72,7 @@ export function createApp(deps: ApiDeps): Express {
   // The pages: plain HTML, compiled TypeScript, and hls.js straight from node_modules.
   const staticOpts = { index: false, fallthrough: true, maxAge: 0 } as const;
   app.get('/', (_req, res) => res.sendFile(path.join(root, 'player', 'index.html')));
+  app.get('/publish', (_req, res) => res.sendFile(path.join(root, 'player', 'publish.html')));
   app.use('/player', express.static(path.join(root, 'dist', 'player'), staticOpts));
   app.get('/player/style.css', (_req, res) => res.sendFile(path.join(root, 'player', 'style.css')));
   app.get('/vendor/hls.mjs', (_req, res) =>

@@ -686,13 +686,15 @@ function paths(): Json {
 }
 
 /**
- * WHIP, WHEP and the publish page: documented here, served once the live ingest lands.
- * openApiDocument() lists only what the running code serves, so the route check stays exact.
+ * WHIP and WHEP: documented here, joined to the served document as their routes are
+ * mounted, so the route check stays exact.
  */
 export function livePaths(): Json {
+  return { ...sdpPaths('whip'), ...sdpPaths('whep') };
+}
+
+function publishPagePath(): Json {
   return {
-    ...sdpPaths('whip'),
-    ...sdpPaths('whep'),
     '/publish': {
       get: {
         tags: ['pages'],
@@ -740,7 +742,7 @@ export function openApiDocument(): Json {
       { name: 'operations', description: 'Health, readiness, metrics, capabilities' },
       { name: 'pages', description: 'The browser pages' },
     ],
-    paths: paths(),
+    paths: { ...paths(), ...publishPagePath() },
     components: components(),
   };
   return cached;
