@@ -10,7 +10,17 @@ import { packageRoot } from './core/paths.js';
 import { FilePresetStore } from './core/presets/store.js';
 import { apiRedis, closeRedis, whenReady } from './core/redis.js';
 import { PrivateRedis } from './core/redis-server.js';
-import { NO_INGEST } from './core/streams.js';
+import { randomBytes } from 'node:crypto';
+import { AppError } from './core/errors.js';
+import { NO_INGEST, type StreamsApi, type StreamView } from './core/streams.js';
+import { IngestRegistry } from './ingest/registry.js';
+import type { WhipIngest } from './api/routes/whip.js';
+import { MediaRelay } from './ingest/relay.js';
+import { LiveOrigin } from './api/live-origin.js';
+import { RedisLiveBus } from './packager/live-bus.js';
+import { createLivePackagerFactory } from './packager/live-packager.js';
+import type { PresetStore } from './core/presets/types.js';
+import { rungName } from './core/preset.js';
 import { LocalStorage } from './packager/storage/local.js';
 import type { Storage } from './packager/storage/storage.js';
 import { probeCapabilities } from './workers/ffmpeg/probe.js';
@@ -30,12 +40,20 @@ export class Service {
   jobs: JobsClient | null = null;
   worker: WorkerRole | null = null;
   storage!: Storage;
+  ingest: IngestRegistry | null = null;
+  relay: MediaRelay | null = null;
+  liveOrigin: LiveOrigin | null = null;
+  #bus: RedisLiveBus | null = null;
+  #presets: PresetStore | null = null;
+  /** One relay token per stream for this process's life: a takeover keeps the running job's token valid. */
+  readonly #relayTokens = new Map<string, string>();
   #redis: PrivateRedis | null = null;
   #apiConnection: Redis | null = null;
   #server: Server | null = null;
   #closing: Promise<void> | null = null;
   /** Where the API listens, once started (tests use port 0). */
   url = '';
+  #publicUrl = '';
 
   private constructor(config: Config, log: Logger) {
     this.config = config;
@@ -70,6 +88,8 @@ export class Service {
       'ffmpeg capabilities probed',
     );
     this.storage = new LocalStorage(path.join(config.dataDir, 'hls'));
+    // Parts are announced over Redis pub/sub, so the origin may be another process than the packager.
+    this.#bus = new RedisLiveBus({ url: redisUrl, prefix: config.queuePrefix, log });
 
     if (config.roles.has('worker')) {
       if (this.capabilities.ffmpegVersion === null) {
@@ -86,6 +106,7 @@ export class Service {
         storage: this.storage,
         concurrency: config.workerConcurrency,
         log,
+        livePackagers: createLivePackagerFactory({ storage: this.storage, bus: this.#bus }),
       });
     }
 
@@ -96,6 +117,7 @@ export class Service {
         log,
       });
       await presets.load?.();
+      this.#presets = presets;
       this.#apiConnection = apiRedis(redisUrl, `whipcast-api-${process.pid}`);
       this.#apiConnection.on('error', () => undefined);
       if (!(await whenReady(this.#apiConnection, 5000))) {
@@ -108,12 +130,25 @@ export class Service {
         defaultPresetId: DEFAULT_PRESET_ID,
         resolvePreset: async (id) => (await presets.get(id)).preset,
       });
+      if (config.roles.has('ingest')) {
+        this.ingest = new IngestRegistry({
+          log,
+          iceServers: config.iceServers,
+          takeover: config.takeover,
+          mediaTimeoutMs: config.mediaTimeoutMs,
+          onStreamLive: (streamId, presetId) => void this.#goLive(streamId, presetId),
+        });
+        this.relay = new MediaRelay({ sources: this.ingest, log });
+      }
+      this.liveOrigin = new LiveOrigin({ bus: this.#bus, log });
       const app = createApp({
         config,
         log,
         presets,
         jobs: this.jobs,
-        ingest: NO_INGEST,
+        ingest: this.ingest ? this.#streamsWithJobs(this.ingest) : NO_INGEST,
+        live: this.ingest && this.relay ? { whip: this.#checkedWhip(this.ingest), relay: this.relay } : null,
+        liveOrigin: this.liveOrigin,
         storage: this.storage,
         capabilities: () => this.capabilities,
       });
@@ -126,17 +161,99 @@ export class Service {
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       this.url = `http://${host}:${port}`;
+      // PORT=0 (tests): the relay URL workers use must name the port actually bound.
+      if (!process.env.PUBLIC_URL && config.port === 0) this.#publicUrl = this.url;
       log.info({ url: this.url }, 'listening');
     }
+  }
+
+  /** A publish went live: queue its transcode (job id = stream id) with the preset it asked for. */
+  async #goLive(streamId: string, presetId: string | undefined): Promise<void> {
+    const log = this.log.child({ streamId });
+    try {
+      if (!this.jobs || !this.#presets || !this.relay) return;
+      const id = presetId ?? DEFAULT_PRESET_ID;
+      const { preset } = await this.#presets.get(id);
+      let token = this.#relayTokens.get(streamId);
+      if (!token) {
+        token = randomBytes(24).toString('base64url');
+        this.#relayTokens.set(streamId, token);
+      }
+      this.relay.authorize(streamId, token);
+      const base = this.#publicUrl || this.config.publicUrl;
+      await this.jobs.enqueueLive({
+        kind: 'live',
+        streamId,
+        presetId: id,
+        preset,
+        relay: { url: `${base}/internal/relay/${streamId}`, token },
+        submittedAt: new Date().toISOString(),
+      });
+      log.info({ presetId: id }, 'live transcode queued');
+    } catch (e) {
+      log.error({ err: errorMessage(e) }, 'could not queue the live transcode');
+    }
+  }
+
+  /** WHIP with the preset checked first, so an unknown ?preset= changes nothing. */
+  #checkedWhip(ingest: IngestRegistry): WhipIngest {
+    const presets = this.#presets;
+    return {
+      publish: async (req) => {
+        if (req.presetId && presets) {
+          try {
+            await presets.get(req.presetId);
+          } catch {
+            throw new AppError('validation_failed', `unknown preset ${req.presetId}`, { field: 'preset' });
+          }
+        }
+        return ingest.publish(req);
+      },
+      session: (streamId, sessionId) => ingest.session(streamId, sessionId),
+      end: (streamId, sessionId) => ingest.end(streamId, sessionId),
+    };
+  }
+
+  /** Stream views with their ladder and live job state (ingest knows nothing of jobs). */
+  #streamsWithJobs(ingest: IngestRegistry): StreamsApi {
+    const withJob = async (v: StreamView): Promise<StreamView> => {
+      if (!this.jobs) return v;
+      try {
+        const job = await this.jobs.get(v.id);
+        if (job.queue !== 'live') return v;
+        const preset = this.#presets ? (await this.#presets.get(job.presetId)).preset : null;
+        return {
+          ...v,
+          job: { id: job.id, state: job.state },
+          ...(preset
+            ? {
+                ladder: preset.ladder.map((r) => ({
+                  name: rungName(r),
+                  width: r.width,
+                  height: r.height,
+                  bitrateKbps: r.videoBitrateKbps,
+                })),
+              }
+            : {}),
+        };
+      } catch {
+        return v;
+      }
+    };
+    return { list: () => ingest.list(), get: (id) => ingest.get(id), withJob };
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const steps: Array<[string, () => Promise<unknown>]> = [
+        ['ingest', async () => this.ingest?.close()],
+        ['relay', async () => this.relay?.close()],
         ['http', () => this.#closeServer()],
+        ['live origin', async () => this.liveOrigin?.close()],
         ['worker', async () => this.worker?.close()],
         ['jobs', async () => this.jobs?.close()],
         ['redis connection', async () => this.#apiConnection && closeRedis(this.#apiConnection)],
+        ['live bus', async () => this.#bus?.close()],
         ['storage', async () => this.storage?.close()],
         ['private redis', async () => this.#redis?.close()],
       ];

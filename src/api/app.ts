@@ -6,7 +6,11 @@ import type { JobsApi } from '../core/jobs.js';
 import type { Logger } from '../core/log.js';
 import { packageRoot } from '../core/paths.js';
 import type { PresetStore } from '../core/presets/types.js';
-import type { IngestApi } from '../core/streams.js';
+import type { StreamsApi } from '../core/streams.js';
+import type { MediaRelay } from '../ingest/relay.js';
+import type { LiveOriginApi } from './live-origin.js';
+import { relayRouter } from './routes/relay.js';
+import { whipRouter, type WhipIngest } from './routes/whip.js';
 import type { Storage } from '../packager/storage/storage.js';
 import { requireToken } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
@@ -24,7 +28,11 @@ export interface ApiDeps {
   log: Logger;
   presets: PresetStore;
   jobs: JobsApi;
-  ingest: IngestApi;
+  ingest: StreamsApi;
+  /** The ingest role: WHIP and the relay workers read from. Absent: no publishing here. */
+  live?: { whip: WhipIngest; relay: MediaRelay } | null;
+  /** Live playlists from memory (blocking reload, delta updates); absent: storage only. */
+  liveOrigin?: LiveOriginApi | null;
   storage: Storage;
   capabilities: () => Capabilities;
 }
@@ -67,7 +75,21 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/api/streams', streamsRouter({ ingest: deps.ingest }));
   app.use('/api', notFoundHandler);
 
-  app.use('/hls', hlsRouter({ storage: deps.storage }));
+  if (deps.live) {
+    app.use(
+      '/whip',
+      whipRouter({
+        ingest: deps.live.whip,
+        publishToken: config.publishToken,
+        iceServers: config.iceServers,
+      }),
+    );
+    app.use('/internal/relay', relayRouter({ relay: deps.live.relay }));
+  }
+  app.use(
+    '/hls',
+    hlsRouter({ storage: deps.storage, ...(deps.liveOrigin ? { live: deps.liveOrigin } : {}) }),
+  );
 
   // The pages: plain HTML, compiled TypeScript, and hls.js straight from node_modules.
   const staticOpts = { index: false, fallthrough: true, maxAge: 0 } as const;

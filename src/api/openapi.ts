@@ -391,9 +391,10 @@ function sdpPaths(kind: 'whip' | 'whep'): Json {
           '400': res('SdpError'),
           '401': res('SdpError'),
           '404': res('SdpError'),
-          '406': text('The offer has no codec the server can take.'),
           '409': res('SdpError'),
+          '413': res('SdpError'),
           '415': res('SdpError'),
+          '422': text('Unsupported codecs or track counts; the body says what is supported.'),
           '503': res('SdpError'),
         },
       },
@@ -419,8 +420,17 @@ function sdpPaths(kind: 'whip' | 'whep'): Json {
           '400': res('SdpError'),
           '404': res('SdpError'),
           '412': text('If-Match does not match the session ETag.'),
+          '413': res('SdpError'),
           '415': res('SdpError'),
+          '428': text('An ICE restart needs If-Match.'),
         },
+      },
+      options: {
+        tags: [tag],
+        operationId: `${kind}SessionOptions`,
+        summary: 'CORS preflight of the session URL',
+        parameters: [par('StreamId'), par('SessionId')],
+        responses: { '204': { description: 'No content; Accept-Patch names the fragment type.' } },
       },
       delete: {
         tags: [tag],
@@ -685,12 +695,41 @@ function paths(): Json {
   };
 }
 
-/**
- * WHIP and WHEP: documented here, joined to the served document as their routes are
- * mounted, so the route check stays exact.
- */
+/** WHEP: documented here, joined to the served document when its routes are mounted (issue 4). */
 export function livePaths(): Json {
-  return { ...sdpPaths('whip'), ...sdpPaths('whep') };
+  return { ...sdpPaths('whep') };
+}
+
+/** The relay: the worker's read of a live stream (not for players). */
+function relayPath(): Json {
+  return {
+    '/internal/relay/{stream}': {
+      get: {
+        tags: ['streams'],
+        operationId: 'relayStream',
+        summary: "A live stream's received media as one Matroska byte stream, for the worker running its job",
+        description:
+          'Starts at a key frame of the current publish session and ends with it (a takeover or the end of the stream). `Authorization: Bearer` with the per-stream token the live job carries.',
+        parameters: [
+          {
+            name: 'stream',
+            in: 'path',
+            required: true,
+            schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' },
+          },
+        ],
+        responses: {
+          '200': {
+            description:
+              'Matroska (live, unknown size); `X-Whipcast-Epoch` gives the wall clock of media time 0.',
+            content: { 'video/x-matroska': { schema: { type: 'string', format: 'binary' } } },
+          },
+          '401': res('Unauthorized'),
+          '404': res('NotFound'),
+        },
+      },
+    },
+  };
 }
 
 function publishPagePath(): Json {
@@ -742,7 +781,7 @@ export function openApiDocument(): Json {
       { name: 'operations', description: 'Health, readiness, metrics, capabilities' },
       { name: 'pages', description: 'The browser pages' },
     ],
-    paths: { ...paths(), ...publishPagePath() },
+    paths: { ...paths(), ...publishPagePath(), ...sdpPaths('whip'), ...relayPath() },
     components: components(),
   };
   return cached;

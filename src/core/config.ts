@@ -43,7 +43,18 @@ export interface Config {
   queuePrefix: string;
   /** Jobs one worker process runs at once. */
   workerConcurrency: number;
+  /**
+   * What an authenticated publish to a stream that is already live does: `takeover` (the new
+   * session replaces the old one, which ends with reason `takeover`) or `reject` (409).
+   * @defaultValue `takeover`
+   */
+  takeover: TakeoverPolicy;
+  /** A publish session that receives no media for this long ends. @defaultValue 10000 */
+  mediaTimeoutMs: number;
 }
+
+export const TAKEOVER_POLICIES = ['takeover', 'reject'] as const;
+export type TakeoverPolicy = (typeof TAKEOVER_POLICIES)[number];
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -130,6 +141,10 @@ const EnvSchema = z.object({
     .regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be lower-case letters, digits and -, starting with a letter')
     .default('whipcast'),
   WORKER_CONCURRENCY: intIn(1, 64).default(1),
+  TAKEOVER: z
+    .enum(TAKEOVER_POLICIES, { error: `must be one of ${TAKEOVER_POLICIES.join(', ')}` })
+    .default('takeover'),
+  MEDIA_TIMEOUT_MS: intIn(500, 3_600_000).default(10_000),
 });
 
 /** Empty strings count as unset, as shells and compose files produce them. */
@@ -187,5 +202,7 @@ export function loadConfig(
     maxUploadBytes: e.MAX_UPLOAD_MB * 1024 * 1024,
     queuePrefix: e.QUEUE_PREFIX,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    takeover: e.TAKEOVER,
+    mediaTimeoutMs: e.MEDIA_TIMEOUT_MS,
   };
 }

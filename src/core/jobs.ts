@@ -51,12 +51,19 @@ export interface VodJobResult {
   renditions: string[];
 }
 
+/** A live job completes when its stream ends; durationMs is the media time transcoded. */
+export interface LiveJobResult extends VodJobResult {
+  /** ffmpeg runs: one per relay body (publish session, or restart after a crash). */
+  runs: number;
+}
+
 export type JobState = 'waiting' | 'active' | 'completed' | 'failed' | 'cancelled' | 'delayed' | 'unknown';
 
 export interface JobView {
   id: string;
   queue: QueueKind;
   state: JobState;
+  /** The VOD asset id, or a live job's stream id: the HLS path either way. */
   assetId: string;
   presetId: string;
   input: string;
@@ -66,7 +73,7 @@ export interface JobView {
   startedAt: string | null;
   finishedAt: string | null;
   failedReason: string | null;
-  result: VodJobResult | null;
+  result: VodJobResult | LiveJobResult | null;
   /** Where the output plays once complete. */
   playlistUrl: string;
 }
@@ -82,6 +89,12 @@ export interface VodRequest {
 /** What the API needs of the queue (implemented in src/workers/jobs-client.ts). */
 export interface JobsApi {
   enqueueVod(req: VodRequest): Promise<JobView>;
+  /**
+   * Queues a stream's live transcode, job id = stream id. Idempotent while that job is
+   * waiting or running (answers it); a finished one is replaced. `conflict` when a VOD
+   * asset holds the id.
+   */
+  enqueueLive(data: LiveJobData): Promise<JobView>;
   list(): Promise<JobView[]>;
   get(id: string): Promise<JobView>;
   cancel(id: string): Promise<JobView>;

@@ -1,9 +1,73 @@
-/** What the API needs of the ingest role (live streams); the live issue fills it in. */
+import type { AudioCodec, VideoCodec } from './media.js';
+
+/** A publish session's video as ingest receives it. Rates are over the last few seconds. */
+export interface VideoIngestStats {
+  codec: VideoCodec;
+  /** From the bitstream (SPS / key frame header); null before the first key frame. */
+  width: number | null;
+  height: number | null;
+  /** H.264: the profile the SPS names (`High`), and its profile-level-id (`64001f`). */
+  profile?: string;
+  profileLevelId?: string;
+  fps: number;
+  bitrateKbps: number;
+  packetsReceived: number;
+  /** Packets that never arrived (RFC 3550 cumulative loss; retransmissions fill gaps). */
+  packetsLost: number;
+  /** Frames handed on, and frames dropped (broken by loss, or before a key frame). */
+  frames: number;
+  framesDropped: number;
+  keyframes: number;
+  /** Media time between the last two key frames; null until two were seen. */
+  keyframeIntervalMs: number | null;
+  nacksSent: number;
+  plisSent: number;
+  firsSent: number;
+}
+
+export interface AudioIngestStats {
+  codec: AudioCodec;
+  bitrateKbps: number;
+  packetsReceived: number;
+  packetsLost: number;
+  frames: number;
+}
+
+/** The current publish session of a stream, as GET /api/streams shows it. */
+export interface IngestStats {
+  sessionId: string;
+  /** When this session was created (ISO 8601). */
+  startedAt: string;
+  /** The WebRTC connection state (`new`, `connecting`, `connected`, ...). */
+  connectionState: string;
+  video: VideoIngestStats | null;
+  audio: AudioIngestStats | null;
+}
+
+/** One rung of a live stream's ladder, as the lead's live job reports it. */
+export interface StreamLadderRung {
+  name: string;
+  width: number;
+  height: number;
+  bitrateKbps: number;
+}
+
+/** What the API needs of the ingest role (live streams). */
 export interface StreamView {
   id: string;
   state: 'live' | 'ended';
+  /** When the stream went live (its first session), ISO 8601. */
   startedAt: string;
+  /** When its last session ended without a takeover; ended streams only. */
+  endedAt?: string;
   playlistUrl: string;
+  /** The preset the stream went live with (`?preset=`), if the publisher named one. */
+  presetId?: string;
+  /** The current session's figures; absent once the stream ended. */
+  ingest?: IngestStats;
+  /** Filled by the composition root from the live job (ingest knows nothing of it). */
+  ladder?: StreamLadderRung[];
+  job?: { id: string; state: string };
 }
 
 export interface IngestApi {
@@ -11,5 +75,10 @@ export interface IngestApi {
   get(id: string): StreamView | null;
 }
 
+/** The API's view: ingest's streams, each completed with its live job when asked for. */
+export interface StreamsApi extends IngestApi {
+  withJob(view: StreamView): Promise<StreamView>;
+}
+
 /** A process without the ingest role knows no live streams. */
-export const NO_INGEST: IngestApi = { list: () => [], get: () => null };
+export const NO_INGEST: StreamsApi = { list: () => [], get: () => null, withJob: async (v) => v };

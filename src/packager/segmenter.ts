@@ -153,6 +153,28 @@ export class Segmenter {
     return events;
   }
 
+  /**
+   * Whether an independent fragment of `durationTicks` that starts where the open
+   * segment ends would start a new segment. Live playlists name the next part in a
+   * preload hint before it exists; when a segment is about to end, that part is the
+   * next segment's first (video GOPs are aligned to the segment grid).
+   */
+  nextStartsSegment(durationTicks: number): boolean {
+    const open = this.#open;
+    if (!open || this.#timescale === 0) return false;
+    const next: FragmentTimes = {
+      decodeTime: open.startTicks + open.ticks,
+      duration: durationTicks,
+      timescale: this.#timescale,
+      keyframe: true,
+      byteLength: 0,
+    };
+    return (
+      this.#slot(next) > open.slot ||
+      (open.ticks + durationTicks) / this.#timescale > this.#o.maxSegmentSeconds
+    );
+  }
+
   /** End of stream: the open segment (if any) is complete. Idempotent. */
   finish(): SegmenterEvent[] {
     if (this.#finished) return [];

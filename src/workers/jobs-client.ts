@@ -5,6 +5,8 @@ import { AppError, errorMessage } from '../core/errors.js';
 import { isStreamId } from '../core/ids.js';
 import {
   CANCELLED_REASON,
+  type LiveJobData,
+  type LiveJobResult,
   type JobProgress,
   type JobsApi,
   type JobState,
@@ -16,7 +18,7 @@ import {
 } from '../core/jobs.js';
 import type { Preset } from '../core/preset.js';
 import { withTimeout } from '../core/redis.js';
-import { cancelChannel, cancelledKey, QUEUE_NAMES } from './queues.js';
+import { cancelChannel, cancelledKey, LIVE_ATTEMPTS, QUEUE_NAMES } from './queues.js';
 
 const REDIS_DEADLINE_MS = 1000;
 
@@ -92,6 +94,38 @@ export class JobsClient implements JobsApi {
       });
     });
     return this.#view(job, 'vod', 'waiting');
+  }
+
+  async enqueueLive(data: LiveJobData): Promise<JobView> {
+    const id = data.streamId;
+    if (!isStreamId(id)) {
+      throw new AppError('validation_failed', 'stream id must match ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$', {
+        field: 'streamId',
+      });
+    }
+    return this.#redis('enqueue live', async () => {
+      if (await this.#queues.vod.getJob(id)) {
+        throw new AppError('conflict', `a VOD asset already uses the id ${id}`, { field: 'streamId' });
+      }
+      const existing = await this.#queues.live.getJob(id);
+      if (existing) {
+        const state = await existing.getState();
+        if (state !== 'completed' && state !== 'failed') return this.#view(existing, 'live');
+        // The stream went live again: its old job's record gives way to the new one.
+        await existing.remove();
+      }
+      await this.#opts.connection.hdel(cancelledKey(this.#opts.prefix), id);
+      // A live job is retried once (a fresh attempt continues the playlists); stalls are
+      // bounded by the worker's maxStalledCount. Never an endless loop of attempts.
+      const job = await this.#queues.live.add('live', data, {
+        jobId: id,
+        attempts: LIVE_ATTEMPTS,
+        backoff: { type: 'fixed', delay: 1000 },
+        removeOnComplete: { age: 7 * 24 * 3600, count: 1000 },
+        removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
+      });
+      return this.#view(job, 'live', 'waiting');
+    });
   }
 
   async list(): Promise<JobView[]> {
@@ -181,7 +215,8 @@ export class JobsClient implements JobsApi {
   }
 
   async #view(job: Job, kind: QueueKind, known?: JobState): Promise<JobView> {
-    const data = job.data as VodJobData;
+    const data = job.data as VodJobData | LiveJobData;
+    const assetId = data.kind === 'live' ? data.streamId : data.assetId;
     const raw = known ?? ((await job.getState()) as string);
     let state: JobState = raw === 'prioritized' || raw === 'waiting-children' ? 'waiting' : (raw as JobState);
     if (!['waiting', 'active', 'completed', 'failed', 'delayed'].includes(state)) state = 'unknown';
@@ -192,20 +227,20 @@ export class JobsClient implements JobsApi {
         : null;
     const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
     return {
-      id: job.id ?? data.assetId,
+      id: job.id ?? assetId,
       queue: kind,
       state,
-      assetId: data.assetId,
+      assetId,
       presetId: data.presetId,
-      input: data.input?.label ?? '',
+      input: data.kind === 'live' ? `live:${data.streamId}` : (data.input?.label ?? ''),
       progress,
       attempts: job.attemptsMade,
       createdAt: new Date(job.timestamp).toISOString(),
       startedAt: iso(job.processedOn),
       finishedAt: iso(job.finishedOn),
       failedReason: job.failedReason || null,
-      result: (job.returnvalue as VodJobResult | null) ?? null,
-      playlistUrl: `${this.#opts.publicUrl}/hls/${data.assetId}/index.m3u8`,
+      result: (job.returnvalue as VodJobResult | LiveJobResult | null) ?? null,
+      playlistUrl: `${this.#opts.publicUrl}/hls/${assetId}/index.m3u8`,
     };
   }
 }

@@ -22,3 +22,15 @@ export const VOD_LOCK_MS = 10_000;
 export const VOD_STALLED_INTERVAL_MS = 5_000;
 /** A job that killed its worker this many times fails instead of killing more. */
 export const MAX_STALLED_COUNT = 2;
+
+/**
+ * Live jobs run for hours and a stall leaves viewers waiting, so a dead worker's live
+ * job is handed over sooner: the lock (renewed every LIVE_LOCK_MS/2) lapses after 8 s
+ * and the stalled check runs every 3 s, so another worker resumes within ~11 s.
+ */
+export const LIVE_LOCK_MS = 8_000;
+export const LIVE_STALLED_INTERVAL_MS = 3_000;
+/** Worker deaths one live job may cause before it fails (a clean shutdown hands it back without counting). */
+export const LIVE_MAX_STALLED_COUNT = 3;
+/** Attempts of a live job: one retry after a failure; the stream's next publish queues it anew. */
+export const LIVE_ATTEMPTS = 2;

@@ -4,12 +4,23 @@ import type { Redis } from 'ioredis';
 import type { Capabilities } from '../core/capabilities.js';
 import type { HwaccelSetting } from '../core/config.js';
 import { AppError, errorMessage } from '../core/errors.js';
-import { CANCELLED_REASON, type VodJobData, type VodJobResult } from '../core/jobs.js';
+import {
+  CANCELLED_REASON,
+  type LiveJobData,
+  type LiveJobResult,
+  type VodJobData,
+  type VodJobResult,
+} from '../core/jobs.js';
 import type { Logger } from '../core/log.js';
 import { closeRedis, withTimeout, workerRedis } from '../core/redis.js';
+import type { LivePackagerFactory } from '../packager/live-types.js';
 import type { Storage } from '../packager/storage/storage.js';
+import { runLiveJob, type LiveTiming } from './live-job.js';
 import {
   cancelChannel,
+  LIVE_LOCK_MS,
+  LIVE_MAX_STALLED_COUNT,
+  LIVE_STALLED_INTERVAL_MS,
   MAX_STALLED_COUNT,
   QUEUE_NAMES,
   VOD_LOCK_MS,
@@ -26,13 +37,31 @@ export interface WorkerRoleOptions {
   storage: Storage;
   concurrency: number;
   log: Logger;
+  /**
+   * Builds the live LL-HLS packager of a live job. Without it this role takes no live
+   * jobs (it logs so): VOD only.
+   */
+  livePackagers?: LivePackagerFactory;
+  /** Live streams one process transcodes at once. @defaultValue concurrency */
+  liveConcurrency?: number;
+  /** Live restart and timeout tuning (tests shorten it). */
+  liveTiming?: Partial<LiveTiming>;
 }
 
 /** Reason given to the abort signal when this process shuts down (the job goes back to the queue). */
 const SHUTDOWN = 'worker shutting down';
 
+/** Reason given to the abort signal of a live job whose lock another worker may now hold. */
+const LOCK_LOST = 'job lock lost';
+
 /** Codes that no retry can fix: fail the job at once with the reason. */
-const UNRECOVERABLE = new Set(['hardware_unavailable', 'validation_failed', 'bad_request', 'not_found']);
+const UNRECOVERABLE = new Set([
+  'hardware_unavailable',
+  'validation_failed',
+  'bad_request',
+  'not_found',
+  'unauthorized',
+]);
 
 /**
  * The worker role: takes transcode jobs from BullMQ, one ffmpeg each, and packages
@@ -42,6 +71,7 @@ export class WorkerRole {
   readonly id = `${os.hostname()}:${process.pid}`;
   readonly #opts: WorkerRoleOptions;
   readonly #vod: Worker<VodJobData, VodJobResult>;
+  readonly #live: Worker<LiveJobData, LiveJobResult> | null;
   readonly #subscriber: Redis;
   /** BullMQ never closes a connection it was handed, so this role does. */
   readonly #connection: Redis;
@@ -54,7 +84,16 @@ export class WorkerRole {
     this.#connection.on('error', () => undefined);
     this.#vod = new Worker<VodJobData, VodJobResult>(
       QUEUE_NAMES.vod,
-      (job, token, signal) => this.#process(job, token, signal),
+      (job, token, signal) =>
+        this.#guard(job, token, signal, (abort) =>
+          runVodJob(job, abort, {
+            ffmpegPath: opts.ffmpegPath,
+            hwaccel: opts.hwaccel,
+            capabilities: opts.capabilities,
+            storage: opts.storage,
+            log: this.#jobLog(job.id, { assetId: job.data.assetId }),
+          }),
+        ),
       {
         connection: this.#connection,
         prefix: opts.prefix,
@@ -71,28 +110,76 @@ export class WorkerRole {
     );
     this.#vod.on('completed', (job) => log.info({ jobId: job.id }, 'job completed'));
 
+    const livePackagers = opts.livePackagers;
+    if (livePackagers) {
+      this.#live = new Worker<LiveJobData, LiveJobResult>(
+        QUEUE_NAMES.live,
+        (job, token, signal) =>
+          this.#guard(job, token, signal, (abort) =>
+            runLiveJob(job, abort, {
+              ffmpegPath: opts.ffmpegPath,
+              hwaccel: opts.hwaccel,
+              capabilities: opts.capabilities,
+              packagers: livePackagers,
+              log: this.#jobLog(job.id, { streamId: job.data.streamId }),
+              ...(opts.liveTiming ? { timing: opts.liveTiming } : {}),
+            }),
+          ),
+        {
+          connection: this.#connection,
+          prefix: opts.prefix,
+          concurrency: opts.liveConcurrency ?? opts.concurrency,
+          lockDuration: LIVE_LOCK_MS,
+          stalledInterval: LIVE_STALLED_INTERVAL_MS,
+          maxStalledCount: LIVE_MAX_STALLED_COUNT,
+          name: this.id,
+        },
+      );
+      const live = this.#live;
+      live.on('error', (err) => log.error({ err: errorMessage(err) }, 'live worker error'));
+      live.on('failed', (job, err) =>
+        log.warn({ jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'live job failed'),
+      );
+      live.on('completed', (job) => log.info({ jobId: job.id }, 'live job completed'));
+      // Another worker may hold the job now: stop feeding its packager from here.
+      live.on('lockRenewalFailed', (ids) => {
+        for (const id of ids)
+          if (live.cancelJob(id, LOCK_LOST)) log.warn({ jobId: id }, 'live job lock lost');
+      });
+    } else {
+      this.#live = null;
+      log.info('no live packager given: this worker takes VOD jobs only');
+    }
+
     this.#subscriber = workerRedis(opts.redisUrl, `whipcast-worker-sub-${process.pid}`);
     this.#subscriber.on('error', () => undefined);
     void this.#subscriber.subscribe(cancelChannel(opts.prefix)).catch(() => undefined);
     this.#subscriber.on('message', (_channel: string, jobId: string) => {
-      if (this.#vod.cancelJob(jobId, CANCELLED_REASON)) log.info({ jobId }, 'cancel requested');
+      const found = [this.#vod, this.#live].some((w) => w?.cancelJob(jobId, CANCELLED_REASON) === true);
+      if (found) log.info({ jobId }, 'cancel requested');
     });
     log.info({ families: opts.capabilities.families, concurrency: opts.concurrency }, 'worker started');
   }
 
-  async #process(job: Job<VodJobData, VodJobResult>, token: string | undefined, signal?: AbortSignal) {
-    const log = this.#opts.log.child({ jobId: job.id, assetId: job.data.assetId });
+  #jobLog(jobId: string | undefined, ids: Record<string, string>): Logger {
+    return this.#opts.log.child({ jobId, ...ids });
+  }
+
+  /**
+   * Runs a job with an abort signal of its own and maps how it ended for BullMQ: shutdown
+   * hands it back to the queue, cancel and unfixable errors fail it without retry.
+   */
+  async #guard<R>(
+    job: Job,
+    token: string | undefined,
+    signal: AbortSignal | undefined,
+    run: (signal: AbortSignal) => Promise<R>,
+  ): Promise<R> {
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await runVodJob(job, controller.signal, {
-        ffmpegPath: this.#opts.ffmpegPath,
-        hwaccel: this.#opts.hwaccel,
-        capabilities: this.#opts.capabilities,
-        storage: this.#opts.storage,
-        log,
-      });
+      return await run(controller.signal);
     } catch (e) {
       const reason: unknown = controller.signal.reason;
       if (controller.signal.aborted && reason === SHUTDOWN && token) {
@@ -113,10 +200,12 @@ export class WorkerRole {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#vod.cancelAllJobs(SHUTDOWN);
+      this.#live?.cancelAllJobs(SHUTDOWN);
       // BullMQ's graceful close waits on Redis forever; with Redis gone, force it.
       const force = this.#connection.status !== 'ready';
       const results = await Promise.allSettled([
         withTimeout(this.#vod.close(force), 10_000, 'worker close'),
+        ...(this.#live ? [withTimeout(this.#live.close(force), 10_000, 'live worker close')] : []),
         closeRedis(this.#subscriber),
       ]);
       results.push(...(await Promise.allSettled([closeRedis(this.#connection)])));

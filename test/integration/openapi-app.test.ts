@@ -15,6 +15,8 @@ describe('the OpenAPI document and the app', () => {
       presets: {},
       jobs: {},
       ingest: {},
+      live: { whip: {}, relay: {} },
+      liveOrigin: {},
       storage: {},
       capabilities: () => ({}),
     } as unknown as ApiDeps;

@@ -166,7 +166,7 @@ describe('openApiDocument()', () => {
   });
 
   it('describes every endpoint of CONTRACT.md', () => {
-    // The live paths join the served document once their routes are mounted (issue 3).
+    // WHEP joins the served document once its routes are mounted (issue 4).
     const ops = Object.entries({ ...doc.paths, ...(livePaths() as typeof doc.paths) }).flatMap(([p, item]) =>
       Object.keys(item)
         .filter((k) => ['get', 'put', 'post', 'delete', 'options', 'patch'].includes(k))

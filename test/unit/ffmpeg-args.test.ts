@@ -200,7 +200,8 @@ describe('buildFfmpegArgs: the whole argument list per family', () => {
       '-hide_banner', '-loglevel', 'warning', '-nostats', '-progress', 'pipe:1',
       '-f', 'mpegts', '-protocol_whitelist', 'tcp',
       '-fflags', 'nobuffer', '-flags', 'low_delay',
-      '-probesize', '1000000', '-analyzeduration', '1000000', '-rw_timeout', '10000000',
+      '-probesize', '1000000', '-analyzeduration', '1000000', '-thread_queue_size', '512',
+      '-rw_timeout', '10000000',
       '-i', 'tcp://127.0.0.1:41000',
       '-filter_complex',
       '[0:V:0]split=2[s0][s1];[s0]fps=30:start_time=0,scale=1280:720,format=yuv420p,setsar=1[v0];' +
@@ -211,6 +212,58 @@ describe('buildFfmpegArgs: the whole argument list per family', () => {
     expect(args[args.indexOf('-bf') + 1]).toBe('0');
     expect(args.slice(args.lastIndexOf('-map'), args.lastIndexOf('-map') + 2)).toEqual(['-map', '[a]']);
     expect(args).not.toContain('-re');
+  });
+
+  it('live from the relay on stdin: matroska, no probing, no nobuffer, no read timeout', () => {
+    const args = buildFfmpegArgs(TWO_RUNGS, 'x264', {
+      input: 'pipe:0',
+      live: { format: 'matroska' },
+      hasAudio: false,
+      firstOutputFd: 3,
+    });
+    // prettier-ignore
+    expect(args.slice(0, args.indexOf('-filter_complex'))).toEqual([
+      '-hide_banner', '-loglevel', 'warning', '-nostats', '-progress', 'pipe:1',
+      '-f', 'matroska', '-protocol_whitelist', 'pipe',
+      '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0', '-thread_queue_size', '512',
+      '-i', 'pipe:0',
+    ]);
+    expect(args).not.toContain('nobuffer');
+    expect(args.filter((a) => a.startsWith('pipe:'))).toEqual(['pipe:1', 'pipe:0', 'pipe:3', 'pipe:4']);
+  });
+
+  it.each([
+    [undefined, 'zerolatency'],
+    ['zerolatency', 'zerolatency'],
+    ['film', 'film,zerolatency'],
+    ['fastdecode', 'fastdecode,zerolatency'],
+  ] as const)('live x264 with tune %s encodes with -tune %s; VOD keeps the preset tune', (tune, want) => {
+    const p = parsePreset({
+      id: 'tuned',
+      name: 'tuned',
+      ladder: [{ width: 640, height: 360, fps: 30, videoBitrateKbps: 800 }],
+      encoders: { x264: { preset: 'veryfast', ...(tune === undefined ? {} : { tune }) } },
+    });
+    const live = buildFfmpegArgs(p, 'x264', { ...VOD, input: 'pipe:0', live: { format: 'matroska' } });
+    expect(live[live.indexOf('-tune') + 1]).toBe(want);
+    const vod = buildFfmpegArgs(p, 'x264', VOD);
+    if (tune === undefined) expect(vod).not.toContain('-tune');
+    else expect(vod[vod.indexOf('-tune') + 1]).toBe(tune);
+  });
+
+  it.each([
+    [undefined, 'zerolatency'],
+    ['grain', 'grain'],
+    ['film', 'zerolatency'],
+  ] as const)('live x265 with tune %s encodes with -tune %s (one tune only)', (tune, want) => {
+    const p = parsePreset({
+      id: 'tuned',
+      name: 'tuned',
+      ladder: [{ width: 640, height: 360, fps: 30, videoBitrateKbps: 800, codec: 'hevc' }],
+      encoders: { x264: { preset: 'veryfast', ...(tune === undefined ? {} : { tune }) } },
+    });
+    const live = buildFfmpegArgs(p, 'x264', { ...VOD, input: 'pipe:0', live: { format: 'matroska' } });
+    expect(live[live.indexOf('-tune') + 1]).toBe(want);
   });
 
   it('uses the other software encoders for hevc and av1 rungs, and libopus', () => {
@@ -269,6 +322,12 @@ describe('buildFfmpegArgs: the whole argument list per family', () => {
     [{ ...VOD, input: '/media/in.mp4', firstOutputFd: 2 }],
     [{ ...VOD, input: 'file:///etc/passwd', live: { format: 'mpegts' as const } }],
     [{ ...VOD, input: 'tcp://127.0.0.1:4000 -y', live: { format: 'mpegts' as const } }],
+    [{ ...VOD, input: 'pipe:0' }],
+    [{ ...VOD, input: 'pipe:1', live: { format: 'matroska' as const } }],
+    [{ ...VOD, input: 'pipe:', live: { format: 'matroska' as const } }],
+    [{ ...VOD, input: 'pipe:0 ', live: { format: 'matroska' as const } }],
+    [{ ...VOD, input: 'fd:0', live: { format: 'matroska' as const } }],
+    [{ ...VOD, input: '-', live: { format: 'matroska' as const } }],
     [{ ...VOD, vaapiDevice: '/dev/sda' }],
   ])('refuses io it did not expect: %j', (io) => {
     const family = io.vaapiDevice === undefined ? 'x264' : 'vaapi';
@@ -303,6 +362,7 @@ const OPTIONS: ReadonlyMap<string, boolean> = new Map([
     '-probesize',
     '-analyzeduration',
     '-rw_timeout',
+    '-thread_queue_size',
     '-f',
     '-i',
     '-filter_complex',
@@ -429,7 +489,10 @@ describe('buildFfmpegArgs over random valid presets', () => {
     fc.assert(
       fc.property(presetArb, ioArb, fc.constantFrom(...ENCODER_FAMILIES), (input, io0, family) => {
         const preset = parsePreset(input);
-        const io = io0.live === null ? io0 : { ...io0, input: 'tcp://127.0.0.1:41000' };
+        const io =
+          io0.live === null
+            ? io0
+            : { ...io0, input: io0.firstOutputFd % 2 === 0 ? 'pipe:0' : 'tcp://127.0.0.1:41000' };
         if (family !== 'x264' && preset.ladder.some((r) => r.codec === 'av1')) {
           expect(errorCode(() => buildFfmpegArgs(preset, family, io))).toBe('hardware_unavailable');
           return;

@@ -25,6 +25,9 @@ class MemoryStorage implements Storage {
   async get(key: string): Promise<StoredObject | null> {
     return this.objects.get(key) ?? null;
   }
+  async delete(key: string): Promise<void> {
+    this.objects.delete(key);
+  }
   async deleteAsset(assetId: string): Promise<void> {
     for (const k of [...this.objects.keys()]) if (k.startsWith(`${assetId}/`)) this.objects.delete(k);
   }

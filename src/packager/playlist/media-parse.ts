@@ -7,6 +7,7 @@ import type {
   MediaSegment,
   RenditionReport,
   ServerControl,
+  TrailingTags,
 } from './media.js';
 
 function parseByteRange(s: string): ByteRange {
@@ -162,6 +163,13 @@ export function parseMediaPlaylist(text: string): MediaPlaylist {
     throw new PlaylistError('missing or bad EXT-X-TARGETDURATION');
   }
   if (next.duration !== undefined) throw new PlaylistError('EXTINF without a URI at the end');
-  if (pendingParts.length > 0) p.trailingParts = pendingParts;
+  if (pendingParts.length > 0) {
+    p.trailingParts = pendingParts;
+    const t: TrailingTags = {};
+    if (next.discontinuity) t.discontinuity = true;
+    if (next.map) t.map = next.map;
+    if (next.programDateTime) t.programDateTime = next.programDateTime;
+    if (Object.keys(t).length > 0) p.trailingTags = t;
+  }
   return p;
 }

@@ -17,7 +17,7 @@ export function requiredVersion(p: MediaPlaylist): number {
   // "The EXT-X-BYTERANGE tag" needs version 4.
   if (p.segments.some((s) => s.byteRange)) v = Math.max(v, 4);
   // "The EXT-X-MAP tag in a Media Playlist that does not contain EXT-X-I-FRAMES-ONLY" needs version 6.
-  if (p.map || p.segments.some((s) => s.map)) v = Math.max(v, 6);
+  if (p.map || p.segments.some((s) => s.map) || p.trailingTags?.map) v = Math.max(v, 6);
   // "The EXT-X-SKIP tag" needs version 9, "RECENTLY-REMOVED-DATERANGES" version 10.
   if (p.skip) v = Math.max(v, p.skip.recentlyRemovedDateRanges ? 10 : 9);
   return v;
@@ -114,6 +114,13 @@ export function renderMediaPlaylist(p: MediaPlaylist): string {
     out.push(`#EXTINF:${float(s.duration, DURATION_DECIMALS).raw},${title}`);
     if (s.byteRange) out.push(`#EXT-X-BYTERANGE:${byteRangeText(s.byteRange)}`);
     out.push(checkUri(s.uri));
+  }
+  const t = p.trailingTags;
+  if (t && (t.discontinuity || t.map || t.programDateTime)) {
+    if (!p.trailingParts?.length) throw new PlaylistError('trailing segment tags without a part to apply to');
+    if (t.discontinuity) out.push('#EXT-X-DISCONTINUITY');
+    if (t.map) out.push(mapLine(t.map));
+    if (t.programDateTime) out.push(`#EXT-X-PROGRAM-DATE-TIME:${t.programDateTime.toISOString()}`);
   }
   for (const part of p.trailingParts ?? []) out.push(partLine(part));
   if (p.endList) out.push('#EXT-X-ENDLIST');

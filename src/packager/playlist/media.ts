@@ -49,6 +49,13 @@ export interface MediaSegment {
   parts?: MediaPart[];
 }
 
+/** Media Segment tags of the segment still being written (see MediaPlaylist.trailingTags). */
+export interface TrailingTags {
+  discontinuity?: boolean;
+  map?: MediaMap;
+  programDateTime?: Date;
+}
+
 /** EXT-X-PRELOAD-HINT (4.4.5.3). */
 export interface PreloadHint {
   type: 'PART' | 'MAP';
@@ -85,6 +92,13 @@ export interface MediaPlaylist {
   map?: MediaMap;
   skip?: Skip;
   segments: MediaSegment[];
+  /**
+   * Tags of the segment still being written that come before its first part: after a
+   * discontinuity its EXT-X-DISCONTINUITY and EXT-X-MAP, and its PROGRAM-DATE-TIME
+   * (RFC 8216bis 4.4.4: Media Segment tags apply to the next segment, whose parts are
+   * listed before its EXTINF).
+   */
+  trailingTags?: TrailingTags;
   /** Parts of the segment still being written, after the last EXTINF. */
   trailingParts?: MediaPart[];
   preloadHint?: PreloadHint;

@@ -65,6 +65,18 @@ export class LocalStorage implements Storage {
     }
   }
 
+  async delete(key: string): Promise<void> {
+    const k = parseKey(key);
+    if (!k) return;
+    const dir = await this.#assetDir(k.assetId, false);
+    if (!dir) return;
+    // unlink removes a planted symlink itself, never what it points to.
+    await unlink(path.join(dir, k.name)).catch((e: unknown) => {
+      // A directory under an object's name was never an object: nothing to delete.
+      if (!isErrno(e, 'ENOENT', 'ENOTDIR', 'EISDIR')) throw e;
+    });
+  }
+
   async deleteAsset(assetId: string): Promise<void> {
     if (!isAssetId(assetId)) throw new AppError('bad_request', `invalid asset id ${JSON.stringify(assetId)}`);
     // rm does not follow a symlinked asset folder; it removes the link itself.

@@ -16,9 +16,10 @@ export interface FamilyArgs {
   scaleFilter(rung: Rung): string;
   /**
    * `-c:v` and the family's own options for one rung. Bit rates, GOP length and forced
-   * keyframes are added by args.ts for every family.
+   * keyframes are added by args.ts for every family. `io.live` asks for the family's
+   * low-latency mode where the preset leaves room for it.
    */
-  encoderOptions(rung: Rung, preset: Preset): string[];
+  encoderOptions(rung: Rung, preset: Preset, io: FfmpegIo): string[];
 }
 
 /** ffmpeg 5.1 has no hardware AV1 encoder (av1_nvenc, av1_vaapi, av1_qsv came in 6.0). */

@@ -45,6 +45,11 @@ export const VOD_INPUT_OPTIONS: readonly string[] = [
 
 const LIVE_URL =
   /^(tcp|http):\/\/([A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]):[0-9]{1,5}(\/[A-Za-z0-9._~/-]*)?$/;
+/**
+ * The worker's own pipe: it reads the relay over HTTP and writes the body to ffmpeg's
+ * stdin (io.live only). ffmpeg turns off its keyboard commands when an input is `pipe:`.
+ */
+export const LIVE_PIPE_INPUT = 'pipe:0';
 // Control characters (newline, NUL) would let a path end an argv element early in logs and tools.
 const ABSOLUTE_PATH = /^\/[^\p{Cc}]*$/u;
 
@@ -52,6 +57,8 @@ const ABSOLUTE_PATH = /^\/[^\p{Cc}]*$/u;
 const LIVE_READ_TIMEOUT_US = 10_000_000;
 /** Enough media to learn the codec parameters of an MPEG-TS stream without waiting long. */
 const LIVE_ANALYZE_US = 1_000_000;
+/** Packets the demuxer may queue ahead of the decoder (ffmpeg's default of 8 drops or blocks on bursts). */
+const LIVE_THREAD_QUEUE = 512;
 
 /**
  * The whole ffmpeg argument list for one ladder: decode once, one filtergraph that splits
@@ -70,7 +77,7 @@ export function buildFfmpegArgs(preset: Preset, family: EncoderFamily, io: Ffmpe
     ...['-filter_complex', filterGraph(preset, fam, io)],
     ...preset.ladder.flatMap((rung, i) => [
       ...['-map', `[v${i}]`],
-      ...fam.encoderOptions(rung, preset),
+      ...fam.encoderOptions(rung, preset, io),
       ...rateOptions(rung),
       ...gopOptions(rung, preset),
       // No B-frames, live or VOD. Live: reordering holds every frame back, latency a part
@@ -103,9 +110,10 @@ function checkIo(io: FfmpegIo): void {
       `firstOutputFd must be a whole number from 3 to 1000, got ${io.firstOutputFd}`,
     );
   }
-  const ok = io.live === null ? ABSOLUTE_PATH.test(io.input) : LIVE_URL.test(io.input);
+  const ok =
+    io.live === null ? ABSOLUTE_PATH.test(io.input) : io.input === LIVE_PIPE_INPUT || LIVE_URL.test(io.input);
   if (!ok) {
-    const want = io.live === null ? 'an absolute file path' : 'a tcp:// or http:// URL';
+    const want = io.live === null ? 'an absolute file path' : `${LIVE_PIPE_INPUT} or a tcp:// or http:// URL`;
     throw new AppError('internal', `ffmpeg input must be ${want}, got ${JSON.stringify(io.input)}`);
   }
 }
@@ -114,13 +122,27 @@ function inputOptions(io: FfmpegIo): string[] {
   if (io.live === null) {
     return [...VOD_INPUT_OPTIONS];
   }
+  const pipe = io.input === LIVE_PIPE_INPUT;
+  // The relay's Matroska header declares every codec parameter, so there is nothing to
+  // probe: read one packet and go. And no `-fflags nobuffer` for it: measured with ffmpeg
+  // 5.1 on the relay's stream, nobuffer discards the packets read while probing, which
+  // are the body's first key frame, so video started only at the next key frame (2 s
+  // later with a 2 s GOP; never, for a WebRTC sender that sends key frames on request
+  // only). Without it, the first fMP4 bytes came ~150 ms after the first input byte.
+  // MPEG-TS declares nothing up front and keeps probing a second of media.
+  const matroska = io.live.format === 'matroska';
   return [
     ...['-f', io.live.format],
-    ...['-protocol_whitelist', io.input.startsWith('http:') ? 'http,tcp' : 'tcp'],
-    // Hand each packet on as it arrives instead of filling probe and demuxer buffers first.
-    ...['-fflags', 'nobuffer', '-flags', 'low_delay'],
-    ...['-probesize', '1000000', '-analyzeduration', String(LIVE_ANALYZE_US)],
-    ...['-rw_timeout', String(LIVE_READ_TIMEOUT_US)],
+    ...['-protocol_whitelist', pipe ? 'pipe' : io.input.startsWith('http:') ? 'http,tcp' : 'tcp'],
+    ...(matroska ? [] : ['-fflags', 'nobuffer']),
+    // low_delay: the decoder hands each frame on at once (WebRTC sends no B-frames).
+    ...['-flags', 'low_delay'],
+    ...(matroska
+      ? ['-probesize', '32', '-analyzeduration', '0']
+      : ['-probesize', '1000000', '-analyzeduration', String(LIVE_ANALYZE_US)]),
+    ...['-thread_queue_size', String(LIVE_THREAD_QUEUE)],
+    // A pipe has no read timeout; the worker watches the relay connection instead.
+    ...(pipe ? [] : ['-rw_timeout', String(LIVE_READ_TIMEOUT_US)]),
   ];
 }
 

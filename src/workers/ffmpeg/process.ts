@@ -14,6 +14,13 @@ export interface FfmpegProcessOptions {
   args: readonly string[];
   /** Pipes at fds 3, 4, ...; every one must be read, or ffmpeg blocks writing to it. */
   outputCount: number;
+  /**
+   * Piped into ffmpeg's stdin, for args whose input is `pipe:0` (a live relay body).
+   * stdin then carries media, not commands: stop() ends it instead of sending `q`, and
+   * ffmpeg finishes its fragments at the end of input. Unpiped (never destroyed) when
+   * ffmpeg exits; the caller owns it.
+   */
+  input?: Readable;
   /** Aborting ends ffmpeg like close(); wait() then rejects with AppError `cancelled`. */
   signal?: AbortSignal;
   /** How long stop() and close() wait after `q` before SIGKILL. @defaultValue 5000 */
@@ -57,8 +64,9 @@ const NO_EXIT: FfmpegExit = { code: null, signal: null };
  * - `wait()` resolves on a clean exit or after stop()/close(); it rejects with an
  *   FfmpegError (`ffmpeg_failed`, phase `start` or `run`) or, after an abort, an
  *   AppError `cancelled`. It never rejects unobserved.
- * - `stop()` ends gracefully: `q` on stdin lets ffmpeg finish its fragments; SIGKILL
- *   after stopTimeoutMs. Outputs keep flowing until ffmpeg closes them.
+ * - `stop()` ends gracefully: `q` on stdin (or, with `input`, the end of stdin) lets
+ *   ffmpeg finish its fragments; SIGKILL after stopTimeoutMs. Outputs keep flowing
+ *   until ffmpeg closes them.
  * - `close()` is the teardown: outputs are destroyed (what is unread is dropped), then
  *   as stop(). Idempotent: every call returns the same promise.
  */
@@ -128,8 +136,14 @@ export class FfmpegProcess {
       out.on('error', (e) => opts.log?.debug({ fd: 3 + i, err: e.message }, 'ffmpeg output pipe error'));
       this.outputs.push(out);
     }
-    // ffmpeg may exit before reading `q`: writing then fails with EPIPE, which is fine.
+    // ffmpeg may exit before reading `q` (or the rest of its input): writing then fails
+    // with EPIPE, which is fine.
     child.stdin?.on('error', () => undefined);
+    if (opts.input && child.stdin) {
+      const stdin = child.stdin;
+      opts.input.pipe(stdin);
+      child.once('exit', () => opts.input?.unpipe(stdin));
+    }
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => this.#progress(chunk));
     child.stderr?.setEncoding('utf8');
@@ -190,7 +204,13 @@ export class FfmpegProcess {
     let timer: NodeJS.Timeout | undefined;
     if (child !== null && !this.#exitSeen) {
       if (discardOutputs) for (const out of this.outputs) out.destroy();
-      child.stdin?.write('q');
+      if (this.#opts.input && child.stdin) {
+        // End of input: ffmpeg drains what it has read and closes its outputs.
+        this.#opts.input.unpipe(child.stdin);
+        child.stdin.end();
+      } else {
+        child.stdin?.write('q');
+      }
       timer = setTimeout(() => child.kill('SIGKILL'), this.#stopTimeoutMs);
     }
     try {

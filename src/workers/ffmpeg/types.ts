@@ -3,9 +3,10 @@ import type { EncoderFamily } from '../../core/preset.js';
 /** What the worker decided about one ffmpeg run; the argument builder adds nothing beyond it. */
 export interface FfmpegIo {
   /**
-   * The one input: an absolute file path the worker chose, or (live) the relay's
-   * `tcp://HOST:PORT` or `http://HOST:PORT/path` URL. Anything else is refused, so a
-   * file name can never be read by ffmpeg as a protocol (`concat:`, `http:`) or an option.
+   * The one input: an absolute file path the worker chose, or (live) `pipe:0` (the worker
+   * writes the relay's body to stdin) or the relay's `tcp://HOST:PORT` or
+   * `http://HOST:PORT/path` URL. Anything else is refused, so a file name can never be
+   * read by ffmpeg as a protocol (`concat:`, `http:`) or an option.
    */
   input: string;
   /** Live input: container format given by the relay (never probed), low-delay flags. */

@@ -1,0 +1,318 @@
+import type { Logger } from '../core/log.js';
+import type { LiveBus, LiveEvent } from '../packager/live-bus.js';
+import {
+  lastShownMsn,
+  partNeverComing,
+  partPublished,
+  renderLivePlaylist,
+  renditionReport,
+  satisfies,
+} from '../packager/live-playlist.js';
+import type { LiveRenditionState } from '../packager/live-state.js';
+import type { RenditionReport } from '../packager/playlist/media.js';
+
+/**
+ * The origin's live half: it follows the packagers' events on the bus, keeps the latest
+ * playlist state of every live rendition in memory, answers playlist requests from it
+ * and holds blocking requests (`_HLS_msn`/`_HLS_part`, a preload-hinted part) until the
+ * event that satisfies them: never a disk poll. HTTP-free; src/api/routes/hls.ts maps
+ * the answers to statuses.
+ */
+
+/** RFC 8216bis 6.2.5 Delivery Directives, as the route parsed them. */
+export interface DeliveryDirectives {
+  msn?: number;
+  part?: number;
+  /** `_HLS_skip=YES` or `v2` (no date ranges here, so both mean the same). */
+  skip: boolean;
+}
+
+export type PlaylistAnswer =
+  | { kind: 'playlist'; body: Buffer; modified: Date }
+  /** Not a live rendition this origin knows: serve storage's copy. */
+  | { kind: 'not_live' }
+  /** RFC 8216bis 6.2.5.2: an `_HLS_msn` more than two segments ahead is a client error. */
+  | { kind: 'too_far'; lastMsn: number }
+  | { kind: 'timeout' }
+  | { kind: 'busy' }
+  | { kind: 'aborted' };
+
+export type PartAnswer = 'published' | 'not_live' | 'never' | 'timeout' | 'busy' | 'aborted';
+
+/** Which streams are live (their playlists change, so caches revalidate them). */
+export interface LiveStreams {
+  isLive(streamId: string): boolean;
+}
+
+/** What the HLS routes need of the live origin. */
+export interface LiveOriginApi extends LiveStreams {
+  /** The rendition's Media Playlist once it satisfies `d` (at once without `msn`). */
+  mediaPlaylist(
+    streamId: string,
+    rendition: string,
+    d: DeliveryDirectives,
+    signal: AbortSignal,
+  ): Promise<PlaylistAnswer>;
+  /** Whether part (msn, part) exists, waiting for it when it is the next one or close to it. */
+  awaitPart(
+    streamId: string,
+    rendition: string,
+    msn: number,
+    part: number,
+    signal: AbortSignal,
+  ): Promise<PartAnswer>;
+}
+
+/**
+ * How long a blocking playlist request is held before 503. RFC 8216bis 6.2.5.2 lets a
+ * server wait up to three target durations. hls.js gives up earlier: for a request with
+ * `_HLS_part` it sets its timeout to max(3 x PART-TARGET, 0.8 x TARGETDURATION)
+ * (playlist-loader.ts, "maxLowLatencyPlaylistRefresh"), else its level loading default of
+ * 10 s. A 503 that arrives after the client gave up is wasted and the client's retry
+ * starts late, so the origin answers at 85% of hls.js's timeout (at least 250 ms
+ * before it), capped at 3 x TARGETDURATION. Target 4 s, part 0.342 s: 2.72 s; target
+ * 1 s, part 0.2 s: 0.55 s; without `_HLS_part`, target 4 s: 8.5 s.
+ */
+export function blockingTimeoutMs(targetDuration: number, partTarget: number, withPart: boolean): number {
+  const hlsJsMs = withPart ? Math.max(3 * partTarget, 0.8 * targetDuration) * 1000 : 10_000;
+  const ms = Math.min(hlsJsMs * 0.85, hlsJsMs - 250, 3 * targetDuration * 1000);
+  return Math.max(100, Math.round(ms));
+}
+
+/** How long a request for a part that does not exist yet is held: as a playlist without `_HLS_part`. */
+export function partWaitMs(targetDuration: number, partTarget: number): number {
+  return blockingTimeoutMs(targetDuration, partTarget, false);
+}
+
+export interface LiveOriginOptions {
+  bus: LiveBus;
+  log?: Logger;
+  /** Requests held at once (playlists and parts, every stream); more get 503 at once. @defaultValue 10000 */
+  maxHeld?: number;
+  /** A stream with no event for this long is forgotten (storage serves it). @defaultValue 120000 */
+  idleMs?: number;
+  /** An ended stream is forgotten after this long. @defaultValue 60000 */
+  endedKeepMs?: number;
+  now?: () => number;
+  /** Called when an event wakes held requests: how long the event took from the packager to here. */
+  onWake?: (o: { streamId: string; rendition: string; woken: number; busLagMs: number }) => void;
+}
+
+interface Waiter {
+  /** Settles the waiter if the state allows; returns whether it did. */
+  check(state: LiveRenditionState): boolean;
+}
+
+interface RenditionEntry {
+  state: LiveRenditionState;
+  waiters: Set<Waiter>;
+}
+
+interface StreamEntry {
+  renditions: Map<string, RenditionEntry>;
+  /** Rendered playlists of the current states, by `rendition|form`; cleared by every event (reports change too). */
+  cache: Map<string, Buffer>;
+  lastEventMs: number;
+}
+
+/** Progress of a state: later parts and segments, then the end. */
+function progress(s: LiveRenditionState): [number, number, number] {
+  return s.open ? [s.open.msn, s.open.parts.length, 0] : [s.nextMsn, 0, s.ended ? 1 : 0];
+}
+
+function older(a: LiveRenditionState, b: LiveRenditionState): boolean {
+  const pa = progress(a);
+  const pb = progress(b);
+  for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return pa[i]! < pb[i]!;
+  return false;
+}
+
+export class LiveOrigin implements LiveOriginApi {
+  readonly #o: LiveOriginOptions;
+  readonly #now: () => number;
+  readonly #streams = new Map<string, StreamEntry>();
+  readonly #unsubscribe: () => void;
+  readonly #sweeper: NodeJS.Timeout;
+  #held = 0;
+  #closed = false;
+
+  constructor(o: LiveOriginOptions) {
+    this.#o = o;
+    this.#now = o.now ?? Date.now;
+    this.#unsubscribe = o.bus.subscribe((e) => this.#onEvent(e));
+    this.#sweeper = setInterval(() => this.#sweep(), 5000);
+    this.#sweeper.unref();
+  }
+
+  /** Resolves once events published from now on reach this origin. */
+  ready(): Promise<void> {
+    return this.#o.bus.ready();
+  }
+
+  /** Requests held now. */
+  get held(): number {
+    return this.#held;
+  }
+
+  isLive(streamId: string): boolean {
+    const s = this.#streams.get(streamId);
+    return !!s && [...s.renditions.values()].some((r) => !r.state.ended);
+  }
+
+  /** The latest state of a rendition, if live here (tests, diagnostics). */
+  state(streamId: string, rendition: string): LiveRenditionState | null {
+    return this.#streams.get(streamId)?.renditions.get(rendition)?.state ?? null;
+  }
+
+  async mediaPlaylist(
+    streamId: string,
+    rendition: string,
+    d: DeliveryDirectives,
+    signal: AbortSignal,
+  ): Promise<PlaylistAnswer> {
+    const entry = this.#streams.get(streamId)?.renditions.get(rendition);
+    if (!entry || this.#closed) return { kind: 'not_live' };
+    const s = entry.state;
+    const { msn, part } = d;
+    if (msn === undefined || s.ended || satisfies(s, msn, part))
+      return this.#answer(streamId, rendition, d.skip);
+    // RFC 8216bis 6.2.5.2: "If the _HLS_msn is greater than the Media Sequence Number of
+    // the last Media Segment in the current Playlist plus two, ... the server MUST
+    // immediately respond with HTTP 400."
+    const last = lastShownMsn(s);
+    if (msn > last + 2) return { kind: 'too_far', lastMsn: last };
+    const timeoutMs = blockingTimeoutMs(s.targetDuration, s.partTarget, part !== undefined);
+    return this.#hold<PlaylistAnswer>(
+      entry,
+      signal,
+      timeoutMs,
+      { kind: 'timeout' },
+      { kind: 'busy' },
+      { kind: 'aborted' },
+      (st) => (st.ended || satisfies(st, msn, part) ? this.#answer(streamId, rendition, d.skip) : null),
+    );
+  }
+
+  async awaitPart(
+    streamId: string,
+    rendition: string,
+    msn: number,
+    part: number,
+    signal: AbortSignal,
+  ): Promise<PartAnswer> {
+    const entry = this.#streams.get(streamId)?.renditions.get(rendition);
+    if (!entry || this.#closed) return 'not_live';
+    const decide = (st: LiveRenditionState): PartAnswer | null =>
+      partPublished(st, msn, part) ? 'published' : partNeverComing(st, msn, part) ? 'never' : null;
+    const now = decide(entry.state);
+    if (now) return now;
+    // Only the next few parts are worth waiting for: a preload hint names the next one.
+    if (msn > lastShownMsn(entry.state) + 1) return 'never';
+    const timeoutMs = partWaitMs(entry.state.targetDuration, entry.state.partTarget);
+    return this.#hold<PartAnswer>(entry, signal, timeoutMs, 'timeout', 'busy', 'aborted', decide);
+  }
+
+  /** Idempotent: answers every held request with a timeout and stops listening. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unsubscribe();
+    clearInterval(this.#sweeper);
+    for (const s of this.#streams.values()) {
+      for (const r of s.renditions.values())
+        for (const w of [...r.waiters]) w.check({ ...r.state, ended: true });
+    }
+    this.#streams.clear();
+  }
+
+  #hold<T>(
+    entry: RenditionEntry,
+    signal: AbortSignal,
+    timeoutMs: number,
+    onTimeout: T,
+    onBusy: T,
+    onAbort: T,
+    decide: (s: LiveRenditionState) => T | null,
+  ): Promise<T> {
+    if (signal.aborted) return Promise.resolve(onAbort);
+    if (this.#held >= (this.#o.maxHeld ?? 10_000)) return Promise.resolve(onBusy);
+    this.#held++;
+    return new Promise<T>((resolve) => {
+      let done = false;
+      const settle = (v: T): void => {
+        if (done) return;
+        done = true;
+        this.#held--;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', aborted);
+        entry.waiters.delete(waiter);
+        resolve(v);
+      };
+      const waiter: Waiter = {
+        check: (s) => {
+          const v = decide(s);
+          if (v === null) return false;
+          settle(v);
+          return true;
+        },
+      };
+      const aborted = (): void => settle(onAbort);
+      const timer = setTimeout(() => settle(onTimeout), timeoutMs);
+      signal.addEventListener('abort', aborted, { once: true });
+      entry.waiters.add(waiter);
+    });
+  }
+
+  #answer(streamId: string, rendition: string, skip: boolean): PlaylistAnswer {
+    const stream = this.#streams.get(streamId)!;
+    const entry = stream.renditions.get(rendition)!;
+    const key = `${rendition}|${skip ? 'delta' : 'full'}`;
+    let body = stream.cache.get(key);
+    if (!body) {
+      const reports: RenditionReport[] = [];
+      for (const [name, other] of stream.renditions) {
+        if (name === rendition) continue;
+        const rep = renditionReport(other.state);
+        if (rep) reports.push(rep);
+      }
+      body = Buffer.from(renderLivePlaylist(entry.state, { skip, reports }));
+      stream.cache.set(key, body);
+    }
+    return { kind: 'playlist', body, modified: new Date(entry.state.updatedMs) };
+  }
+
+  #onEvent(e: LiveEvent): void {
+    if (this.#closed) return;
+    let stream = this.#streams.get(e.streamId);
+    if (!stream) {
+      stream = { renditions: new Map(), cache: new Map(), lastEventMs: 0 };
+      this.#streams.set(e.streamId, stream);
+    }
+    let entry = stream.renditions.get(e.rendition);
+    if (entry && older(e.state, entry.state)) return;
+    if (!entry) {
+      entry = { state: e.state, waiters: new Set() };
+      stream.renditions.set(e.rendition, entry);
+    }
+    entry.state = e.state;
+    stream.cache.clear();
+    stream.lastEventMs = this.#now();
+    let woken = 0;
+    for (const w of [...entry.waiters]) if (w.check(e.state)) woken++;
+    if (woken > 0) {
+      this.#o.onWake?.({ streamId: e.streamId, rendition: e.rendition, woken, busLagMs: this.#now() - e.at });
+    }
+  }
+
+  /** Forgets streams that ended a while ago or went silent (a dead worker): storage serves them. */
+  #sweep(): void {
+    const now = this.#now();
+    for (const [id, s] of this.#streams) {
+      const states = [...s.renditions.values()];
+      if (states.some((r) => r.waiters.size > 0)) continue;
+      const ended = states.every((r) => r.state.ended);
+      const keep = ended ? (this.#o.endedKeepMs ?? 60_000) : (this.#o.idleMs ?? 120_000);
+      if (now - s.lastEventMs > keep) this.#streams.delete(id);
+    }
+  }
+}

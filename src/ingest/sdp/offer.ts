@@ -1,0 +1,284 @@
+import type { VideoCodec } from '../../core/media.js';
+import { AppError } from '../../core/errors.js';
+import { unprocessable } from '../errors.js';
+import {
+  attributeValue,
+  attributeValues,
+  hasFlag,
+  parseSdpDocument,
+  SdpSyntaxError,
+  serializeSdpText,
+  type SdpMedia,
+  type SdpText,
+} from './sdp-text.js';
+
+/** The RTCP feedback a track negotiated (RFC 4585, RFC 5104). */
+export interface RtcpFeedback {
+  nack: boolean;
+  pli: boolean;
+  fir: boolean;
+}
+
+export interface NegotiatedVideo {
+  mid: string;
+  codec: VideoCodec;
+  payloadType: number;
+  feedback: RtcpFeedback;
+}
+
+export interface NegotiatedAudio {
+  mid: string;
+  codec: 'opus';
+  payloadType: number;
+  /** RFC 7587: always 2 in the rtpmap; the stream may still be mono. */
+  channels: 2;
+  feedback: RtcpFeedback;
+}
+
+/** A WHIP offer that ingest can take, and what was chosen from it. */
+export interface NegotiatedOffer {
+  /**
+   * The offer as the peer connection gets it: each m-line reduced to the one codec chosen,
+   * with only the RTCP feedback ingest uses, so the answer says exactly what will be used.
+   */
+  sdp: string;
+  video: NegotiatedVideo | null;
+  audio: NegotiatedAudio | null;
+  /** The m-line whose transport the bundle uses (the first mid of a=group:BUNDLE). */
+  bundleMid: string;
+  /** The publisher's ICE credentials. */
+  iceUfrag: string;
+  icePwd: string;
+}
+
+export const SUPPORTED_CODECS_TEXT =
+  'supported: video H.264 (packetization-mode=1, any profile), VP8 or VP9 (profile 0); audio Opus 48000/2; ' +
+  'at most one video and one audio m-line, at least one of them';
+
+const MID = /^[A-Za-z0-9!#$%&'*+\-.^_`{|}~]{1,32}$/;
+/** RFC 8839 ice-char; lengths are checked loosely (some stacks use short passwords). */
+const ICE_UFRAG = /^[A-Za-z0-9+/]{1,256}$/;
+const ICE_PWD = /^[A-Za-z0-9+/]{1,256}$/;
+const PROTO = /^(UDP\/TLS\/RTP\/SAVPF|UDP\/DTLS\/RTP\/SAVPF|RTP\/SAVPF)$/i;
+
+const bad = (message: string) => new AppError('bad_request', message);
+const unsupported = (message: string) => unprocessable(message);
+
+interface Rtpmap {
+  name: string;
+  clockRate: number;
+  channels: number | null;
+}
+
+function rtpmaps(lines: readonly string[]): Map<number, Rtpmap> {
+  const out = new Map<number, Rtpmap>();
+  for (const v of attributeValues(lines, 'rtpmap')) {
+    const m = /^(\d{1,3}) ([A-Za-z0-9_.-]+)\/(\d+)(?:\/(\d+))?$/.exec(v);
+    if (!m) throw bad(`malformed a=rtpmap:${v.slice(0, 60)}`);
+    out.set(Number(m[1]), {
+      name: m[2]!.toLowerCase(),
+      clockRate: Number(m[3]),
+      channels: m[4] === undefined ? null : Number(m[4]),
+    });
+  }
+  return out;
+}
+
+function fmtpParams(lines: readonly string[], pt: number): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of attributeValues(lines, 'fmtp')) {
+    const sp = v.indexOf(' ');
+    if (sp < 0 || v.slice(0, sp) !== String(pt)) continue;
+    for (const kv of v.slice(sp + 1).split(';')) {
+      const eq = kv.indexOf('=');
+      if (eq > 0) out.set(kv.slice(0, eq).trim().toLowerCase(), kv.slice(eq + 1).trim());
+    }
+  }
+  return out;
+}
+
+/** The offered codecs of an m-line, by name, for the error message. */
+function describeOffered(media: SdpMedia, maps: Map<number, Rtpmap>): string {
+  const names = media.formats.map((f) => {
+    const map = maps.get(Number(f));
+    if (!map) return `pt ${f}`;
+    if (map.name === 'h264') {
+      const mode = fmtpParams(media.lines, Number(f)).get('packetization-mode') ?? '0';
+      return `H264 packetization-mode=${mode}`;
+    }
+    return map.name.toUpperCase();
+  });
+  return [...new Set(names)].join(', ');
+}
+
+function chooseVideo(media: SdpMedia, maps: Map<number, Rtpmap>): { pt: number; codec: VideoCodec } | null {
+  for (const f of media.formats) {
+    const pt = Number(f);
+    const map = maps.get(pt);
+    if (!map || map.clockRate !== 90000) continue;
+    const params = fmtpParams(media.lines, pt);
+    if (map.name === 'h264' && params.get('packetization-mode') === '1') return { pt, codec: 'h264' };
+    if (map.name === 'vp8') return { pt, codec: 'vp8' };
+    if (map.name === 'vp9' && (params.get('profile-id') ?? '0') === '0') return { pt, codec: 'vp9' };
+  }
+  return null;
+}
+
+function chooseAudio(media: SdpMedia, maps: Map<number, Rtpmap>): number | null {
+  for (const f of media.formats) {
+    const pt = Number(f);
+    const map = maps.get(pt);
+    if (map && map.name === 'opus' && map.clockRate === 48000 && map.channels === 2) return pt;
+  }
+  return null;
+}
+
+const KEPT_FEEDBACK = new Set(['nack', 'nack pli', 'ccm fir']);
+
+/**
+ * The m-line reduced to one payload type: its rtpmap and fmtp, and of its rtcp-fb only
+ * NACK, PLI and FIR (ingest implements those; advertising REMB or transport-cc would make
+ * a sender wait for feedback that never comes). RTX and FEC streams go with their codecs.
+ */
+function reduceToCodec(media: SdpMedia, pt: number): { media: SdpMedia; feedback: RtcpFeedback } {
+  const feedback: RtcpFeedback = { nack: false, pli: false, fir: false };
+  const groups = attributeValues(media.lines, 'ssrc-group');
+  const secondary = new Set<string>();
+  for (const g of groups) for (const ssrc of g.split(' ').slice(2)) secondary.add(ssrc);
+  const lines: string[] = [];
+  for (const line of media.lines) {
+    const ptAttr = /^a=(rtpmap|fmtp|rtcp-fb):(\*|\d+) ?(.*)$/.exec(line);
+    if (ptAttr) {
+      const [, name, linePt, rest] = ptAttr;
+      if (linePt !== '*' && Number(linePt) !== pt) continue;
+      if (name === 'rtcp-fb') {
+        const fb = rest!.trim().toLowerCase().replace(/\s+/g, ' ');
+        if (!KEPT_FEEDBACK.has(fb)) continue;
+        if (fb === 'nack') feedback.nack = true;
+        if (fb === 'nack pli') feedback.pli = true;
+        if (fb === 'ccm fir') feedback.fir = true;
+        lines.push(`a=rtcp-fb:${pt} ${fb}`);
+        continue;
+      }
+      lines.push(line);
+      continue;
+    }
+    if (line.startsWith('a=ssrc-group:')) continue;
+    const ssrc = /^a=ssrc:(\d+) /.exec(line);
+    if (ssrc && secondary.has(ssrc[1]!)) continue;
+    lines.push(line);
+  }
+  return { media: { ...media, formats: [String(pt)], lines }, feedback };
+}
+
+function iceCredentials(sdp: SdpText, media: SdpMedia): { ufrag: string; pwd: string } {
+  const ufrag = attributeValue(media.lines, 'ice-ufrag') ?? attributeValue(sdp.session, 'ice-ufrag');
+  const pwd = attributeValue(media.lines, 'ice-pwd') ?? attributeValue(sdp.session, 'ice-pwd');
+  if (ufrag === undefined || pwd === undefined) throw bad('the offer has no a=ice-ufrag and a=ice-pwd');
+  if (!ICE_UFRAG.test(ufrag) || !ICE_PWD.test(pwd))
+    throw bad('a=ice-ufrag or a=ice-pwd has invalid characters');
+  return { ufrag, pwd };
+}
+
+/**
+ * Checks a WHIP offer (RFC 9725 4.2: one audio and/or one video m-line, max-bundle, sendonly)
+ * and picks the codec of each m-line in the publisher's order of preference. Throws an
+ * AppError: `bad_request` when the offer is not valid SDP or lacks what WebRTC needs,
+ * `unprocessable` when it is valid but asks for what ingest does not support.
+ */
+export function negotiateOffer(text: string): NegotiatedOffer {
+  let sdp: SdpText;
+  try {
+    sdp = parseSdpDocument(text);
+  } catch (e) {
+    if (e instanceof SdpSyntaxError) throw bad(e.message);
+    throw e;
+  }
+  const av = sdp.media.filter((m) => m.kind === 'audio' || m.kind === 'video');
+  for (const m of sdp.media) {
+    if (m.kind === 'application')
+      throw unsupported('data channels are not supported; WHIP carries audio and video');
+    if (m.kind !== 'audio' && m.kind !== 'video')
+      throw unsupported(`m=${m.kind} is not supported; ${SUPPORTED_CODECS_TEXT}`);
+  }
+  const videos = av.filter((m) => m.kind === 'video');
+  const audios = av.filter((m) => m.kind === 'audio');
+  if (av.length === 0) throw unsupported(`the offer has no audio or video m-line; ${SUPPORTED_CODECS_TEXT}`);
+  if (videos.length > 1 || audios.length > 1) {
+    throw unsupported(
+      `the offer has ${videos.length} video and ${audios.length} audio m-lines; ${SUPPORTED_CODECS_TEXT}`,
+    );
+  }
+
+  const mids = new Set<string>();
+  for (const m of av) {
+    const mid = attributeValue(m.lines, 'mid');
+    if (mid === undefined) throw bad(`m=${m.kind} has no a=mid`);
+    if (!MID.test(mid)) throw bad(`a=mid:${mid.slice(0, 40)} is not a valid identifier`);
+    if (mids.has(mid)) throw bad(`a=mid:${mid} appears twice`);
+    mids.add(mid);
+    if (!PROTO.test(m.proto))
+      throw unsupported(`m=${m.kind} uses ${m.proto}; WebRTC needs UDP/TLS/RTP/SAVPF`);
+    if (hasFlag(m.lines, 'recvonly') || hasFlag(m.lines, 'inactive')) {
+      throw unsupported(`m=${m.kind} is not sendonly: a WHIP publisher sends media`);
+    }
+    if (attributeValues(m.lines, 'simulcast').length > 0) {
+      throw unsupported(`m=${m.kind} offers simulcast, which ingest does not take; send one encoding`);
+    }
+    if (attributeValues(m.lines, 'ssrc').length === 0) {
+      throw unsupported(`m=${m.kind} has no a=ssrc line; ingest identifies each stream by its SSRC`);
+    }
+    for (const f of m.formats)
+      if (!/^\d{1,3}$/.test(f) || Number(f) > 127) throw bad(`m=${m.kind} has format "${f}"`);
+  }
+
+  const bundle = attributeValues(sdp.session, 'group')
+    .map((g) => g.split(' ').filter(Boolean))
+    .find((g) => g[0] === 'BUNDLE');
+  const bundleMids = bundle?.slice(1) ?? [];
+  if (av.length > 1 && ![...mids].every((mid) => bundleMids.includes(mid))) {
+    throw unsupported(
+      'the m-lines must share one transport (a=group:BUNDLE with every mid): WHIP uses max-bundle',
+    );
+  }
+  const bundleMid = bundleMids.find((mid) => mids.has(mid)) ?? [...mids][0]!;
+  const bundleMedia = av.find((m) => attributeValue(m.lines, 'mid') === bundleMid)!;
+  const ice = iceCredentials(sdp, bundleMedia);
+  const fingerprint =
+    attributeValue(bundleMedia.lines, 'fingerprint') ?? attributeValue(sdp.session, 'fingerprint');
+  if (fingerprint === undefined) throw bad('the offer has no a=fingerprint (DTLS is required)');
+
+  let video: NegotiatedVideo | null = null;
+  let audio: NegotiatedAudio | null = null;
+  const reduced = sdp.media.map((m) => {
+    const maps = rtpmaps(m.lines);
+    const mid = attributeValue(m.lines, 'mid')!;
+    if (m.kind === 'video') {
+      const pick = chooseVideo(m, maps);
+      if (!pick)
+        throw unsupported(
+          `no supported codec in m=video (offered: ${describeOffered(m, maps)}); ${SUPPORTED_CODECS_TEXT}`,
+        );
+      const r = reduceToCodec(m, pick.pt);
+      video = { mid, codec: pick.codec, payloadType: pick.pt, feedback: r.feedback };
+      return r.media;
+    }
+    const pt = chooseAudio(m, maps);
+    if (pt === null)
+      throw unsupported(
+        `no supported codec in m=audio (offered: ${describeOffered(m, maps)}); ${SUPPORTED_CODECS_TEXT}`,
+      );
+    const r = reduceToCodec(m, pt);
+    audio = { mid, codec: 'opus', payloadType: pt, channels: 2, feedback: r.feedback };
+    return r.media;
+  });
+
+  return {
+    sdp: serializeSdpText({ session: sdp.session, media: reduced }),
+    video,
+    audio,
+    bundleMid,
+    iceUfrag: ice.ufrag,
+    icePwd: ice.pwd,
+  };
+}

@@ -1,0 +1,109 @@
+import {
+  RTCPeerConnection,
+  useFIR,
+  useH264,
+  useNACK,
+  useOPUS,
+  usePLI,
+  useSdesMid,
+  useSdesRTPStreamId,
+  useVP8,
+  useVP9,
+} from 'werift';
+import { attributeValue, attributeValues, parseSdpText } from '../sdp/sdp-text.js';
+
+/** Where and how the server's side of ICE gathers candidates. */
+export interface PeerNetworkOptions {
+  /**
+   * STUN/TURN URLs (ICE_SERVERS). werift queries the first STUN one for a server-reflexive
+   * candidate; TURN needs credentials, which ICE_SERVERS does not carry, so it is unused.
+   */
+  iceServers: readonly string[];
+  /**
+   * Host addresses gathered besides the machine's own (which exclude loopback), so a
+   * publisher on the same host (and every test) connects over 127.0.0.1.
+   * @defaultValue ['127.0.0.1']
+   */
+  additionalHostAddresses?: string[];
+  /** Gather IPv6 host candidates too. @defaultValue true */
+  useIpv6?: boolean;
+  /** UDP ports for ICE, [min, max] (min < max). @defaultValue any free port */
+  portRange?: [number, number];
+}
+
+/**
+ * A receive-only peer for one publish. Not werift's defaults (VP8 only, Google's STUN
+ * server, no bundle): max-bundle and rtcp-mux, H.264 / VP8 / VP9 and Opus with the
+ * publisher's own parameters (werift matches codecs by name and echoes the offer's fmtp,
+ * so any H.264 profile-level-id is taken), the mid and rid header extensions, and NACK,
+ * PLI and FIR feedback. The offer given to it has already been reduced to one codec per
+ * m-line (see negotiateOffer), so the answer names exactly what ingest receives.
+ */
+export function createIngestPeer(opts: PeerNetworkOptions): RTCPeerConnection {
+  const feedback = [useNACK(), usePLI(), useFIR()];
+  return new RTCPeerConnection({
+    iceServers: opts.iceServers.filter((u) => /^stuns?:/i.test(u)).map((urls) => ({ urls })),
+    bundlePolicy: 'max-bundle',
+    iceAdditionalHostAddresses: opts.additionalHostAddresses ?? ['127.0.0.1'],
+    iceUseIpv4: true,
+    iceUseIpv6: opts.useIpv6 ?? true,
+    ...(opts.portRange ? { icePortRange: opts.portRange } : {}),
+    codecs: {
+      video: [
+        useH264({ rtcpFeedback: feedback }),
+        useVP8({ rtcpFeedback: feedback }),
+        useVP9({ rtcpFeedback: feedback }),
+      ],
+      audio: [useOPUS()],
+    },
+    headerExtensions: {
+      video: [useSdesMid(), useSdesRTPStreamId()],
+      audio: [useSdesMid()],
+    },
+  });
+}
+
+/**
+ * werift falls back to stun.l.google.com when no STUN server is configured, and waits up
+ * to 5 s for it while gathering. Ingest queries only the STUN servers of ICE_SERVERS.
+ */
+function dropDefaultStun(pc: RTCPeerConnection, opts: PeerNetworkOptions): void {
+  if (opts.iceServers.some((u) => /^stuns?:/i.test(u))) return;
+  for (const t of pc.iceTransports) t.connection.stunServer = undefined;
+}
+
+/**
+ * Applies an offer and returns the answer once ICE gathering is complete, so it holds
+ * every server candidate (OBS sends an offer without candidates and never trickles; it
+ * connects to the answer's candidates and the server learns its address from its checks).
+ */
+export async function answerOffer(
+  pc: RTCPeerConnection,
+  offer: string,
+  opts: PeerNetworkOptions,
+): Promise<string> {
+  await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+  dropDefaultStun(pc, opts);
+  const answer = await pc.createAnswer();
+  // werift gathers inside setLocalDescription: when it resolves, gathering is complete.
+  await pc.setLocalDescription(answer);
+  const local = pc.localDescription?.sdp;
+  if (!local) throw new Error('werift produced no local description');
+  return local;
+}
+
+/** The server's ICE credentials and candidates in an answer, from the bundle's m-section. */
+export function localIce(
+  answer: string,
+  mid: string,
+): { ufrag: string; pwd: string; candidates: string[]; complete: boolean } {
+  const sdp = parseSdpText(answer);
+  const media = sdp.media.find((m) => attributeValue(m.lines, 'mid') === mid) ?? sdp.media[0];
+  const lines = [...sdp.session, ...(media?.lines ?? [])];
+  return {
+    ufrag: attributeValue(lines, 'ice-ufrag') ?? '',
+    pwd: attributeValue(lines, 'ice-pwd') ?? '',
+    candidates: attributeValues(media?.lines ?? [], 'candidate').map((c) => `candidate:${c}`),
+    complete: (media?.lines ?? []).includes('a=end-of-candidates'),
+  };
+}

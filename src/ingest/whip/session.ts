@@ -1,0 +1,374 @@
+import { randomBytes } from 'node:crypto';
+import type { RTCPeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
+import { AppError, errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import { unprocessable } from '../errors.js';
+import type { AudioTrackInfo, FrameSource, MediaFrame, VideoTrackInfo } from '../../core/media.js';
+import type { IngestStats } from '../../core/streams.js';
+import { AudioReceiver } from '../rtp/audio-receiver.js';
+import { MediaEpoch } from '../rtp/media-clock.js';
+import { VideoReceiver } from '../rtp/video-receiver.js';
+import { buildIceFragment, type IceFragment } from '../sdp/ice-fragment.js';
+import type { NegotiatedOffer } from '../sdp/offer.js';
+import { KeyframeRequester } from './keyframe-requester.js';
+import { answerOffer, createIngestPeer, localIce, type PeerNetworkOptions } from './peer.js';
+
+/**
+ * Why a session ended: `deleted` (DELETE), `takeover` (a new publish replaced it),
+ * `ice-failed` (ICE failed or consent expired), `peer-closed` (the publisher closed the
+ * connection), `media-timeout`, `shutdown` (the registry closed).
+ */
+export type SessionEndReason =
+  'deleted' | 'takeover' | 'ice-failed' | 'peer-closed' | 'media-timeout' | 'shutdown';
+
+export interface WhipSessionOptions {
+  streamId: string;
+  offer: NegotiatedOffer;
+  network: PeerNetworkOptions;
+  /** The session ends when no RTP arrives for this long (from its start, too). */
+  mediaTimeoutMs: number;
+  /** Key frame requests go out at most this often. @defaultValue 500 */
+  keyframeMinIntervalMs?: number;
+  log: Logger;
+}
+
+/** Wall clock in fractional epoch milliseconds. */
+function wallMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+function newEtag(): string {
+  return `"${randomBytes(9).toString('base64url')}"`;
+}
+
+/**
+ * One WHIP publish: owns its RTCPeerConnection and turns what it receives into frames on
+ * one clock (FrameSource). Ends once, for one reason; close() is idempotent and returns
+ * the same promise on every call.
+ */
+export class WhipSession implements FrameSource {
+  readonly streamId: string;
+  readonly sessionId = randomBytes(16).toString('base64url');
+  readonly startedAtMs = Date.now();
+  /** The SDP answer, holding every server candidate. */
+  answer = '';
+  /** Entity tag of the current ICE session (RFC 9725 4.3.1); changes on ICE restart. */
+  etag = newEtag();
+  readonly #pc: RTCPeerConnection;
+  readonly #opts: WhipSessionOptions;
+  readonly #log: Logger;
+  readonly #epoch = new MediaEpoch();
+  readonly #frameListeners = new Set<(frame: MediaFrame) => void>();
+  readonly #endListeners = new Set<(reason: string) => void>();
+  readonly #disposers: (() => void)[] = [];
+  #video: VideoReceiver | null = null;
+  #audio: AudioReceiver | null = null;
+  #keyframes: KeyframeRequester | null = null;
+  #nacksSent = 0;
+  /** RTP packets the receive path threw on (logged once). */
+  #badPackets = 0;
+  #offerSdp: string;
+  #remoteUfrag: string;
+  #remotePwd: string;
+  #lastMediaMs = wallMs();
+  #timer: NodeJS.Timeout | null = null;
+  #signaling: Promise<unknown> = Promise.resolve();
+  #endReason: SessionEndReason | null = null;
+  /** False for a session whose negotiation failed: it never ran, so its end is not logged. */
+  #started = true;
+  #closing: Promise<void> | null = null;
+
+  private constructor(opts: WhipSessionOptions, pc: RTCPeerConnection) {
+    this.streamId = opts.streamId;
+    this.#opts = opts;
+    this.#pc = pc;
+    this.#log = opts.log.child({ streamId: opts.streamId, sessionId: this.sessionId });
+    this.#offerSdp = opts.offer.sdp;
+    this.#remoteUfrag = opts.offer.iceUfrag;
+    this.#remotePwd = opts.offer.icePwd;
+  }
+
+  /**
+   * Creates the peer, applies the (already negotiated) offer and waits for the answer.
+   * A failure closes the peer and throws a `bad_request` AppError.
+   */
+  static async start(opts: WhipSessionOptions): Promise<WhipSession> {
+    const s = new WhipSession(opts, createIngestPeer(opts.network));
+    try {
+      s.answer = await answerOffer(s.#pc, opts.offer.sdp, opts.network);
+      s.#wire();
+    } catch (e) {
+      s.#started = false;
+      await s.close('shutdown');
+      throw new AppError('bad_request', `the offer could not be applied: ${errorMessage(e)}`, { cause: e });
+    }
+    return s;
+  }
+
+  #wire(): void {
+    const { offer } = this.#opts;
+    const transceivers = this.#pc.getTransceivers();
+    const byMid = (mid: string) => transceivers.find((t) => t.mid === mid);
+    const video = offer.video ? byMid(offer.video.mid) : undefined;
+    const audio = offer.audio ? byMid(offer.audio.mid) : undefined;
+    if (offer.video && video) {
+      const requester = new KeyframeRequester(
+        video.receiver,
+        offer.video.feedback,
+        this.#opts.keyframeMinIntervalMs ?? 500,
+      );
+      this.#keyframes = requester;
+      const receiver = new VideoReceiver({
+        codec: offer.video.codec,
+        epoch: this.#epoch,
+        onFrame: (f) => this.#emit(f),
+        onKeyframeNeeded: () => requester.request(wallMs()),
+      });
+      this.#video = receiver;
+      this.#subscribe(video, (rtp, at) => {
+        requester.mediaSsrc = rtp.header.ssrc;
+        receiver.push(rtp, at);
+      });
+      const nacks = video.receiver.onPacketLost.subscribe(() => {
+        this.#nacksSent++;
+      });
+      this.#disposers.push(nacks.unSubscribe);
+    }
+    if (offer.audio && audio) {
+      const receiver = new AudioReceiver({ epoch: this.#epoch, onFrame: (f) => this.#emit(f) });
+      this.#audio = receiver;
+      this.#subscribe(audio, (rtp, at) => receiver.push(rtp, at));
+    }
+    const state = this.#pc.connectionStateChange.subscribe((s) => {
+      this.#log.debug({ connectionState: s }, 'connection state');
+      if (s === 'failed') void this.close('ice-failed');
+      else if (s === 'closed') void this.close('peer-closed');
+    });
+    this.#disposers.push(state.unSubscribe);
+    const tickMs = Math.max(50, Math.min(1000, Math.floor(this.#opts.mediaTimeoutMs / 4)));
+    this.#timer = setInterval(() => this.#tick(), tickMs);
+    this.#timer.unref();
+  }
+
+  #subscribe(t: RTCRtpTransceiver, push: (rtp: RtpPacket, arrivalMs: number) => void): void {
+    // One track per SSRC the offer announced (negotiateOffer requires a=ssrc).
+    for (const track of t.receiver.tracks) {
+      const sub = track.onReceiveRtp.subscribe((rtp) => {
+        if (this.#endReason !== null) return;
+        const at = wallMs();
+        this.#lastMediaMs = at;
+        try {
+          push(rtp, at);
+        } catch (e) {
+          // A malformed packet must not take the receive path (or the process) down.
+          this.#badPackets++;
+          if (this.#badPackets === 1)
+            this.#log.warn({ err: e }, 'dropped an RTP packet that could not be processed');
+        }
+      });
+      this.#disposers.push(sub.unSubscribe);
+    }
+  }
+
+  #tick(): void {
+    const now = wallMs();
+    this.#video?.poll(now);
+    this.#audio?.poll(now);
+    if (now - this.#lastMediaMs > this.#opts.mediaTimeoutMs) void this.close('media-timeout');
+  }
+
+  #emit(frame: MediaFrame): void {
+    for (const l of this.#frameListeners) {
+      try {
+        l(frame);
+      } catch (e) {
+        this.#log.error({ err: e }, 'a frame listener threw');
+      }
+    }
+  }
+
+  // FrameSource
+
+  get epochMs(): number {
+    // Media time 0 is the first frame's arrival; until then the session's start stands in.
+    return this.#epoch.epochMs ?? this.startedAtMs;
+  }
+
+  get video(): VideoTrackInfo | null {
+    const v = this.#video;
+    if (!v) return null;
+    const info: VideoTrackInfo = { codec: v.codec, width: v.width, height: v.height };
+    if (v.profileLevelId !== undefined) info.profileLevelId = v.profileLevelId;
+    return info;
+  }
+
+  get audio(): AudioTrackInfo | null {
+    return this.#audio ? { codec: 'opus', sampleRate: 48000, channels: 2 } : null;
+  }
+
+  get ended(): boolean {
+    return this.#endReason !== null;
+  }
+
+  get endReason(): SessionEndReason | null {
+    return this.#endReason;
+  }
+
+  get connectionState(): string {
+    return this.#pc.connectionState;
+  }
+
+  onFrame(listener: (frame: MediaFrame) => void): () => void {
+    if (this.ended) return () => undefined;
+    this.#frameListeners.add(listener);
+    return () => this.#frameListeners.delete(listener);
+  }
+
+  onEnd(listener: (reason: string) => void): () => void {
+    if (this.ended) return () => undefined;
+    this.#endListeners.add(listener);
+    return () => this.#endListeners.delete(listener);
+  }
+
+  requestKeyframe(): void {
+    this.#keyframes?.request(wallMs());
+  }
+
+  // ICE (PATCH)
+
+  /** New credentials in a fragment mean an ICE restart (RFC 9725 4.3.2); the same ones, trickle. */
+  isIceRestart(frag: IceFragment): boolean {
+    return (
+      (frag.ufrag !== undefined && frag.ufrag !== this.#remoteUfrag) ||
+      (frag.pwd !== undefined && frag.pwd !== this.#remotePwd)
+    );
+  }
+
+  /** Trickled candidates (RFC 8840). Throws a `bad_request` AppError for ones werift rejects. */
+  addCandidates(frag: IceFragment): Promise<void> {
+    return this.#serialized(() => this.#addCandidates(frag));
+  }
+
+  async #addCandidates(frag: IceFragment): Promise<void> {
+    this.#assertOpen();
+    const { offer } = this.#opts;
+    const mids = new Set([offer.video?.mid, offer.audio?.mid]);
+    try {
+      for (const c of frag.candidates) {
+        const sdpMid = c.mid !== null && mids.has(c.mid) ? c.mid : offer.bundleMid;
+        await this.#pc.addIceCandidate({ candidate: c.candidate, sdpMid });
+      }
+      if (frag.endOfCandidates) await this.#pc.addIceCandidate({ candidate: '', sdpMid: offer.bundleMid });
+    } catch (e) {
+      throw new AppError('bad_request', `a candidate was refused: ${errorMessage(e)}`, { cause: e });
+    }
+  }
+
+  /**
+   * ICE restart: the publisher's new credentials go into its offer, which is applied
+   * again (werift restarts ICE on new remote credentials and gathers anew); returns the
+   * server's new fragment. The DTLS association and the media path stay as they are.
+   */
+  restartIce(frag: IceFragment): Promise<string> {
+    return this.#serialized(async () => {
+      this.#assertOpen();
+      if (frag.ufrag === undefined || frag.pwd === undefined) {
+        throw new AppError('bad_request', 'an ICE restart needs both a=ice-ufrag and a=ice-pwd');
+      }
+      const offer = this.#offerSdp
+        .split('\r\n')
+        .filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates')
+        .map((l) =>
+          l.startsWith('a=ice-ufrag:')
+            ? `a=ice-ufrag:${frag.ufrag}`
+            : l.startsWith('a=ice-pwd:')
+              ? `a=ice-pwd:${frag.pwd}`
+              : l,
+        )
+        .join('\r\n');
+      let answer: string;
+      try {
+        answer = await answerOffer(this.#pc, offer, this.#opts.network);
+        // werift restarted the ICE agent (new credentials, no nominated pair) but its
+        // connect() skips transports whose DTLS is up, so no checks would run: start them.
+        for (const t of this.#pc.iceTransports) {
+          if (!t.connection.nominated) {
+            t.start().catch((e: unknown) => this.#log.warn({ err: e }, 'ICE restart checks failed'));
+          }
+        }
+      } catch (e) {
+        throw unprocessable(`the ICE restart failed: ${errorMessage(e)}`, e);
+      }
+      this.#offerSdp = offer;
+      this.#remoteUfrag = frag.ufrag;
+      this.#remotePwd = frag.pwd;
+      this.answer = answer;
+      this.etag = newEtag();
+      await this.#addCandidates({ ...frag, ufrag: undefined, pwd: undefined });
+      const bundle = this.#opts.offer.bundleMid;
+      const ice = localIce(answer, bundle);
+      const kind = this.#opts.offer.video?.mid === bundle ? 'video' : 'audio';
+      this.#log.info('ICE restarted');
+      return buildIceFragment({
+        ufrag: ice.ufrag,
+        pwd: ice.pwd,
+        kind,
+        mid: bundle,
+        candidates: ice.candidates,
+        endOfCandidates: ice.complete,
+      });
+    });
+  }
+
+  #serialized<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.#signaling.then(op, op);
+    this.#signaling = run.catch(() => undefined);
+    return run;
+  }
+
+  #assertOpen(): void {
+    if (this.ended) throw new AppError('not_found', 'the session has ended');
+  }
+
+  stats(): IngestStats {
+    const now = wallMs();
+    const k = this.#keyframes;
+    return {
+      sessionId: this.sessionId,
+      startedAt: new Date(this.startedAtMs).toISOString(),
+      connectionState: this.#pc.connectionState,
+      video: this.#video
+        ? {
+            ...this.#video.stats(now),
+            nacksSent: this.#nacksSent,
+            plisSent: k?.plisSent ?? 0,
+            firsSent: k?.firsSent ?? 0,
+          }
+        : null,
+      audio: this.#audio ? this.#audio.stats(now) : null,
+    };
+  }
+
+  /** Ends the session (once): listeners hear `reason`, then the peer connection closes. */
+  close(reason: SessionEndReason = 'shutdown'): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#endReason = reason;
+    if (this.#timer) clearInterval(this.#timer);
+    for (const dispose of this.#disposers.splice(0)) dispose();
+    this.#frameListeners.clear();
+    if (this.#started) this.#log.info({ reason }, 'publish session ended');
+    const listeners = [...this.#endListeners];
+    this.#endListeners.clear();
+    for (const l of listeners) {
+      try {
+        l(reason);
+      } catch (e) {
+        this.#log.error({ err: e }, 'an end listener threw');
+      }
+    }
+    this.#closing = this.#pc.close().catch((e: unknown) => {
+      this.#log.warn({ err: e }, 'closing the peer connection failed');
+    });
+    return this.#closing;
+  }
+}

@@ -1,0 +1,317 @@
+import { Writable } from 'node:stream';
+import { isStreamId } from '../core/ids.js';
+import type { Logger } from '../core/log.js';
+import type { LiveBus, LivePublishedPart } from './live-bus.js';
+import { MEASURE_AFTER_SEGMENTS, liveMultivariant } from './live-multivariant.js';
+import { renderLivePlaylist, renditionReport } from './live-playlist.js';
+import { LiveRendition, type RunContext } from './live-rendition.js';
+import { DEFAULT_WINDOW_SEGMENTS, MIN_WINDOW_SEGMENTS } from './live-timeline.js';
+import type { LivePackagerFactory, LivePackagerLike, LivePackagerRun } from './live-types.js';
+import { LatestWriter } from './latest-writer.js';
+import { renderMultivariantPlaylist } from './playlist/multivariant.js';
+import type { RenditionReport } from './playlist/media.js';
+import { checkRenditions, type RenditionSpec } from './rendition.js';
+import { playlistName } from './segmenter.js';
+import { PLAYLIST_TYPE } from './storage/keys.js';
+import type { Storage } from './storage/storage.js';
+import { MULTIVARIANT_NAME } from './vod-packager.js';
+import type { MultivariantOptions } from './vod-playlists.js';
+
+export interface LivePackagerOptions extends MultivariantOptions {
+  storage: Storage;
+  /** Where parts are announced to origins (RedisLiveBus across processes, MemoryLiveBus in one). */
+  bus: LiveBus;
+  /** Complete segments each playlist lists; as many more are kept in storage as a grace period. @defaultValue 10 */
+  windowSegments?: number;
+  /** Cap on one MP4 box, bytes (see Fmp4SplitterOptions). */
+  maxBoxBytes?: number;
+  /** Clock, epoch ms. @defaultValue Date.now */
+  now?: () => number;
+}
+
+export interface LivePackagerArgs {
+  streamId: string;
+  renditions: RenditionSpec[];
+  partSeconds: number;
+  segmentSeconds: number;
+  log: Logger;
+}
+
+/** The factory the live worker job takes: storage and bus bound once, one packager per job attempt. */
+export function createLivePackagerFactory(o: LivePackagerOptions): LivePackagerFactory {
+  if (
+    o.windowSegments !== undefined &&
+    (!Number.isInteger(o.windowSegments) || o.windowSegments < MIN_WINDOW_SEGMENTS)
+  ) {
+    throw new RangeError(`windowSegments must be a whole number >= ${MIN_WINDOW_SEGMENTS}`);
+  }
+  return (args) => new LivePackager(o, args);
+}
+
+/**
+ * Packages one live stream into LL-HLS: per rendition, parts and segments to storage,
+ * the playlist state on the bus after every part, playlists to storage (for plain GETs,
+ * restarts and the next worker), and index.m3u8 once every rendition has its first part.
+ * See live-types.ts for what the worker guarantees.
+ */
+export class LivePackager implements LivePackagerLike {
+  readonly streamId: string;
+  readonly #o: LivePackagerOptions;
+  readonly #log: Logger;
+  readonly #renditions = new Map<string, LiveRendition>();
+  readonly #writers = new Map<string, LatestWriter>();
+  readonly #pending = new Set<Promise<unknown>>();
+  /** Renditions whose EXT-X-RENDITION-REPORT the other stored playlists carry. */
+  readonly #reporting = new Set<string>();
+  readonly #multivariant: LatestWriter;
+  readonly #ready: Promise<void>;
+  #run: (RunContext & { taken: Set<string>; ready: Promise<void>; measured: boolean }) | null = null;
+  #runSeq = 0;
+  #initIndex = 0;
+  #lastMultivariant = '';
+  #multivariantKey = '';
+  #ending: Promise<void> | null = null;
+  #closing: Promise<void> | null = null;
+
+  constructor(o: LivePackagerOptions, a: LivePackagerArgs) {
+    if (!isStreamId(a.streamId))
+      throw new RangeError(`stream id ${JSON.stringify(a.streamId)} is not allowed`);
+    if (!(a.segmentSeconds > 0 && a.segmentSeconds <= 60))
+      throw new RangeError('segmentSeconds must be in (0, 60]');
+    if (!(a.partSeconds > 0 && a.partSeconds <= a.segmentSeconds)) {
+      throw new RangeError('partSeconds must be in (0, segmentSeconds]');
+    }
+    checkRenditions(a.renditions);
+    this.streamId = a.streamId;
+    this.#o = o;
+    this.#log = a.log.child({ streamId: a.streamId, component: 'live-packager' });
+    const onError = (what: string) => (err: unknown) => this.#log.warn({ err }, `${what} failed`);
+    for (const spec of a.renditions) {
+      const r = new LiveRendition({
+        streamId: a.streamId,
+        spec,
+        storage: o.storage,
+        log: this.#log,
+        partSeconds: a.partSeconds,
+        segmentSeconds: a.segmentSeconds,
+        windowSegments: o.windowSegments ?? DEFAULT_WINDOW_SEGMENTS,
+        ...(o.maxBoxBytes === undefined ? {} : { maxBoxBytes: o.maxBoxBytes }),
+        gapDuration: (msn) => this.#gapDuration(msn),
+        changed: (rr, part) => this.#changed(rr, part),
+        deleteLater: (names) => this.#delete(names),
+      });
+      this.#renditions.set(spec.name, r);
+      this.#writers.set(
+        spec.name,
+        new LatestWriter(() => this.#writePlaylist(r), onError(`writing ${spec.name}.m3u8`)),
+      );
+    }
+    this.#multivariant = new LatestWriter(() => this.#writeMultivariant(), onError('writing index.m3u8'));
+    const now = (o.now ?? Date.now)();
+    this.#ready = Promise.all([...this.#renditions.values()].map((r) => r.enqueue(() => r.load(now)))).then(
+      () => {
+        this.#initIndex = Math.max(0, ...[...this.#renditions.values()].map((r) => r.initIndex));
+      },
+    );
+    // Observed by every operation; a failed resume fails them all.
+    this.#ready.catch((err: unknown) => this.#log.error({ err }, 'could not resume the stored playlists'));
+  }
+
+  startRun(epochMs: number): LivePackagerRun {
+    if (this.#closing || this.#ending)
+      throw new Error(`live packager ${this.streamId}: startRun() after end() or close()`);
+    if (!Number.isFinite(epochMs)) throw new RangeError('epochMs must be a number');
+    const prev = this.#run;
+    const run = {
+      seq: ++this.#runSeq,
+      epochMs,
+      initIndex: 0,
+      firstMsn: 1,
+      taken: new Set<string>(),
+      measured: false,
+      ready: Promise.resolve(),
+    };
+    this.#run = run;
+    const rs = [...this.#renditions.values()];
+    run.ready = this.#ready.then(async () => {
+      // Runs are sequential: whatever the previous run left open ends here first.
+      if (prev) await Promise.all(rs.map((r) => r.enqueue(() => r.finish(prev))));
+      run.initIndex = ++this.#initIndex;
+      run.firstMsn = Math.max(...rs.map((r) => r.nextMsn));
+      this.#log.info({ run: run.seq, firstMsn: run.firstMsn, epochMs }, 'live run started');
+    });
+    run.ready.catch(() => undefined);
+    return { writable: (name) => this.#writable(run, name) };
+  }
+
+  end(): Promise<void> {
+    this.#ending ??= (async () => {
+      await this.#ready;
+      const run = this.#run;
+      if (run) await run.ready.catch(() => undefined);
+      await Promise.all([...this.#renditions.values()].map((r) => r.enqueue(() => r.end(this.#runSeq))));
+      await this.#flush();
+      this.#log.info('live stream ended');
+    })();
+    return this.#ending;
+  }
+
+  /** Stops taking input and waits for the writes under way; writes nothing more (another worker may go on). */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#ready.catch(() => undefined);
+      await this.#run?.ready.catch(() => undefined);
+      await Promise.allSettled([...this.#renditions.values()].map((r) => r.drain()));
+      await this.#flush();
+    })();
+    return this.#closing;
+  }
+
+  #writable(run: RunContext & { taken: Set<string>; ready: Promise<void> }, name: string): Writable {
+    const r = this.#renditions.get(name);
+    if (!r) throw new RangeError(`no rendition named ${JSON.stringify(name)}`);
+    if (run.taken.has(name)) throw new Error(`rendition ${name} already has its writable in this run`);
+    run.taken.add(name);
+    // Data for a run that is no longer current (or after close) is acknowledged and dropped.
+    const live = () => this.#run === run && !this.#closing && !this.#ending;
+    return new Writable({
+      write: (chunk: Buffer, _enc, cb) => {
+        if (!live()) return cb();
+        run.ready.then(() => r.enqueue(() => r.push(run, chunk))).then(() => cb(), cb);
+      },
+      final: (cb) => {
+        // After close() nothing more is written: another worker may own the playlists now.
+        if (this.#closing) return cb();
+        run.ready.then(() => r.enqueue(() => r.finish(run))).then(() => cb(), cb);
+      },
+      destroy: (err, cb) => {
+        if (this.#closing) return cb(err);
+        // An aborted input still completes the segment its published parts belong to.
+        run.ready
+          .then(() => r.enqueue(() => r.finish(run)))
+          .catch((e: unknown) =>
+            this.#log.warn({ err: e, rendition: name }, 'finishing an aborted input failed'),
+          )
+          .finally(() => cb(err));
+      },
+    });
+  }
+
+  /** After every change of a rendition's playlist: announce it, then store it. */
+  #changed(r: LiveRendition, part: LivePublishedPart | null): void {
+    const t = r.timeline;
+    if (!t) return;
+    const at = (this.#o.now ?? Date.now)();
+    this.#track(
+      this.#o.bus.publish({
+        v: 1,
+        streamId: this.streamId,
+        rendition: r.spec.name,
+        state: t.state,
+        part,
+        at,
+      }),
+    );
+    this.#writers.get(r.spec.name)!.schedule();
+    // The stored copies of the other playlists gain this rendition's report: rewrite them
+    // once now (later they follow with their own next part, a part behind at most).
+    if (!this.#reporting.has(r.spec.name) && renditionReport(t.state)) {
+      this.#reporting.add(r.spec.name);
+      for (const [name, w] of this.#writers) if (name !== r.spec.name) w.schedule();
+    }
+    if (part) this.#maybeMultivariant();
+  }
+
+  #reports(except: string): RenditionReport[] {
+    const out: RenditionReport[] = [];
+    for (const r of this.#renditions.values()) {
+      if (r.spec.name === except || !r.timeline) continue;
+      const rep = renditionReport(r.timeline.state);
+      if (rep) out.push(rep);
+    }
+    return out;
+  }
+
+  async #writePlaylist(r: LiveRendition): Promise<void> {
+    const t = r.timeline;
+    if (!t) return;
+    const text = renderLivePlaylist(t.state, { reports: this.#reports(r.spec.name) });
+    await this.#o.storage.put(
+      `${this.streamId}/${playlistName(r.spec.name)}`,
+      Buffer.from(text),
+      PLAYLIST_TYPE,
+    );
+  }
+
+  /**
+   * index.m3u8 once every rendition the run feeds has a part (a player that reads it
+   * finds every media playlist it names), rewritten when the ladder's codecs or members
+   * change, and once with measured bit rates after MEASURE_AFTER_SEGMENTS segments.
+   */
+  #maybeMultivariant(): void {
+    const run = this.#run;
+    if (!run) return;
+    const members = [...run.taken].map((n) => this.#renditions.get(n)!);
+    if (members.some((r) => r.partsThisRun === 0 || !r.track)) return;
+    this.#multivariant.schedule();
+  }
+
+  async #writeMultivariant(): Promise<void> {
+    const run = this.#run;
+    if (!run) return;
+    const members = [...run.taken].map((n) => this.#renditions.get(n)!);
+    if (members.some((r) => !r.track || !r.timeline)) return;
+    // Rewritten when the ladder's members or codecs change, and once per run when bit
+    // rates can be measured; not at every segment as the measured figures drift.
+    const key = members.map((r) => `${r.spec.name}:${r.track!.codec}`).join(',');
+    const measured = members.every((r) => r.runSegments.length >= MEASURE_AFTER_SEGMENTS);
+    if (key === this.#multivariantKey && (run.measured || !measured)) return;
+    const text = renderMultivariantPlaylist(
+      liveMultivariant(
+        members.map((r) => ({
+          spec: r.spec,
+          track: r.track!,
+          ...(r.frameSeconds === undefined ? {} : { frameSeconds: r.frameSeconds }),
+          segments: r.runSegments,
+          targetDuration: r.timeline!.state.targetDuration,
+        })),
+        this.#o,
+      ),
+    );
+    if (text === this.#lastMultivariant) return;
+    this.#lastMultivariant = text;
+    this.#multivariantKey = key;
+    if (measured) run.measured = true;
+    await this.#o.storage.put(`${this.streamId}/${MULTIVARIANT_NAME}`, Buffer.from(text), PLAYLIST_TYPE);
+    this.#log.debug('index.m3u8 written');
+  }
+
+  #gapDuration(msn: number): number | undefined {
+    for (const r of this.#renditions.values()) {
+      const seg = r.timeline?.segment(msn);
+      if (seg && !seg.gap) return seg.duration;
+    }
+    return undefined;
+  }
+
+  #delete(names: string[]): void {
+    for (const name of names) {
+      this.#track(
+        this.#o.storage
+          .delete(`${this.streamId}/${name}`)
+          .catch((err: unknown) => this.#log.warn({ err, name }, 'deleting an old segment failed')),
+      );
+    }
+  }
+
+  #track(p: Promise<unknown>): void {
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p));
+  }
+
+  async #flush(): Promise<void> {
+    await Promise.allSettled([...this.#writers.values()].map((w) => w.flush()));
+    await this.#multivariant.flush();
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+}

@@ -1,0 +1,265 @@
+import type { Job } from 'bullmq';
+import type { Capabilities } from '../core/capabilities.js';
+import type { HwaccelSetting } from '../core/config.js';
+import { AppError, errorMessage } from '../core/errors.js';
+import { CANCELLED_REASON, type JobProgress, type LiveJobData, type LiveJobResult } from '../core/jobs.js';
+import type { Logger } from '../core/log.js';
+import { rungName, type Preset } from '../core/preset.js';
+import type { LivePackagerFactory, LivePackagerLike, LivePackagerRun } from '../packager/live-types.js';
+import type { RenditionSpec } from '../packager/rendition.js';
+import { buildFfmpegArgs, LIVE_PIPE_INPUT } from './ffmpeg/args.js';
+import { chooseEncoder } from './ffmpeg/encoder-choice.js';
+import { RestartPolicy, type RestartPolicyOptions } from './live-restart.js';
+import { runLive, type LiveRunOutcome } from './live-run.js';
+import { requestRelay, RelayUnavailableError, type RelayAnswer } from './relay-client.js';
+
+export interface LiveTiming {
+  /** Relay connection silent this long (before headers or mid-body) counts as lost, ms. @defaultValue 15000 */
+  relayIdleMs: number;
+  /**
+   * After a body ended, a 404 is asked again once this much later before the stream
+   * counts as ended: a takeover may end the old session a moment before the new one is
+   * current. @defaultValue 1000
+   */
+  endGraceMs: number;
+  /** ffmpeg restarts: 200 ms doubling to 3 s; the fifth crash within a minute fails the job. */
+  crashes: RestartPolicyOptions;
+  /** Relay unreachable or broken: same backoff; twenty failures within a minute fail the job. */
+  relayFailures: RestartPolicyOptions;
+  /** A run that lasted this long resets the crash backoff to its first step, ms. @defaultValue 30000 */
+  healthyRunMs: number;
+}
+
+export const DEFAULT_LIVE_TIMING: LiveTiming = {
+  relayIdleMs: 15_000,
+  endGraceMs: 1000,
+  crashes: { baseDelayMs: 200, maxDelayMs: 3000, maxFailures: 5, windowMs: 60_000 },
+  relayFailures: { baseDelayMs: 200, maxDelayMs: 3000, maxFailures: 20, windowMs: 60_000 },
+  healthyRunMs: 30_000,
+};
+
+export interface LiveJobDeps {
+  ffmpegPath: string;
+  hwaccel: HwaccelSetting;
+  capabilities: Capabilities;
+  packagers: LivePackagerFactory;
+  log: Logger;
+  timing?: Partial<LiveTiming>;
+}
+
+const PROGRESS_EVERY_MS = 1000;
+
+/**
+ * A live stream through the ladder for as long as it is live: read the relay, one ffmpeg
+ * per relay body (per publish session), its fMP4 outputs into one packager run each.
+ *
+ * - The body ends (takeover, the publisher left): ask again; 200 starts the next run
+ *   (the packager marks the discontinuity), 404 twice ends the packager and the job.
+ * - ffmpeg dies: reconnect (the relay starts again at a key frame) after a backoff;
+ *   five crashes within a minute fail the job with the last ffmpeg error.
+ * - `signal` aborts (cancel, worker shutdown): ffmpeg is killed and the relay request
+ *   closed; on cancel the playlists are ended too, on shutdown they are left for the
+ *   worker that takes the job over.
+ */
+export async function runLiveJob(
+  job: Job<LiveJobData, LiveJobResult>,
+  signal: AbortSignal,
+  deps: LiveJobDeps,
+): Promise<LiveJobResult> {
+  const timing = { ...DEFAULT_LIVE_TIMING, ...deps.timing };
+  const { preset, streamId, relay } = job.data;
+  const log = deps.log;
+  const choice = chooseEncoder(preset, deps.capabilities.families, deps.hwaccel);
+  if (choice.fallback) log.warn({ reason: choice.reason }, 'hardware preferred but unavailable: using x264');
+  checkRelayUrl(relay.url);
+
+  const crashes = new RestartPolicy(timing.crashes);
+  const relayFailures = new RestartPolicy(timing.relayFailures);
+  let packager: LivePackagerLike | null = null;
+  let packagerHasAudio = false;
+  let runs = 0;
+  let doneMs = 0;
+  let notFound = 0;
+
+  try {
+    for (;;) {
+      if (signal.aborted) throw abortError(signal);
+      let answer: RelayAnswer;
+      try {
+        answer = await requestRelay(relay.url, relay.token, { signal, idleTimeoutMs: timing.relayIdleMs });
+      } catch (e) {
+        if (!(e instanceof RelayUnavailableError)) throw e;
+        await backoff(relayFailures, e, 'unavailable', 'relay unreachable', signal, log);
+        continue;
+      }
+      relayFailures.succeed();
+      if (answer.status === 'ended') {
+        if (++notFound < 2) {
+          await sleep(timing.endGraceMs, signal);
+          continue;
+        }
+        log.info({ runs }, 'stream ended: closing the playlists');
+        packager ??= deps.packagers({ ...packagerOptions(preset, streamId, true), log });
+        await packager.end();
+        break;
+      }
+      notFound = 0;
+      const { info, body } = answer;
+      let args: string[];
+      let outputs: string[];
+      let run: LivePackagerRun;
+      try {
+        if (info.video === null) {
+          throw new AppError('validation_failed', `live stream ${streamId} has no video track to transcode`);
+        }
+        if (packager === null) {
+          packagerHasAudio = info.audio !== null;
+          packager = deps.packagers({ ...packagerOptions(preset, streamId, packagerHasAudio), log });
+        }
+        const hasAudio = packagerHasAudio && info.audio !== null;
+        if (packagerHasAudio && !hasAudio) log.warn('this session has no audio: the audio rendition pauses');
+        outputs = [...preset.ladder.map((r) => rungName(r)), ...(hasAudio ? ['audio'] : [])];
+        args = buildFfmpegArgs(preset, choice.family, {
+          input: LIVE_PIPE_INPUT,
+          live: { format: 'matroska' },
+          hasAudio,
+          firstOutputFd: 3,
+        });
+        run = packager.startRun(info.epochMs);
+      } catch (e) {
+        body.destroy();
+        throw e;
+      }
+
+      runs++;
+      const runLog = log.child({ run: runs, sessionId: info.sessionId });
+      runLog.info({ epochMs: info.epochMs, video: info.video, audio: info.audio }, 'live run started');
+      const startedAt = Date.now();
+      let runOutMs = 0;
+      let lastReport = 0;
+      const outcome: LiveRunOutcome = await runLive({
+        ffmpegPath: deps.ffmpegPath,
+        args,
+        outputs,
+        body,
+        run,
+        signal,
+        log: runLog,
+        onProgress: (p) => {
+          runOutMs = p.outTimeMs;
+          const now = Date.now();
+          if (now - lastReport < PROGRESS_EVERY_MS) return;
+          lastReport = now;
+          const progress: JobProgress = {
+            percent: 0,
+            fps: p.fps,
+            speed: p.speed,
+            outTimeMs: doneMs + p.outTimeMs,
+          };
+          void job.updateProgress(progress as unknown as object).catch(() => undefined);
+        },
+      });
+      doneMs += runOutMs;
+      runLog.info({ outcome: outcome.type, outTimeMs: runOutMs }, 'live run ended');
+      if (outcome.type === 'input_ended') {
+        crashes.succeed();
+      } else if (outcome.type === 'relay_lost') {
+        await backoff(relayFailures, outcome.error, 'unavailable', 'relay connection lost', signal, runLog);
+      } else {
+        if (Date.now() - startedAt >= timing.healthyRunMs) crashes.succeed();
+        await backoff(crashes, outcome.error, 'ffmpeg_failed', 'ffmpeg crashed', signal, runLog);
+      }
+    }
+  } catch (e) {
+    // Cancelled: no more media will come, so the playlists end. Shutdown (or a lost
+    // lock): the worker that takes the job over continues them.
+    if (packager !== null && signal.aborted && signal.reason === CANCELLED_REASON) {
+      await packager
+        .end()
+        .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'packager end failed'));
+    }
+    throw e;
+  } finally {
+    await packager
+      ?.close()
+      .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'packager close failed'));
+  }
+
+  return {
+    family: choice.family,
+    hwFallback: choice.fallback,
+    durationMs: doneMs,
+    renditions: packagerOptions(preset, streamId, packagerHasAudio).renditions.map((r) => r.name),
+    runs,
+  };
+}
+
+function packagerOptions(preset: Preset, streamId: string, audio: boolean) {
+  const renditions: RenditionSpec[] = preset.ladder.map((r) => ({
+    name: rungName(r),
+    kind: 'video' as const,
+    width: r.width,
+    height: r.height,
+    fps: r.fps,
+    nominalBitrateKbps: r.videoBitrateKbps,
+  }));
+  if (audio) renditions.push({ name: 'audio', kind: 'audio', nominalBitrateKbps: preset.audio.bitrateKbps });
+  return { streamId, renditions, partSeconds: preset.partSeconds, segmentSeconds: preset.segmentSeconds };
+}
+
+function checkRelayUrl(url: string): void {
+  let protocol = '';
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    // reported below
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new AppError('validation_failed', `relay URL must be an http(s) URL, got ${JSON.stringify(url)}`);
+  }
+}
+
+async function backoff(
+  policy: RestartPolicy,
+  error: Error,
+  code: 'ffmpeg_failed' | 'unavailable',
+  what: string,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<void> {
+  const delay = policy.fail(Date.now());
+  if (delay === null) {
+    throw new AppError(
+      code,
+      `${what} ${policy.recentFailures} times within a minute; last: ${errorMessage(error)}`,
+      { cause: error },
+    );
+  }
+  log.warn(
+    { err: errorMessage(error), retryInMs: delay, recent: policy.recentFailures },
+    `${what}: retrying`,
+  );
+  await sleep(delay, signal);
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new AppError('cancelled', String(signal.reason));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(abortError(signal));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError(signal));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,13 @@
+import { readFileSync } from 'node:fs';
+
+const FILES = {
+  /** libdatachannel shaped as OBS 30.2+ sends it: Opus + H.264 42e01f, no candidates. */
+  obs: 'offer-libdatachannel-obs30.2-style.sdp',
+  /** Chromium 156 camera + microphone: many codecs, RTX, RED, loopback candidates. */
+  chromium: 'offer-chromium-156.sdp',
+} as const;
+
+/** A real WHIP offer from test/fixtures/sdp (CRLF line endings, as on the wire). */
+export function sdpFixture(name: keyof typeof FILES): string {
+  return readFileSync(new URL(`../../../test/fixtures/sdp/${FILES[name]}`, import.meta.url), 'utf8');
+}

@@ -1,0 +1,257 @@
+import type { ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import {
+  MediaStreamTrack,
+  RTCPeerConnection,
+  useH264,
+  useOPUS,
+  useSdesMid,
+  useVP8,
+  useVP9,
+  type RTCRtpCodecParameters,
+} from 'werift';
+import { spawnOwned, terminate } from '../../src/core/child.js';
+
+export type TestVideoCodec = 'h264' | 'vp8' | 'vp9';
+
+export interface WhipClientOptions {
+  /** The WHIP endpoint, e.g. http://127.0.0.1:1234/whip/cam1 (may carry ?preset=). */
+  url: string;
+  token?: string;
+  /** Default `h264` (offered as OBS does: profile-level-id 42e01f, then encoded as High). */
+  video?: TestVideoCodec | false;
+  /** Default true: Opus. */
+  audio?: boolean;
+  width?: number;
+  height?: number;
+  fps?: number;
+  /** Key frame interval in frames. Default 30. */
+  gop?: number;
+  /** ffmpeg stops after this long; default: runs until close(). */
+  seconds?: number;
+  /** Drop this percentage of every packet the client sends (NACK tests). */
+  outboundLossPercent?: number;
+  /** Send the offer without candidates, as OBS does (the server learns the address from checks). Default true. */
+  stripCandidates?: boolean;
+  /** Don't start ffmpeg (signalling-only tests). */
+  noMedia?: boolean;
+  ffmpegPath?: string;
+}
+
+const VIDEO_CODECS: Record<TestVideoCodec, () => RTCRtpCodecParameters> = {
+  h264: () => useH264(),
+  vp8: () => useVP8(),
+  vp9: () => useVP9(),
+};
+
+function videoArgs(codec: TestVideoCodec, gop: number): string[] {
+  switch (codec) {
+    case 'h264':
+      return [
+        ...['-c:v', 'libx264', '-profile:v', 'high', '-preset', 'veryfast', '-tune', 'zerolatency'],
+        ...['-pix_fmt', 'yuv420p', '-g', String(gop), '-bsf:v', 'h264_mp4toannexb'],
+      ];
+    case 'vp8':
+      return ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '600k', '-g', String(gop)];
+    case 'vp9':
+      return [
+        ...['-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1'],
+        ...['-b:v', '600k', '-g', String(gop), '-strict', 'experimental'], // ffmpeg's VP9 RTP packetizer
+      ];
+  }
+}
+
+function bindUdp(): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => resolve(s));
+  });
+}
+
+/** RTCP packet types 200 to 204 sit where an RTP header has marker + payload type. */
+function isRtcp(msg: Buffer): boolean {
+  const pt = msg[1] ?? 0;
+  return pt >= 200 && pt <= 204;
+}
+
+/**
+ * A WHIP publisher for tests: a werift peer that POSTs its offer and sends real media
+ * that ffmpeg encodes from lavfi test sources and writes as RTP to UDP ports bound here;
+ * each packet is handed to werift's sender track (which sets SSRC, payload type and
+ * sequence). Owns the peer, the sockets and the ffmpeg child; close() is idempotent.
+ */
+export class WhipTestClient {
+  readonly pc: RTCPeerConnection;
+  /** Session URL (absolute) from the Location header. */
+  location = '';
+  etag = '';
+  answer = '';
+  offer = '';
+  /** Milliseconds from sending the POST to having its 201. */
+  postMs = 0;
+  ffmpegStderr = '';
+  readonly #opts: WhipClientOptions;
+  readonly #sockets: dgram.Socket[] = [];
+  #ffmpeg: ChildProcess | null = null;
+  #closing: Promise<void> | null = null;
+  readonly videoTrack: MediaStreamTrack | null;
+  readonly audioTrack: MediaStreamTrack | null;
+
+  private constructor(opts: WhipClientOptions) {
+    this.#opts = opts;
+    const video = opts.video ?? 'h264';
+    const loss = opts.outboundLossPercent ?? 0;
+    this.pc = new RTCPeerConnection({
+      iceServers: [],
+      bundlePolicy: 'max-bundle',
+      iceAdditionalHostAddresses: ['127.0.0.1'],
+      iceUseIpv6: false,
+      codecs: { video: video ? [VIDEO_CODECS[video]()] : [], audio: [useOPUS()] },
+      headerExtensions: { video: [useSdesMid()], audio: [useSdesMid()] },
+      // werift drops a packet when `value / 100 < Math.random()`: 100 - p drops p percent.
+      ...(loss > 0 ? { debug: { outboundPacketLoss: 100 - loss } } : {}),
+    });
+    this.videoTrack = video ? new MediaStreamTrack({ kind: 'video' }) : null;
+    this.audioTrack = (opts.audio ?? true) ? new MediaStreamTrack({ kind: 'audio' }) : null;
+  }
+
+  /** POSTs the offer; throws (after closing) unless the answer is 201. */
+  static async publish(opts: WhipClientOptions): Promise<WhipTestClient> {
+    const c = new WhipTestClient(opts);
+    try {
+      await c.#signal();
+      await c.#connected(15_000);
+      if (!opts.noMedia) await c.#startMedia();
+    } catch (e) {
+      await c.close();
+      throw e;
+    }
+    return c;
+  }
+
+  async #signal(): Promise<void> {
+    if (this.videoTrack) this.pc.addTransceiver(this.videoTrack, { direction: 'sendonly' });
+    if (this.audioTrack) this.pc.addTransceiver(this.audioTrack, { direction: 'sendonly' });
+    // werift queries stun.l.google.com when no STUN server is configured.
+    for (const t of this.pc.iceTransports) t.connection.stunServer = undefined;
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    let offer = this.pc.localDescription?.sdp ?? '';
+    if (this.#opts.stripCandidates ?? true) {
+      offer = offer
+        .split('\r\n')
+        .filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates')
+        .join('\r\n');
+    }
+    this.offer = offer;
+    const t0 = performance.now();
+    const res = await fetch(this.#opts.url, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/sdp',
+        ...(this.#opts.token ? { Authorization: `Bearer ${this.#opts.token}` } : {}),
+      },
+      body: offer,
+    });
+    const body = await res.text();
+    this.postMs = performance.now() - t0;
+    if (res.status !== 201) throw new Error(`POST ${this.#opts.url}: ${res.status} ${body}`);
+    this.location = new URL(res.headers.get('location') ?? '', this.#opts.url).toString();
+    this.etag = res.headers.get('etag') ?? '';
+    this.answer = body;
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: body });
+  }
+
+  #connected(timeoutMs: number): Promise<void> {
+    if (this.pc.connectionState === 'connected') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sub.unSubscribe();
+        reject(new Error(`not connected after ${timeoutMs} ms (${this.pc.connectionState})`));
+      }, timeoutMs);
+      const sub = this.pc.connectionStateChange.subscribe((s) => {
+        if (s === 'connected') {
+          clearTimeout(timer);
+          sub.unSubscribe();
+          resolve();
+        } else if (s === 'failed' || s === 'closed') {
+          clearTimeout(timer);
+          sub.unSubscribe();
+          reject(new Error(`connection ${s}`));
+        }
+      });
+    });
+  }
+
+  async #forward(track: MediaStreamTrack): Promise<number> {
+    const socket = await bindUdp();
+    this.#sockets.push(socket);
+    socket.on('message', (msg) => {
+      if (msg.length < 12 || isRtcp(msg)) return;
+      track.writeRtp(msg);
+    });
+    return socket.address().port;
+  }
+
+  async #startMedia(): Promise<void> {
+    const o = this.#opts;
+    const size = `${o.width ?? 640}x${o.height ?? 360}`;
+    const fps = o.fps ?? 30;
+    const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re'];
+    args.push('-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${fps}`);
+    args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+    if (o.seconds !== undefined) args.push('-t', String(o.seconds));
+    const rtp = (port: number) => `rtp://127.0.0.1:${port}?pkt_size=1200&rtcpport=${port}`;
+    const videoCodec = o.video ?? 'h264';
+    if (this.videoTrack && videoCodec) {
+      const port = await this.#forward(this.videoTrack);
+      args.push('-map', '0:v', ...videoArgs(videoCodec, o.gop ?? 30), '-f', 'rtp', rtp(port));
+    }
+    if (this.audioTrack) {
+      const port = await this.#forward(this.audioTrack);
+      args.push('-map', '1:a', '-c:a', 'libopus', '-b:a', '64k', '-ar', '48000', '-ac', '2');
+      args.push('-f', 'rtp', rtp(port));
+    }
+    const child = spawnOwned(o.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg', args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    this.#ffmpeg = child;
+    child.stderr?.on('data', (d: Buffer) => {
+      this.ffmpegStderr = (this.ffmpegStderr + d.toString()).slice(-4000);
+    });
+  }
+
+  /** Resolves when ffmpeg has exited (at once when it never ran). */
+  mediaEnded(): Promise<void> {
+    const child = this.#ffmpeg;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => child.once('exit', () => resolve()));
+  }
+
+  /** Stops sending media but keeps the connection (media-timeout tests). */
+  async stopMedia(): Promise<void> {
+    if (this.#ffmpeg) await terminate(this.#ffmpeg, 2000);
+  }
+
+  async delete(): Promise<Response> {
+    return fetch(this.location, {
+      method: 'DELETE',
+      headers: this.#opts.token ? { Authorization: `Bearer ${this.#opts.token}` } : {},
+    });
+  }
+
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = (async () => {
+        const results = await Promise.allSettled([
+          this.#ffmpeg ? terminate(this.#ffmpeg, 2000) : Promise.resolve(),
+          ...this.#sockets.map((s) => new Promise<void>((r) => s.close(() => r()))),
+        ]);
+        await this.pc.close().catch(() => undefined);
+        const failed = results.find((r) => r.status === 'rejected');
+        if (failed) throw (failed as PromiseRejectedResult).reason;
+      })();
+    }
+    return this.#closing;
+  }
+}

@@ -1,0 +1,307 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Capabilities } from '../../src/core/capabilities.js';
+import { CANCELLED_REASON, type JobView, type LiveJobData, type LiveJobResult } from '../../src/core/jobs.js';
+import { createLogger } from '../../src/core/log.js';
+import { parsePreset } from '../../src/core/preset.js';
+import { apiRedis, closeRedis } from '../../src/core/redis.js';
+import { LocalStorage } from '../../src/packager/storage/local.js';
+import { JobsClient } from '../../src/workers/jobs-client.js';
+import { QUEUE_NAMES } from '../../src/workers/queues.js';
+import { WorkerRole } from '../../src/workers/worker-role.js';
+import { FakeFrameSource, FakeFrameSources } from '../helpers/fake-frame-source.js';
+import { interleave, makeFrames, type Frames } from '../helpers/media-frames.js';
+import { childPids, RecordingPackager, RecordingPackagers } from '../helpers/recording-packager.js';
+import { startRelayApp } from '../helpers/relay-app.js';
+import { waitFor } from '../helpers/service-process.js';
+
+const TOKEN = 'live-job-test-token-0123456789';
+const OPUS = { codec: 'opus' as const, sampleRate: 48000 as const, channels: 2 as const };
+/** Two small rungs, cheap enough for real time on a shared 2-core machine. */
+const PRESET = parsePreset({
+  id: 'tiny-live',
+  name: 'Tiny live ladder',
+  ladder: [
+    { width: 320, height: 180, fps: 15, videoBitrateKbps: 300, profile: 'main' },
+    { width: 256, height: 144, fps: 15, videoBitrateKbps: 150, profile: 'baseline' },
+  ],
+  audio: { codec: 'aac', bitrateKbps: 64, channels: 2, sampleRate: 48000 },
+  gopSeconds: 1,
+  segmentSeconds: 2,
+  partSeconds: 0.5,
+  encoders: { x264: { preset: 'ultrafast' } },
+  hardware: { policy: 'never' },
+});
+const RENDITIONS = ['180p', '144p', 'audio'];
+const CAPABILITIES: Capabilities = {
+  ffmpegPath: 'ffmpeg',
+  ffmpegVersion: null,
+  encoders: ['libx264', 'aac'],
+  hwaccels: [],
+  filters: [],
+  families: ['x264'],
+  rejected: {},
+  probedAt: new Date(0).toISOString(),
+};
+const LIVE_TIMING = { endGraceMs: 300, relayIdleMs: 10_000 };
+
+let counter = 0;
+
+/** A WorkerRole (live + VOD) and a JobsClient on a queue prefix of their own. */
+async function startWorker(dir: string, packagers: RecordingPackagers, ffmpegPath = 'ffmpeg') {
+  const prefix = `t${process.pid}live${++counter}${Date.now().toString(36)}`;
+  const redisUrl = process.env.REDIS_URL ?? '';
+  const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const storage = new LocalStorage(path.join(dir, `hls-${counter}`));
+  const worker = new WorkerRole({
+    redisUrl,
+    prefix,
+    ffmpegPath,
+    hwaccel: 'none',
+    capabilities: CAPABILITIES,
+    storage,
+    concurrency: 1,
+    log,
+    livePackagers: packagers.factory,
+    liveTiming: LIVE_TIMING,
+  });
+  const connection: Redis = apiRedis(redisUrl, 'live-job-test');
+  const jobs = new JobsClient({
+    connection,
+    prefix,
+    publicUrl: 'http://127.0.0.1:1',
+    defaultPresetId: PRESET.id,
+    resolvePreset: () => Promise.resolve(PRESET),
+  });
+  return {
+    worker,
+    jobs,
+    close: async () => {
+      await worker.close();
+      const q = new Queue(QUEUE_NAMES.live, { connection, prefix });
+      await q.obliterate({ force: true }).catch(() => undefined);
+      await q.close();
+      await jobs.close();
+      await closeRedis(connection);
+      await storage.close();
+    },
+  };
+}
+
+function liveJob(streamId: string, url: string): LiveJobData {
+  return {
+    kind: 'live',
+    streamId,
+    presetId: PRESET.id,
+    preset: PRESET,
+    relay: { url, token: TOKEN },
+    submittedAt: new Date().toISOString(),
+  };
+}
+
+/** Every rendition of the run got its init segment and at least `n` fragments. */
+function runHas(p: RecordingPackager | null, run: number, n: number, names = RENDITIONS): boolean {
+  const r = p?.runs[run];
+  if (!r) return false;
+  return names.every((name) => {
+    const rec = r.renditions.get(name);
+    return rec !== undefined && rec.inits === 1 && rec.fragments >= n;
+  });
+}
+
+describe('live job: relay → ffmpeg → packager, on a real WorkerRole', () => {
+  let dir: string;
+  const sources = new FakeFrameSources();
+  const packagers = new RecordingPackagers();
+  let relayApp: Awaited<ReturnType<typeof startRelayApp>>;
+  let w: Awaited<ReturnType<typeof startWorker>>;
+  let h264: Frames;
+  let vp8: Frames;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'whipcast-live-job-'));
+    relayApp = await startRelayApp(sources);
+    [h264, vp8] = await Promise.all([
+      makeFrames(dir, { video: 'h264', seconds: 4, audio: true, gop: 15 }),
+      makeFrames(dir, { video: 'vp8', seconds: 4, audio: true, gop: 15 }),
+    ]);
+    w = await startWorker(dir, packagers);
+  }, 60_000);
+
+  afterAll(async () => {
+    sources.closeAll();
+    await w?.close();
+    await relayApp?.close();
+    expect(childPids('pipe:0')).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  function publish(streamId: string, frames: Frames, codec: 'h264' | 'vp8'): FakeFrameSource {
+    const s = new FakeFrameSource({ streamId, video: { codec, width: null, height: null }, audio: OPUS });
+    sources.publish(s);
+    s.play(interleave(frames), { loop: true });
+    relayApp.relay.authorize(streamId, TOKEN);
+    return s;
+  }
+
+  const view = (id: string) => w.jobs.get(id);
+
+  it('transcodes every rung and audio; a takeover is a second run; the stream’s end completes the job', async () => {
+    const first = publish('cam1', h264, 'h264');
+    const queued = await w.jobs.enqueueLive(liveJob('cam1', relayApp.url('cam1')));
+    expect(queued).toMatchObject({ id: 'cam1', queue: 'live', assetId: 'cam1', input: 'live:cam1' });
+
+    await waitFor('run 1 fragments', async () => runHas(packagers.latest('cam1'), 0, 2), 30_000, 100);
+    const p = packagers.latest('cam1')!;
+    expect(p.renditions.map((r) => r.name)).toEqual(RENDITIONS);
+    // Queuing it again while it runs answers the running job.
+    expect((await w.jobs.enqueueLive(liveJob('cam1', relayApp.url('cam1')))).state).toBe('active');
+    const run1 = p.runs[0]!;
+    expect(Math.abs(run1.epochMs - first.epochMs)).toBeLessThan(2000);
+    expect(childPids('pipe:0')).toHaveLength(1);
+    await waitFor('progress', async () => ((await view('cam1')).progress?.outTimeMs ?? 0) > 0, 10_000);
+
+    const second = publish('cam1', vp8, 'vp8');
+    await waitFor('run 2 fragments', async () => runHas(p, 1, 2), 30_000, 100);
+    expect(p.overlapped).toBe(false);
+    expect([...run1.renditions.values()].every((r) => r.finished && r.parseError === null)).toBe(true);
+    expect(p.runs[1]!.epochMs).toBeGreaterThanOrEqual(second.epochMs);
+    expect(packagers.created.filter((x) => x.streamId === 'cam1')).toHaveLength(1);
+
+    sources.unpublish('cam1');
+    const done = await waitFor(
+      'the job to complete',
+      async () => {
+        const j = await view('cam1');
+        if (j.state === 'failed') throw new Error(`job failed: ${j.failedReason}`);
+        return j.state === 'completed' ? j : null;
+      },
+      30_000,
+    );
+    expect(p.ended).toBe(true);
+    expect(p.closed).toBe(true);
+    const result = done.result as LiveJobResult;
+    expect(result).toMatchObject({ family: 'x264', runs: 2, renditions: RENDITIONS });
+    expect(result.durationMs).toBeGreaterThan(1000);
+    expect(childPids('pipe:0')).toEqual([]);
+    expect(relayApp.relay.openBodies).toBe(0);
+
+    // Live again later: the finished job gives way to a new one. The stream is gone by
+    // the time it runs, so it just ends the playlists a previous run left open.
+    const again = await w.jobs.enqueueLive(liveJob('cam1', relayApp.url('cam1')));
+    expect(again.state).toBe('waiting');
+    await waitFor(
+      'the second job to complete',
+      async () => (await view('cam1')).state === 'completed',
+      20_000,
+    );
+    const p2 = packagers.latest('cam1')!;
+    expect(p2).not.toBe(p);
+    expect(p2.runs).toHaveLength(0);
+    expect(p2.ended && p2.closed).toBe(true);
+    expect(((await view('cam1')).result as LiveJobResult).runs).toBe(0);
+  }, 120_000);
+
+  it('restarts a killed ffmpeg as a new run; cancel stops ffmpeg and ends the playlists', async () => {
+    publish('cam2', h264, 'h264');
+    await w.jobs.enqueueLive(liveJob('cam2', relayApp.url('cam2')));
+    await waitFor('run 1 fragments', async () => runHas(packagers.latest('cam2'), 0, 1), 30_000, 100);
+    const p = packagers.latest('cam2')!;
+    const [pid] = childPids('pipe:0');
+    expect(pid).toBeDefined();
+    process.kill(pid!, 'SIGKILL');
+    await waitFor('run 2 fragments', async () => runHas(p, 1, 1), 30_000, 100);
+    expect(childPids('pipe:0')).toHaveLength(1);
+    expect(childPids('pipe:0')).not.toContain(pid);
+    expect((await view('cam2')).state).toBe('active');
+
+    const cancelled = await w.jobs.cancel('cam2');
+    expect(cancelled.state).toBe('active');
+    const j = await waitFor(
+      'the job to be cancelled',
+      async () => {
+        const v = await view('cam2');
+        return v.state === 'cancelled' ? v : null;
+      },
+      20_000,
+    );
+    expect(j.failedReason).toBe(CANCELLED_REASON);
+    expect(p.ended).toBe(true);
+    expect(p.closed).toBe(true);
+    await waitFor('ffmpeg to be gone', async () => childPids('pipe:0').length === 0, 10_000, 100);
+    await waitFor('the relay body to close', async () => relayApp.relay.openBodies === 0, 5000, 50);
+  }, 90_000);
+
+  it('on worker shutdown stops ffmpeg, closes the relay and hands the job back without ending the playlists', async () => {
+    publish('cam3', h264, 'h264');
+    await w.jobs.enqueueLive(liveJob('cam3', relayApp.url('cam3')));
+    await waitFor('run 1 fragments', async () => runHas(packagers.latest('cam3'), 0, 1), 30_000, 100);
+    const p = packagers.latest('cam3')!;
+    await w.worker.close();
+    expect(childPids('pipe:0')).toEqual([]);
+    expect(p.closed).toBe(true);
+    expect(p.ended).toBe(false);
+    await waitFor('the relay body to close', async () => relayApp.relay.openBodies === 0, 5000, 50);
+    const j: JobView = await view('cam3');
+    expect(j.state).toBe('waiting');
+  }, 60_000);
+});
+
+describe('live job whose ffmpeg keeps crashing', () => {
+  let dir: string;
+  const sources = new FakeFrameSources();
+  const packagers = new RecordingPackagers();
+  let relayApp: Awaited<ReturnType<typeof startRelayApp>>;
+  let w: Awaited<ReturnType<typeof startWorker>>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'whipcast-live-crash-'));
+    relayApp = await startRelayApp(sources);
+    // Reads a little of its input, then dies like a broken ffmpeg would.
+    const bin = path.join(dir, 'crashing-ffmpeg');
+    writeFileSync(bin, '#!/bin/sh\nhead -c 2000 >/dev/null\necho "simulated decoder failure" >&2\nexit 1\n');
+    chmodSync(bin, 0o755);
+    w = await startWorker(dir, packagers, bin);
+  }, 30_000);
+
+  afterAll(async () => {
+    sources.closeAll();
+    await w?.close();
+    await relayApp?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('fails the job after five crashes within a minute, naming the last error', async () => {
+    const frames = await makeFrames(dir, { video: 'h264', seconds: 2, audio: true, gop: 15 });
+    const s = new FakeFrameSource({
+      streamId: 'crashy',
+      video: { codec: 'h264', width: null, height: null },
+      audio: OPUS,
+    });
+    sources.publish(s);
+    s.play(interleave(frames), { loop: true });
+    relayApp.relay.authorize('crashy', TOKEN);
+    await w.jobs.enqueueLive(liveJob('crashy', relayApp.url('crashy')));
+    const failed = await waitFor(
+      'the job to fail',
+      async () => {
+        const v = await w.jobs.get('crashy');
+        return v.state === 'failed' ? v : null;
+      },
+      60_000,
+    );
+    expect(failed.failedReason).toMatch(
+      /ffmpeg crashed 5 times within a minute; last: .*simulated decoder failure/,
+    );
+    // Bounded: one retry, then failed for good.
+    expect(failed.attempts).toBe(2);
+    const p = packagers.latest('crashy')!;
+    expect(p.runs.length).toBeGreaterThanOrEqual(5);
+    expect(p.ended).toBe(false);
+    expect(p.closed).toBe(true);
+  }, 90_000);
+});

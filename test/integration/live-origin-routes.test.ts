@@ -1,0 +1,236 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import express from 'express';
+import { LiveOrigin } from '../../src/api/live-origin.js';
+import { hlsRouter } from '../../src/api/routes/hls.js';
+import { MemoryLiveBus } from '../../src/packager/live-bus.js';
+import { renderLivePlaylist, renditionReport } from '../../src/packager/live-playlist.js';
+import { partName } from '../../src/packager/segmenter.js';
+import { checkMediaPlaylist } from '../helpers/llhls-check.js';
+import { get } from '../helpers/http-get.js';
+import { TimelineFeed } from '../helpers/live-timeline-feed.js';
+import { MemoryStorage } from '../helpers/memory-storage.js';
+
+/**
+ * The origin's HTTP behaviour for live streams, on synthetic playlists (no ffmpeg): what
+ * a blocking reload, a delta update, a preload-hinted part and the error cases answer.
+ * live-origin.test.ts runs the same against a real ffmpeg ladder over Redis.
+ */
+describe('HLS origin, live streams', () => {
+  const storage = new MemoryStorage();
+  const bus = new MemoryLiveBus();
+  const origin = new LiveOrigin({ bus, maxHeld: 5 });
+  const v = new TimelineFeed({ rendition: 'v', windowSegments: 10 });
+  const a = new TimelineFeed({ rendition: 'a', windowSegments: 10 });
+  let server: http.Server;
+  let port: number;
+
+  /** Adds `n` parts to a rendition: bytes to storage first, then the event, as the packager does. */
+  async function parts(f: TimelineFeed, n: number): Promise<void> {
+    for (let i = 0; i < n; i++) {
+      const s = f.t.state;
+      const full = s.open && s.open.parts.length >= f.partsPerSegment;
+      const msn = !s.open || full ? f.t.nextMsn : s.open.msn;
+      const idx = !s.open || full ? 0 : s.open.parts.length;
+      const name = partName(s.rendition, msn, idx);
+      await storage.put(`cam/${name}`, Buffer.from(`bytes of ${name}`), 'video/mp4');
+      f.parts(1);
+      await bus.publish({
+        v: 1,
+        streamId: 'cam',
+        rendition: s.rendition,
+        state: f.t.state,
+        part: { msn, part: idx, uri: name },
+        at: Date.now(),
+      });
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+
+  beforeAll(async () => {
+    await storage.put('cam/index.m3u8', Buffer.from('#EXTM3U\n'), 'application/vnd.apple.mpegurl');
+    await storage.put(
+      'vod/v.m3u8',
+      Buffer.from('#EXTM3U\n#EXT-X-ENDLIST\n'),
+      'application/vnd.apple.mpegurl',
+    );
+    v.beginRun();
+    a.beginRun();
+    await parts(v, 6);
+    await parts(a, 6);
+    const app = express();
+    app.use('/hls', hlsRouter({ storage, live: origin }));
+    server = http.createServer(app);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    await origin.close();
+    await bus.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  const check = (body: Buffer, extra: { delta?: boolean; ended?: boolean } = {}) =>
+    checkMediaPlaylist(body.toString(), { rendition: 'v', renditions: ['v', 'a'], kind: 'video', ...extra });
+
+  it('answers a live media playlist from memory, uncached, with validators, CORS and gzip', async () => {
+    const r = await get(port, '/hls/cam/v.m3u8');
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe(renderLivePlaylist(v.t.state, { reports: [renditionReport(a.t.state)!] }));
+    check(r.body);
+    expect(r.headers['content-type']).toBe('application/vnd.apple.mpegurl');
+    expect(r.headers['cache-control']).toBe('no-cache');
+    expect(r.headers['access-control-allow-origin']).toBe('*');
+    expect(r.headers['vary']).toBe('Accept-Encoding');
+    const again = await get(port, '/hls/cam/v.m3u8', { headers: { 'If-None-Match': r.headers['etag']! } });
+    expect(again.status).toBe(304);
+    const gz = await get(port, '/hls/cam/v.m3u8', { headers: { 'Accept-Encoding': 'gzip' } });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gz.body).toString()).toBe(r.body.toString());
+  });
+
+  it('keeps a live index.m3u8 briefly cacheable and parts immutable', async () => {
+    expect((await get(port, '/hls/cam/index.m3u8')).headers['cache-control']).toBe('public, max-age=2');
+    const part = await get(port, '/hls/cam/v_1.0.m4s');
+    expect(part.status).toBe(200);
+    expect(part.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+  });
+
+  it('holds a blocking reload until the part exists and answers with it', async () => {
+    const pending = get(port, '/hls/cam/v.m3u8?_HLS_msn=2&_HLS_part=2');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(origin.held).toBe(1);
+    const t0 = performance.now();
+    await parts(v, 1);
+    const r = await pending;
+    console.log(
+      `blocking reload answered ${(performance.now() - t0).toFixed(1)} ms after the part was published`,
+    );
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toContain('URI="v_2.2.m4s"');
+    check(r.body);
+    expect(r.headers['cache-control']).toBe('no-cache');
+  });
+
+  it.each([
+    ['_HLS_part without _HLS_msn', '/hls/cam/v.m3u8?_HLS_part=1'],
+    ['a negative msn', '/hls/cam/v.m3u8?_HLS_msn=-1'],
+    ['two msns', '/hls/cam/v.m3u8?_HLS_msn=3&_HLS_msn=4'],
+    ['a bad skip', '/hls/cam/v.m3u8?_HLS_skip=NO'],
+    ['an msn more than two segments ahead', '/hls/cam/v.m3u8?_HLS_msn=5'],
+  ])('answers 400 at once to %s', async (_n, path) => {
+    const r = await get(port, path);
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body.toString())).toEqual({
+      error: { code: 'bad_request', message: expect.any(String) },
+    });
+    expect(r.headers['cache-control']).toBe('no-store');
+    expect(r.ms).toBeLessThan(1000);
+  });
+
+  it('answers 503 when the part does not come in time', async () => {
+    const r = await get(port, '/hls/cam/v.m3u8?_HLS_msn=4&_HLS_part=0');
+    expect(r.status).toBe(503);
+    expect(r.headers['retry-after']).toBe('1');
+    expect(r.headers['cache-control']).toBe('no-store');
+    expect(r.ms).toBeGreaterThan(400);
+    expect(origin.held).toBe(0);
+  });
+
+  it('forgets a held request when the client goes away', async () => {
+    const ac = new AbortController();
+    const pending = get(port, '/hls/cam/v.m3u8?_HLS_msn=3&_HLS_part=1', { signal: ac.signal });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(origin.held).toBe(1);
+    ac.abort();
+    await expect(pending).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(origin.held).toBe(0);
+  });
+
+  it('answers 503 at once beyond the cap on held requests', async () => {
+    const ac = new AbortController();
+    const held = Array.from({ length: 5 }, () =>
+      get(port, '/hls/cam/v.m3u8?_HLS_msn=4', { signal: ac.signal }).catch(() => null),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const r = await get(port, '/hls/cam/v.m3u8?_HLS_msn=4');
+    expect(r.status).toBe(503);
+    expect(r.ms).toBeLessThan(300);
+    ac.abort();
+    await Promise.all(held);
+  });
+
+  it('serves a delta update on _HLS_skip=YES', async () => {
+    await parts(v, 40);
+    await parts(a, 40);
+    const r = await get(port, '/hls/cam/v.m3u8?_HLS_skip=YES');
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toMatch(/#EXT-X-SKIP:SKIPPED-SEGMENTS=\d+\n/);
+    check(r.body, { delta: true });
+    const v2 = await get(port, `/hls/cam/v.m3u8?_HLS_skip=v2&_HLS_msn=${v.t.state.open!.msn - 1}`);
+    expect(v2.body.toString()).toBe(r.body.toString());
+  });
+
+  it('holds the preload-hinted part until it is published, 404 for one that never comes', async () => {
+    const hint = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"/.exec(
+      (await get(port, '/hls/cam/v.m3u8')).body.toString(),
+    )![1]!;
+    const pending = get(port, `/hls/cam/${hint}`);
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = performance.now();
+    await parts(v, 1);
+    const r = await pending;
+    console.log(
+      `preload-hinted part answered ${(performance.now() - t0).toFixed(1)} ms after it was published`,
+    );
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe(`bytes of ${hint}`);
+    expect(r.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    const s = v.t.state;
+    expect((await get(port, `/hls/cam/${partName('v', s.open!.msn + 5, 0)}`)).status).toBe(404);
+    expect((await get(port, `/hls/cam/${partName('v', s.segments[0]!.msn, 9)}`)).status).toBe(404);
+  });
+
+  it('answers a VOD playlist from storage, directives or not', async () => {
+    const r = await get(port, '/hls/vod/v.m3u8?_HLS_msn=100');
+    expect(r.status).toBe(200);
+    expect(r.headers['cache-control']).toBe('public, max-age=60');
+  });
+
+  it('keeps refusing traversal', async () => {
+    for (const path of [
+      '/hls/cam/..%2fv.m3u8',
+      '/hls/../cam/v.m3u8',
+      '/hls/cam/V.M3U8',
+      '/hls/cam/v_1.0.m4s%00',
+    ]) {
+      expect((await get(port, path)).status).toBe(404);
+    }
+  });
+
+  it('answers held requests with the final playlist when the stream ends', async () => {
+    const next = v.t.state.open!;
+    const pending = get(port, `/hls/cam/v.m3u8?_HLS_msn=${next.msn + 1}&_HLS_part=0`);
+    const hinted = get(port, `/hls/cam/${partName('v', next.msn, next.parts.length)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    v.close();
+    v.t.end();
+    await bus.publish({
+      v: 1,
+      streamId: 'cam',
+      rendition: 'v',
+      state: v.t.state,
+      part: null,
+      at: Date.now(),
+    });
+    const r = await pending;
+    expect(r.status).toBe(200);
+    check(r.body, { ended: true });
+    expect((await hinted).status).toBe(404);
+  });
+});
