@@ -57,7 +57,10 @@ function play(id: string, url: string, live: boolean): void {
       }
     });
     h.on(Hls.Events.ERROR, (_e, data) => {
-      if (data.fatal) setText('status', `playback error: ${data.details}`);
+      if (!data.fatal) return;
+      setText('status', `playback error: ${data.details}`);
+      // A stream that just went live has no playlist for a moment: try again shortly.
+      if (live && current === id) setTimeout(() => current === id && hls === h && play(id, url, live), 1000);
     });
     h.loadSource(path);
     h.attachMedia(video);

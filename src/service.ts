@@ -149,6 +149,9 @@ export class Service {
         ingest: this.ingest ? this.#streamsWithJobs(this.ingest) : NO_INGEST,
         live: this.ingest && this.relay ? { whip: this.#checkedWhip(this.ingest), relay: this.relay } : null,
         liveOrigin: this.liveOrigin,
+        liveEvents: (listener) => {
+          this.#bus?.subscribe(listener);
+        },
         storage: this.storage,
         capabilities: () => this.capabilities,
       });

@@ -9,6 +9,7 @@ import type { PresetStore } from '../core/presets/types.js';
 import type { StreamsApi } from '../core/streams.js';
 import type { MediaRelay } from '../ingest/relay.js';
 import type { LiveOriginApi } from './live-origin.js';
+import type { LiveEvent } from '../packager/live-bus.js';
 import { relayRouter } from './routes/relay.js';
 import { whipRouter, type WhipIngest } from './routes/whip.js';
 import type { Storage } from '../packager/storage/storage.js';
@@ -34,6 +35,8 @@ export interface ApiDeps {
   /** Live playlists from memory (blocking reload, delta updates); absent: storage only. */
   liveOrigin?: LiveOriginApi | null;
   storage: Storage;
+  /** Subscribes to the live bus (parts published), for /metrics. */
+  liveEvents?: (listener: (e: LiveEvent) => void) => void;
   capabilities: () => Capabilities;
 }
 
@@ -43,7 +46,8 @@ export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const metrics = new ApiMetrics(deps.jobs);
+  const metrics = new ApiMetrics(deps.jobs, () => deps.ingest.list());
+  deps.liveEvents?.((e) => metrics.live.observe(e));
   app.use(metrics.middleware());
 
   const requireApiToken = requireToken(config.apiToken, 'whipcast-api');

@@ -1,13 +1,17 @@
 import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { JobsApi } from '../core/jobs.js';
+import type { StreamView } from '../core/streams.js';
+import { LiveMetrics } from './live-metrics.js';
 
 /** Prometheus metrics of one API process; collected from the queue at scrape time. */
 export class ApiMetrics {
   readonly registry = new Registry();
   readonly #http: Counter<'method' | 'route' | 'status'>;
 
-  constructor(jobs: JobsApi) {
+  readonly live: LiveMetrics;
+
+  constructor(jobs: JobsApi, streams: () => StreamView[] = () => []) {
     collectDefaultMetrics({ register: this.registry, prefix: 'whipcast_' });
     this.#http = new Counter({
       name: 'whipcast_http_requests_total',
@@ -24,6 +28,7 @@ export class ApiMetrics {
       },
     });
     void redisUp;
+    this.live = new LiveMetrics(this.registry, streams);
     new Gauge({
       name: 'whipcast_jobs',
       help: 'Transcode jobs by queue and state',

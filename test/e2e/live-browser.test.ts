@@ -71,7 +71,9 @@ describe('live in Chromium: /publish over WHIP, / over LL-HLS', () => {
     await publisher.getByRole('button', { name: 'Stop' }).click();
     await waitFor(
       'the stream to end',
-      async () => (await fetch(`${t.service.url}/api/streams/cam`)).status === 404 || null,
+      async () =>
+        ((await (await fetch(`${t.service.url}/api/streams/cam`)).json()) as { state: string }).state ===
+          'ended' || null,
       20_000,
     );
     expect(errors).toEqual([]);

@@ -70,6 +70,16 @@ describe('live end to end: WHIP in, LL-HLS out', () => {
     }
     expect(tracker.reloads).toBeGreaterThan(10);
 
+    // Per-stream figures on /metrics: ingest, parts published, publish latency.
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const value = (re: RegExp) => Number(re.exec(metrics)?.[1] ?? Number.NaN);
+    expect(value(/whipcast_ingest_bitrate_kbps\{stream="e2e",kind="video"\} ([\d.]+)/)).toBeGreaterThan(0);
+    expect(metrics).toMatch(/whipcast_ingest_packets_lost\{stream="e2e",kind="video"\} \d+/);
+    expect(metrics).toMatch(/whipcast_ingest_nacks_sent\{stream="e2e",kind="video"\} \d+/);
+    expect(metrics).toMatch(/whipcast_ingest_plis_sent\{stream="e2e",kind="video"\} \d+/);
+    expect(value(/whipcast_parts_published_total\{stream="e2e",rendition="360p"\} (\d+)/)).toBeGreaterThan(5);
+    expect(value(/whipcast_part_publish_latency_seconds_count\{rendition="360p"\} (\d+)/)).toBeGreaterThan(5);
+
     // The publisher stops: the stream ends and the playlists get ENDLIST.
     expect((await client.delete()).status).toBe(200);
     const ended = await waitFor(
