@@ -36,6 +36,27 @@ export interface WhipClientOptions {
   /** Don't start ffmpeg (signalling-only tests). */
   noMedia?: boolean;
   ffmpegPath?: string;
+  /**
+   * A lavfi video source (for `-f lavfi -i`) instead of testsrc2 at width x height and fps,
+   * e.g. bench/lib/frame-number.ts's frameNumberSource(). Its frame rate should be `fps`.
+   */
+  videoSource?: string;
+  /**
+   * Called for every RTP packet handed to werift's sender track, with its RTP timestamp and
+   * the wall clock (epoch ms, fractional) when it was: with ffmpeg's -re pacing, frame n
+   * of the source goes out with the first packet of timestamp firstTs + n * 90000 / fps.
+   */
+  onRtp?: (p: SentRtp) => void;
+}
+
+/** One RTP packet as the client forwarded it (see WhipClientOptions.onRtp). */
+export interface SentRtp {
+  kind: 'video' | 'audio';
+  timestamp: number;
+  sequenceNumber: number;
+  marker: boolean;
+  /** performance.timeOrigin + performance.now() when it was handed on. */
+  wallMs: number;
 }
 
 const VIDEO_CODECS: Record<TestVideoCodec, () => RTCRtpCodecParameters> = {
@@ -90,6 +111,8 @@ export class WhipTestClient {
   offer = '';
   /** Milliseconds from sending the POST to having its 201. */
   postMs = 0;
+  /** Wall clock (epoch ms, fractional) when the POST was sent. */
+  postedAtMs = 0;
   ffmpegStderr = '';
   readonly #opts: WhipClientOptions;
   readonly #sockets: dgram.Socket[] = [];
@@ -145,6 +168,7 @@ export class WhipTestClient {
     }
     this.offer = offer;
     const t0 = performance.now();
+    this.postedAtMs = performance.timeOrigin + t0;
     const res = await fetch(this.#opts.url, {
       method: 'POST',
       headers: {
@@ -183,12 +207,20 @@ export class WhipTestClient {
     });
   }
 
-  async #forward(track: MediaStreamTrack): Promise<number> {
+  async #forward(track: MediaStreamTrack, kind: 'video' | 'audio'): Promise<number> {
     const socket = await bindUdp();
     this.#sockets.push(socket);
+    const onRtp = this.#opts.onRtp;
     socket.on('message', (msg) => {
       if (msg.length < 12 || isRtcp(msg)) return;
       track.writeRtp(msg);
+      onRtp?.({
+        kind,
+        timestamp: msg.readUInt32BE(4),
+        sequenceNumber: msg.readUInt16BE(2),
+        marker: ((msg[1] ?? 0) & 0x80) !== 0,
+        wallMs: performance.timeOrigin + performance.now(),
+      });
     });
     return socket.address().port;
   }
@@ -198,17 +230,17 @@ export class WhipTestClient {
     const size = `${o.width ?? 640}x${o.height ?? 360}`;
     const fps = o.fps ?? 30;
     const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re'];
-    args.push('-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${fps}`);
+    args.push('-f', 'lavfi', '-i', o.videoSource ?? `testsrc2=size=${size}:rate=${fps}`);
     args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
     if (o.seconds !== undefined) args.push('-t', String(o.seconds));
     const rtp = (port: number) => `rtp://127.0.0.1:${port}?pkt_size=1200&rtcpport=${port}`;
     const videoCodec = o.video ?? 'h264';
     if (this.videoTrack && videoCodec) {
-      const port = await this.#forward(this.videoTrack);
+      const port = await this.#forward(this.videoTrack, 'video');
       args.push('-map', '0:v', ...videoArgs(videoCodec, o.gop ?? 30), '-f', 'rtp', rtp(port));
     }
     if (this.audioTrack) {
-      const port = await this.#forward(this.audioTrack);
+      const port = await this.#forward(this.audioTrack, 'audio');
       args.push('-map', '1:a', '-c:a', 'libopus', '-b:a', '64k', '-ar', '48000', '-ac', '2');
       args.push('-f', 'rtp', rtp(port));
     }
