@@ -50,6 +50,13 @@ const text = (description: string, mediaType = 'text/plain') => ({
 });
 
 /** Mutating calls need API_TOKEN when one is set; `{}` lists the open (loopback) case. */
+/** A read-only operation of the API: no request body, no authentication. */
+const getOp = (tag: string, operationId: string, summary: string, responses: Json) => ({
+  tags: [tag],
+  operationId,
+  summary,
+  responses,
+});
 const apiAuth = [{ apiToken: [] }, {}];
 const publishAuth = [{ publishToken: [] }, {}];
 
@@ -62,6 +69,15 @@ function fromZod(schema: z.ZodType, io: 'input' | 'output'): Json {
 const nullable = (schema: Json) => ({ anyOf: [schema, { type: 'null' }] });
 
 function schemas(): Json {
+  // POST /api/vod takes these beside the file, as JSON or as multipart fields.
+  const vodOptions = {
+    presetId: { type: 'string', pattern: PRESET_ID.source, description: 'Default: `default`.' },
+    id: {
+      type: 'string',
+      pattern: STREAM_ID.source,
+      description: 'Asset and job id; generated if absent.',
+    },
+  };
   return {
     Error: {
       type: 'object',
@@ -209,12 +225,7 @@ function schemas(): Json {
           type: 'string',
           description: 'A plain file name inside the media directory (MEDIA_DIR). Never a path or a URL.',
         },
-        presetId: { type: 'string', pattern: PRESET_ID.source, description: 'Default: `default`.' },
-        id: {
-          type: 'string',
-          pattern: STREAM_ID.source,
-          description: 'Asset and job id; generated if absent.',
-        },
+        ...vodOptions,
       },
     },
     VodUpload: {
@@ -226,12 +237,7 @@ function schemas(): Json {
           contentMediaType: 'application/octet-stream',
           description: 'The media file.',
         },
-        presetId: { type: 'string', pattern: PRESET_ID.source, description: 'Default: `default`.' },
-        id: {
-          type: 'string',
-          pattern: STREAM_ID.source,
-          description: 'Asset and job id; generated if absent.',
-        },
+        ...vodOptions,
       },
     },
     Stream: {
@@ -516,12 +522,9 @@ function paths(): Json {
       },
     },
     '/api/presets': {
-      get: {
-        tags: ['presets'],
-        operationId: 'listPresets',
-        summary: 'List presets: built-ins first, then user presets by id',
-        responses: { '200': ok('The presets.', ref('PresetList')) },
-      },
+      get: getOp('presets', 'listPresets', 'List presets: built-ins first, then user presets by id', {
+        '200': ok('The presets.', ref('PresetList')),
+      }),
       post: {
         tags: ['presets'],
         operationId: 'createPreset',
@@ -544,12 +547,7 @@ function paths(): Json {
     },
     '/api/presets/{id}': {
       parameters: [par('PresetId')],
-      get: {
-        tags: ['presets'],
-        operationId: 'getPreset',
-        summary: 'Read a preset',
-        responses: { '200': entry, '404': res('NotFound') },
-      },
+      get: getOp('presets', 'getPreset', 'Read a preset', { '200': entry, '404': res('NotFound') }),
       put: {
         tags: ['presets'],
         operationId: 'replacePreset',
@@ -587,21 +585,13 @@ function paths(): Json {
       },
     },
     '/api/jobs': {
-      get: {
-        tags: ['jobs'],
-        operationId: 'listJobs',
-        summary: 'Transcode jobs and their state',
-        responses: { '200': ok('The jobs.', ref('JobList')) },
-      },
+      get: getOp('jobs', 'listJobs', 'Transcode jobs and their state', {
+        '200': ok('The jobs.', ref('JobList')),
+      }),
     },
     '/api/jobs/{id}': {
       parameters: [par('JobId')],
-      get: {
-        tags: ['jobs'],
-        operationId: 'getJob',
-        summary: 'One job',
-        responses: { '200': ok('The job.', ref('Job')), '404': res('NotFound') },
-      },
+      get: getOp('jobs', 'getJob', 'One job', { '200': ok('The job.', ref('Job')), '404': res('NotFound') }),
       delete: {
         tags: ['jobs'],
         operationId: 'cancelJob',
@@ -648,21 +638,14 @@ function paths(): Json {
       },
     },
     '/api/streams': {
-      get: {
-        tags: ['streams'],
-        operationId: 'listStreams',
-        summary: 'Live streams',
-        responses: { '200': ok('The streams.', ref('StreamList')) },
-      },
+      get: getOp('streams', 'listStreams', 'Live streams', { '200': ok('The streams.', ref('StreamList')) }),
     },
     '/api/streams/{stream}': {
       parameters: [par('StreamId')],
-      get: {
-        tags: ['streams'],
-        operationId: 'getStream',
-        summary: 'One live stream: ingest stats, ladder and job state',
-        responses: { '200': ok('The stream.', ref('Stream')), '404': res('NotFound') },
-      },
+      get: getOp('streams', 'getStream', 'One live stream: ingest stats, ladder and job state', {
+        '200': ok('The stream.', ref('Stream')),
+        '404': res('NotFound'),
+      }),
     },
     '/hls/{id}/{name}': {
       parameters: [par('AssetId'), par('HlsName')],

@@ -1,13 +1,6 @@
 import type { AudioCodec, AudioTrackInfo, MediaFrame, VideoCodec, VideoTrackInfo } from '../core/media.js';
-import {
-  avcDecoderConfig,
-  lengthPrefixed,
-  NAL_PPS,
-  NAL_SPS,
-  nalType,
-  parseSps,
-  splitAnnexB,
-} from './matroska/avc.js';
+import { H264_NAL, h264NalType, splitAnnexB } from './codecs/h264-access-unit.js';
+import { avcDecoderConfig, lengthPrefixed, parseSps } from './matroska/avc.js';
 import { opusHead } from './matroska/opus.js';
 import { vp8KeyframeSize, vp9KeyframeSize, type FrameSize } from './matroska/vpx.js';
 import { MatroskaLiveWriter, type MkvTrack, type MkvVideoTrack } from './matroska/writer.js';
@@ -161,8 +154,8 @@ function videoTrack(frame: MediaFrame, info: VideoTrackInfo): MkvVideoTrack | nu
     info.width !== null && info.height !== null ? { width: info.width, height: info.height } : null;
   if (codec === 'h264') {
     const units = splitAnnexB(frame.data);
-    const sps = units.filter((u) => nalType(u) === NAL_SPS);
-    const pps = units.filter((u) => nalType(u) === NAL_PPS);
+    const sps = units.filter((u) => h264NalType(u) === H264_NAL.sps);
+    const pps = units.filter((u) => h264NalType(u) === H264_NAL.pps);
     if (sps.length === 0 || pps.length === 0) return null;
     // The avcC needs a readable SPS anyway, so its size is the one to trust.
     try {

@@ -3,7 +3,7 @@ import type { TrackInfo } from './mp4/init.js';
 import type { MultivariantPlaylist, Rendition, Variant } from './playlist/multivariant.js';
 import type { RenditionSpec } from './rendition.js';
 import { playlistName } from './segmenter.js';
-import { AUDIO_GROUP, type MultivariantOptions } from './vod-playlists.js';
+import { AUDIO_GROUP, audioRendition, type MultivariantOptions } from './vod-playlists.js';
 
 /** What the live packager knows of one rendition that has published a part in the current run. */
 export interface LiveVariantInput {
@@ -65,17 +65,7 @@ export function liveMultivariant(
   const audioRates = audio ? rates(audio) : { peak: 0, average: 0 };
   const renditions: Rendition[] = [];
   if (audio && video.length > 0) {
-    renditions.push({
-      type: 'AUDIO',
-      groupId: AUDIO_GROUP,
-      name: o.audioName ?? 'Audio',
-      language: o.audioLanguage ?? 'und',
-      default: true,
-      autoselect: true,
-      // RFC 8216bis 4.4.6.1 (CHANNELS): "All audio EXT-X-MEDIA tags SHOULD have a CHANNELS attribute."
-      channels: String(audio.track.channels ?? 2),
-      uri: playlistName(audio.spec.name),
-    });
+    renditions.push(audioRendition(audio, o));
   }
   const variants: Variant[] = video.map((r) => {
     const own = rates(r);

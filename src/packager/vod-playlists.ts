@@ -105,6 +105,27 @@ export interface MultivariantOptions {
 }
 
 /**
+ * The EXT-X-MEDIA entry of the audio rendition, in group AUDIO_GROUP, that every video
+ * variant of a Multivariant Playlist (VOD or live) plays with.
+ */
+export function audioRendition(
+  audio: { spec: RenditionSpec; track: TrackInfo },
+  options: MultivariantOptions = {},
+): Rendition {
+  return {
+    type: 'AUDIO',
+    groupId: AUDIO_GROUP,
+    name: options.audioName ?? 'Audio',
+    language: options.audioLanguage ?? 'und',
+    default: true,
+    autoselect: true,
+    // RFC 8216bis 4.4.6.1 (CHANNELS): "All audio EXT-X-MEDIA tags SHOULD have a CHANNELS attribute."
+    channels: String(audio.track.channels ?? 2),
+    uri: playlistName(audio.spec.name),
+  };
+}
+
+/**
  * The ladder's Multivariant Playlist: one variant per video rendition, highest
  * BANDWIDTH first, each playing with the audio rendition when there is one.
  */
@@ -117,17 +138,7 @@ export function vodMultivariantPlaylist(
   const hasVideo = records.some((r) => r.spec.kind === 'video');
   const renditions: Rendition[] = [];
   if (audio && hasVideo) {
-    renditions.push({
-      type: 'AUDIO',
-      groupId: AUDIO_GROUP,
-      name: options.audioName ?? 'Audio',
-      language: options.audioLanguage ?? 'und',
-      default: true,
-      autoselect: true,
-      // RFC 8216bis 4.4.6.1 (CHANNELS): "All audio EXT-X-MEDIA tags SHOULD have a CHANNELS attribute."
-      channels: String(audio.track.channels ?? 2),
-      uri: playlistName(audio.spec.name),
-    });
+    renditions.push(audioRendition(audio, options));
   }
   const variants: Variant[] = [];
   for (const r of records) {

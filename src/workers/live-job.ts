@@ -4,11 +4,10 @@ import type { HwaccelSetting } from '../core/config.js';
 import { AppError, errorMessage } from '../core/errors.js';
 import { CANCELLED_REASON, type JobProgress, type LiveJobData, type LiveJobResult } from '../core/jobs.js';
 import type { Logger } from '../core/log.js';
-import { rungName, type Preset } from '../core/preset.js';
+import type { Preset } from '../core/preset.js';
 import type { LivePackagerFactory, LivePackagerLike, LivePackagerRun } from '../packager/live-types.js';
-import type { RenditionSpec } from '../packager/rendition.js';
 import { buildFfmpegArgs, LIVE_PIPE_INPUT } from './ffmpeg/args.js';
-import { chooseEncoder } from './ffmpeg/encoder-choice.js';
+import { chooseJobEncoder, ladderRenditions } from './ladder.js';
 import { RestartPolicy, type RestartPolicyOptions } from './live-restart.js';
 import { runLive, type LiveRunOutcome } from './live-run.js';
 import { requestRelay, RelayUnavailableError, type RelayAnswer } from './relay-client.js';
@@ -69,8 +68,7 @@ export async function runLiveJob(
   const timing = { ...DEFAULT_LIVE_TIMING, ...deps.timing };
   const { preset, streamId, relay } = job.data;
   const log = deps.log;
-  const choice = chooseEncoder(preset, deps.capabilities.families, deps.hwaccel);
-  if (choice.fallback) log.warn({ reason: choice.reason }, 'hardware preferred but unavailable: using x264');
+  const choice = chooseJobEncoder(preset, deps);
   checkRelayUrl(relay.url);
 
   const crashes = new RestartPolicy(timing.crashes);
@@ -118,7 +116,7 @@ export async function runLiveJob(
         }
         const hasAudio = packagerHasAudio && info.audio !== null;
         if (packagerHasAudio && !hasAudio) log.warn('this session has no audio: the audio rendition pauses');
-        outputs = [...preset.ladder.map((r) => rungName(r)), ...(hasAudio ? ['audio'] : [])];
+        outputs = ladderRenditions(preset, hasAudio).map((r) => r.name);
         args = buildFfmpegArgs(preset, choice.family, {
           input: LIVE_PIPE_INPUT,
           live: { format: 'matroska' },
@@ -189,22 +187,18 @@ export async function runLiveJob(
     family: choice.family,
     hwFallback: choice.fallback,
     durationMs: doneMs,
-    renditions: packagerOptions(preset, streamId, packagerHasAudio).renditions.map((r) => r.name),
+    renditions: ladderRenditions(preset, packagerHasAudio).map((r) => r.name),
     runs,
   };
 }
 
 function packagerOptions(preset: Preset, streamId: string, audio: boolean) {
-  const renditions: RenditionSpec[] = preset.ladder.map((r) => ({
-    name: rungName(r),
-    kind: 'video' as const,
-    width: r.width,
-    height: r.height,
-    fps: r.fps,
-    nominalBitrateKbps: r.videoBitrateKbps,
-  }));
-  if (audio) renditions.push({ name: 'audio', kind: 'audio', nominalBitrateKbps: preset.audio.bitrateKbps });
-  return { streamId, renditions, partSeconds: preset.partSeconds, segmentSeconds: preset.segmentSeconds };
+  return {
+    streamId,
+    renditions: ladderRenditions(preset, audio),
+    partSeconds: preset.partSeconds,
+    segmentSeconds: preset.segmentSeconds,
+  };
 }
 
 function checkRelayUrl(url: string): void {

@@ -6,13 +6,12 @@ import type { HwaccelSetting } from '../core/config.js';
 import { AppError } from '../core/errors.js';
 import type { JobProgress, VodJobData, VodJobResult } from '../core/jobs.js';
 import type { Logger } from '../core/log.js';
-import { rungName } from '../core/preset.js';
 import type { Storage } from '../packager/storage/storage.js';
-import { VodPackager, type RenditionSpec } from '../packager/vod-packager.js';
+import { VodPackager } from '../packager/vod-packager.js';
 import { buildFfmpegArgs } from './ffmpeg/args.js';
-import { chooseEncoder } from './ffmpeg/encoder-choice.js';
 import { FfmpegProcess } from './ffmpeg/process.js';
 import { probeInput } from './ffmpeg/probe.js';
+import { chooseJobEncoder, ladderRenditions } from './ladder.js';
 
 export interface VodJobDeps {
   ffmpegPath: string;
@@ -31,24 +30,12 @@ export async function runVodJob(
   deps: VodJobDeps,
 ): Promise<VodJobResult> {
   const { preset, input, assetId } = job.data;
-  const choice = chooseEncoder(preset, deps.capabilities.families, deps.hwaccel);
-  if (choice.fallback)
-    deps.log.warn({ reason: choice.reason }, 'hardware preferred but unavailable: using x264');
+  const choice = chooseJobEncoder(preset, deps);
 
   const media = await probeInput(deps.ffmpegPath, input.path);
   if (!media.hasVideo) throw new AppError('validation_failed', `${input.label} has no video stream`);
 
-  const renditions: RenditionSpec[] = preset.ladder.map((r) => ({
-    name: rungName(r),
-    kind: 'video' as const,
-    width: r.width,
-    height: r.height,
-    fps: r.fps,
-    nominalBitrateKbps: r.videoBitrateKbps,
-  }));
-  if (media.hasAudio) {
-    renditions.push({ name: 'audio', kind: 'audio', nominalBitrateKbps: preset.audio.bitrateKbps });
-  }
+  const renditions = ladderRenditions(preset, media.hasAudio);
   const args = buildFfmpegArgs(preset, choice.family, {
     input: input.path,
     live: null,

@@ -1,11 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  avcDecoderConfig,
-  lengthPrefixed,
-  parseSps,
-  splitAnnexB,
-  unescapeRbsp,
-} from '../../src/ingest/matroska/avc.js';
+import { nalToRbsp } from '../../src/ingest/codecs/bit-reader.js';
+import { splitAnnexB } from '../../src/ingest/codecs/h264-access-unit.js';
+import { avcDecoderConfig, lengthPrefixed, parseSps } from '../../src/ingest/matroska/avc.js';
 import { idBytes, sizeBytes, uint, UNKNOWN_SIZE } from '../../src/ingest/matroska/ebml.js';
 import { ID } from '../../src/ingest/matroska/ids.js';
 import { opusHead } from '../../src/ingest/matroska/opus.js';
@@ -61,7 +57,7 @@ describe('H.264 for Matroska', () => {
   });
 
   it('removes emulation prevention bytes', () => {
-    expect(unescapeRbsp(hex('0000030100000302'))).toEqual(hex('000001000002'));
+    expect(nalToRbsp(hex('0000030100000302'))).toEqual(hex('000001000002'));
   });
 
   it.each([

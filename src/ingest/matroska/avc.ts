@@ -1,4 +1,5 @@
-import { BitReader } from './bits.js';
+import { BitReader, nalToRbsp } from '../codecs/bit-reader.js';
+import { H264_NAL, h264NalType } from '../codecs/h264-access-unit.js';
 
 /**
  * H.264 for Matroska (`V_MPEG4/ISO/AVC`): blocks hold length-prefixed NAL units, and
@@ -7,39 +8,6 @@ import { BitReader } from './bits.js';
  * in the blocks too, so a publisher that changes resolution mid-stream (WebRTC senders
  * do under load) reaches the decoder with its new SPS.
  */
-
-export const NAL_SPS = 7;
-export const NAL_PPS = 8;
-
-/** The NAL units of an Annex-B access unit, without start codes. */
-export function splitAnnexB(data: Uint8Array): Buffer[] {
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const units: Buffer[] = [];
-  let start = -1;
-  let i = 0;
-  while (i + 2 < buf.length) {
-    if (buf[i] === 0 && buf[i + 1] === 0 && buf[i + 2] === 1) {
-      if (start >= 0) units.push(trimTrailingZeros(buf.subarray(start, i)));
-      i += 3;
-      start = i;
-    } else {
-      i++;
-    }
-  }
-  if (start >= 0) units.push(trimTrailingZeros(buf.subarray(start)));
-  return units.filter((u) => u.length > 0);
-}
-
-/** A 4-byte start code leaves its first zero on the previous unit; trailing_zero_8bits too. */
-function trimTrailingZeros(u: Buffer): Buffer {
-  let end = u.length;
-  while (end > 0 && u[end - 1] === 0) end--;
-  return u.subarray(0, end);
-}
-
-export function nalType(unit: Uint8Array): number {
-  return (unit[0] ?? 0) & 0x1f;
-}
 
 /** NAL units with 4-byte big-endian lengths (lengthSizeMinusOne = 3 in the avcC). */
 export function lengthPrefixed(units: readonly Buffer[]): Buffer {
@@ -67,29 +35,13 @@ export interface SpsInfo {
 /** Profiles whose SPS carries chroma format and bit depth (7.3.2.1.1), and whose avcC has the extension. */
 const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
 
-/** Removes emulation_prevention_three_byte (00 00 03 → 00 00) to get the RBSP. */
-export function unescapeRbsp(unit: Uint8Array): Buffer {
-  const out = Buffer.alloc(unit.length);
-  let n = 0;
-  let zeros = 0;
-  for (const b of unit) {
-    if (zeros >= 2 && b === 3) {
-      zeros = 0;
-      continue;
-    }
-    zeros = b === 0 ? zeros + 1 : 0;
-    out[n++] = b;
-  }
-  return out.subarray(0, n);
-}
-
 /** Parses the fields of a sequence parameter set (ITU-T H.264 7.3.2.1.1) that the container needs. */
 export function parseSps(unit: Uint8Array): SpsInfo {
-  if (nalType(unit) !== NAL_SPS) throw new RangeError('not an SPS NAL unit');
-  const r = new BitReader(unescapeRbsp(unit).subarray(1));
-  const profileIdc = r.bits(8);
-  const constraintFlags = r.bits(8);
-  const levelIdc = r.bits(8);
+  if (h264NalType(unit) !== H264_NAL.sps) throw new RangeError('not an SPS NAL unit');
+  const r = new BitReader(nalToRbsp(unit).subarray(1));
+  const profileIdc = r.u(8);
+  const constraintFlags = r.u(8);
+  const levelIdc = r.u(8);
   r.ue(); // seq_parameter_set_id
   let chromaFormatIdc = 1;
   let separateColourPlane = 0;
@@ -97,15 +49,15 @@ export function parseSps(unit: Uint8Array): SpsInfo {
   let bitDepthChroma = 8;
   if (HIGH_PROFILES.has(profileIdc)) {
     chromaFormatIdc = r.ue();
-    if (chromaFormatIdc === 3) separateColourPlane = r.bit();
+    if (chromaFormatIdc === 3) separateColourPlane = r.u1();
     bitDepthLuma = r.ue() + 8;
     bitDepthChroma = r.ue() + 8;
     r.skip(1); // qpprime_y_zero_transform_bypass_flag
-    if (r.bit() === 1) {
+    if (r.u1() === 1) {
       // seq_scaling_matrix_present_flag: skip the lists (7.3.2.1.1.1).
       const lists = chromaFormatIdc === 3 ? 12 : 8;
       for (let i = 0; i < lists; i++) {
-        if (r.bit() === 1) skipScalingList(r, i < 6 ? 16 : 64);
+        if (r.u1() === 1) skipScalingList(r, i < 6 ? 16 : 64);
       }
     }
   }
@@ -124,11 +76,11 @@ export function parseSps(unit: Uint8Array): SpsInfo {
   r.skip(1); // gaps_in_frame_num_value_allowed_flag
   const widthMbs = r.ue() + 1;
   const heightMapUnits = r.ue() + 1;
-  const frameMbsOnly = r.bit();
+  const frameMbsOnly = r.u1();
   if (frameMbsOnly === 0) r.skip(1); // mb_adaptive_frame_field_flag
   r.skip(1); // direct_8x8_inference_flag
   let crop = { left: 0, right: 0, top: 0, bottom: 0 };
-  if (r.bit() === 1) crop = { left: r.ue(), right: r.ue(), top: r.ue(), bottom: r.ue() };
+  if (r.u1() === 1) crop = { left: r.ue(), right: r.ue(), top: r.ue(), bottom: r.ue() };
   // Crop units, Table 6-1 and equations 7-19 to 7-22.
   const chromaArrayType = separateColourPlane === 1 ? 0 : chromaFormatIdc;
   const subWidthC = chromaFormatIdc === 3 ? 1 : 2;

@@ -1,4 +1,4 @@
-import { BitReader } from './bits.js';
+import { BitReader } from '../codecs/bit-reader.js';
 
 /**
  * Frame sizes from VP8 and VP9 key frames, for the track's PixelWidth/PixelHeight.
@@ -22,22 +22,22 @@ export function vp8KeyframeSize(frame: Uint8Array): FrameSize | null {
 export function vp9KeyframeSize(frame: Uint8Array): FrameSize | null {
   try {
     const r = new BitReader(frame);
-    if (r.bits(2) !== 2) return null; // frame_marker
-    const profile = r.bit() + 2 * r.bit();
+    if (r.u(2) !== 2) return null; // frame_marker
+    const profile = r.u1() + 2 * r.u1();
     if (profile === 3) r.skip(1);
-    if (r.bit() === 1) return null; // show_existing_frame
-    if (r.bit() !== 0) return null; // frame_type: not a key frame
+    if (r.u1() === 1) return null; // show_existing_frame
+    if (r.u1() !== 0) return null; // frame_type: not a key frame
     r.skip(2); // show_frame, error_resilient_mode
-    if (r.bits(24) !== 0x498342) return null; // frame_sync_code
+    if (r.u(24) !== 0x498342) return null; // frame_sync_code
     if (profile >= 2) r.skip(1); // ten_or_twelve_bit
-    const colorSpace = r.bits(3);
+    const colorSpace = r.u(3);
     if (colorSpace !== 7) {
       r.skip(1); // color_range
       if (profile === 1 || profile === 3) r.skip(3); // subsampling_x, subsampling_y, reserved_zero
     } else if (profile === 1 || profile === 3) {
       r.skip(1);
     }
-    return { width: r.bits(16) + 1, height: r.bits(16) + 1 };
+    return { width: r.u(16) + 1, height: r.u(16) + 1 };
   } catch {
     return null;
   }
