@@ -16,6 +16,7 @@ import { NO_INGEST, type StreamsApi, type StreamView } from './core/streams.js';
 import { IngestRegistry } from './ingest/registry.js';
 import type { WhipIngest } from './api/routes/whip.js';
 import { MediaRelay } from './ingest/relay.js';
+import { WhepRegistry } from './ingest/whep/registry.js';
 import { LiveOrigin } from './api/live-origin.js';
 import { RedisLiveBus } from './packager/live-bus.js';
 import { createLivePackagerFactory } from './packager/live-packager.js';
@@ -42,6 +43,7 @@ export class Service {
   storage!: Storage;
   ingest: IngestRegistry | null = null;
   relay: MediaRelay | null = null;
+  whep: WhepRegistry | null = null;
   liveOrigin: LiveOrigin | null = null;
   #bus: RedisLiveBus | null = null;
   #presets: PresetStore | null = null;
@@ -139,6 +141,12 @@ export class Service {
           onStreamLive: (streamId, presetId) => void this.#goLive(streamId, presetId),
         });
         this.relay = new MediaRelay({ sources: this.ingest, log });
+        this.whep = new WhepRegistry({
+          publishers: this.ingest,
+          log,
+          iceServers: config.iceServers,
+          maxViewersPerStream: config.maxViewersPerStream,
+        });
       }
       this.liveOrigin = new LiveOrigin({ bus: this.#bus, log });
       const app = createApp({
@@ -147,7 +155,10 @@ export class Service {
         presets,
         jobs: this.jobs,
         ingest: this.ingest ? this.#streamsWithJobs(this.ingest) : NO_INGEST,
-        live: this.ingest && this.relay ? { whip: this.#checkedWhip(this.ingest), relay: this.relay } : null,
+        live:
+          this.ingest && this.relay && this.whep
+            ? { whip: this.#checkedWhip(this.ingest), relay: this.relay, whep: this.whep }
+            : null,
         liveOrigin: this.liveOrigin,
         liveEvents: (listener) => {
           this.#bus?.subscribe(listener);
@@ -219,7 +230,8 @@ export class Service {
 
   /** Stream views with their ladder and live job state (ingest knows nothing of jobs). */
   #streamsWithJobs(ingest: IngestRegistry): StreamsApi {
-    const withJob = async (v: StreamView): Promise<StreamView> => {
+    const withJob = async (view: StreamView): Promise<StreamView> => {
+      const v: StreamView = this.whep ? { ...view, viewers: { whep: this.whep.viewers(view.id) } } : view;
       if (!this.jobs) return v;
       try {
         const job = await this.jobs.get(v.id);
@@ -249,6 +261,7 @@ export class Service {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const steps: Array<[string, () => Promise<unknown>]> = [
+        ['whep', async () => this.whep?.close()],
         ['ingest', async () => this.ingest?.close()],
         ['relay', async () => this.relay?.close()],
         ['http', () => this.#closeServer()],

@@ -12,6 +12,7 @@ import type { LiveOriginApi } from './live-origin.js';
 import type { LiveEvent } from '../packager/live-bus.js';
 import { relayRouter } from './routes/relay.js';
 import { whipRouter, type WhipIngest } from './routes/whip.js';
+import { whepRouter, type WhepPlayback } from './routes/whep.js';
 import type { Storage } from '../packager/storage/storage.js';
 import { requireToken } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
@@ -31,7 +32,7 @@ export interface ApiDeps {
   jobs: JobsApi;
   ingest: StreamsApi;
   /** The ingest role: WHIP and the relay workers read from. Absent: no publishing here. */
-  live?: { whip: WhipIngest; relay: MediaRelay } | null;
+  live?: { whip: WhipIngest; relay: MediaRelay; whep: WhepPlayback } | null;
   /** Live playlists from memory (blocking reload, delta updates); absent: storage only. */
   liveOrigin?: LiveOriginApi | null;
   storage: Storage;
@@ -87,6 +88,10 @@ export function createApp(deps: ApiDeps): Express {
         publishToken: config.publishToken,
         iceServers: config.iceServers,
       }),
+    );
+    app.use(
+      '/whep',
+      whepRouter({ whep: deps.live.whep, viewToken: config.viewToken, iceServers: config.iceServers }),
     );
     app.use('/internal/relay', relayRouter({ relay: deps.live.relay }));
   }

@@ -678,11 +678,6 @@ function paths(): Json {
   };
 }
 
-/** WHEP: documented here, joined to the served document when its routes are mounted (issue 4). */
-export function livePaths(): Json {
-  return { ...sdpPaths('whep') };
-}
-
 /** The relay: the worker's read of a live stream (not for players). */
 function relayPath(): Json {
   return {
@@ -764,7 +759,7 @@ export function openApiDocument(): Json {
       { name: 'operations', description: 'Health, readiness, metrics, capabilities' },
       { name: 'pages', description: 'The browser pages' },
     ],
-    paths: { ...paths(), ...publishPagePath(), ...sdpPaths('whip'), ...relayPath() },
+    paths: { ...paths(), ...publishPagePath(), ...sdpPaths('whip'), ...sdpPaths('whep'), ...relayPath() },
     components: components(),
   };
   return cached;

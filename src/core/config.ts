@@ -51,6 +51,10 @@ export interface Config {
   takeover: TakeoverPolicy;
   /** A publish session that receives no media for this long ends. @defaultValue 10000 */
   mediaTimeoutMs: number;
+  /** Bearer token required by WHEP playback; unset: playback is open. */
+  viewToken: string | undefined;
+  /** WHEP viewers one stream takes at once; more get 503. @defaultValue 200 */
+  maxViewersPerStream: number;
 }
 
 export const TAKEOVER_POLICIES = ['takeover', 'reject'] as const;
@@ -145,6 +149,8 @@ const EnvSchema = z.object({
     .enum(TAKEOVER_POLICIES, { error: `must be one of ${TAKEOVER_POLICIES.join(', ')}` })
     .default('takeover'),
   MEDIA_TIMEOUT_MS: intIn(500, 3_600_000).default(10_000),
+  VIEW_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  MAX_VIEWERS_PER_STREAM: intIn(1, 100_000).default(200),
 });
 
 /** Empty strings count as unset, as shells and compose files produce them. */
@@ -204,5 +210,7 @@ export function loadConfig(
     workerConcurrency: e.WORKER_CONCURRENCY,
     takeover: e.TAKEOVER,
     mediaTimeoutMs: e.MEDIA_TIMEOUT_MS,
+    viewToken: e.VIEW_TOKEN,
+    maxViewersPerStream: e.MAX_VIEWERS_PER_STREAM,
   };
 }

@@ -68,6 +68,8 @@ export interface StreamView {
   /** Filled by the composition root from the live job (ingest knows nothing of it). */
   ladder?: StreamLadderRung[];
   job?: { id: string; state: string };
+  /** Viewers now, by protocol (WHEP sessions; HLS viewers are not sessions and not counted). */
+  viewers?: { whep: number };
 }
 
 export interface IngestApi {

@@ -70,7 +70,7 @@ export class IngestRegistry implements FrameSources, IngestApi {
   readonly #sessions = new Map<string, WhipSession>();
   /** Streams with a publish being negotiated (TAKEOVER=reject refuses a second one at once). */
   readonly #pending = new Map<string, number>();
-  readonly #sessionListeners = new Set<(source: FrameSource) => void>();
+  readonly #sessionListeners = new Set<(session: WhipSession) => void>();
   #closing: Promise<void> | null = null;
 
   constructor(opts: IngestRegistryOptions) {
@@ -189,6 +189,18 @@ export class IngestRegistry implements FrameSources, IngestApi {
   }
 
   onSession(listener: (source: FrameSource) => void): () => void {
+    this.#sessionListeners.add(listener);
+    return () => this.#sessionListeners.delete(listener);
+  }
+
+  // RtpPublishers (WHEP)
+
+  /** The current publish session of a live stream (WHEP taps its RTP). */
+  publisher(streamId: string): WhipSession | null {
+    return this.#streams.get(streamId)?.current ?? null;
+  }
+
+  onPublisher(listener: (session: WhipSession) => void): () => void {
     this.#sessionListeners.add(listener);
     return () => this.#sessionListeners.delete(listener);
   }

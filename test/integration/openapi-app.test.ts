@@ -15,7 +15,7 @@ describe('the OpenAPI document and the app', () => {
       presets: {},
       jobs: {},
       ingest: {},
-      live: { whip: {}, relay: {} },
+      live: { whip: {}, relay: {}, whep: {} },
       liveOrigin: {},
       storage: {},
       capabilities: () => ({}),

@@ -1,10 +1,11 @@
-import express, { Router, type RequestHandler, type Response } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { AppError } from '../../core/errors.js';
 import { isPresetId, isStreamId } from '../../core/ids.js';
 import { WhipError } from '../../ingest/errors.js';
 import { parseIceFragment, type IceFragment } from '../../ingest/sdp/ice-fragment.js';
 import { requireToken } from '../auth.js';
 import { param } from '../params.js';
+import { bodyText, cors, FRAGMENT, iceLinks, ifMatchAllows, readText, requireType, SDP } from './sdp-http.js';
 
 /** What the WHIP routes need of a publish session (WhipSession). */
 export interface WhipSessionHandle {
@@ -36,52 +37,7 @@ export interface WhipRouterDeps {
   iceServers: readonly string[];
 }
 
-/** Largest SDP offer or fragment taken (a real offer is 2 to 10 KiB). */
-export const SDP_BODY_LIMIT_BYTES = 128 * 1024;
-
-const SDP = 'application/sdp';
-const FRAGMENT = 'application/trickle-ice-sdpfrag';
-
-/** Browsers publish from other origins (the publish page of a CDN, a studio app). */
-function cors(res: Response): void {
-  res.setHeader('Access-Control-Allow-Origin', '*');
-  res.setHeader('Access-Control-Expose-Headers', 'Location, ETag, Link, Accept-Post, Accept-Patch');
-}
-
-/** One Link header per ICE server. */
-function iceLinks(res: Response, servers: readonly string[]): void {
-  if (servers.length === 0) return;
-  res.setHeader(
-    'Link',
-    servers.map((u) => `<${u}>; rel="ice-server"`),
-  );
-}
-
-/** Exactly this media type (parameters such as charset allowed), else 415. */
-function requireType(type: string): RequestHandler {
-  return (req, _res, next) => {
-    const got = (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase().slice(0, 80);
-    if (got !== type) {
-      return next(new AppError('unsupported_media_type', `the body must be ${type} (got ${got || 'none'})`));
-    }
-    next();
-  };
-}
-
-/** The body as text, at most SDP_BODY_LIMIT_BYTES (413 beyond). */
-const readText = express.text({ type: () => true, limit: SDP_BODY_LIMIT_BYTES });
-
-function bodyText(body: unknown): string {
-  return typeof body === 'string' ? body : '';
-}
-
-/** If-Match (RFC 9110 13.1.1): `*` or a list of entity tags; weak tags never match. */
-function ifMatchAllows(header: string, etag: string): boolean {
-  return header
-    .split(',')
-    .map((t) => t.trim())
-    .some((t) => t === '*' || t === etag);
-}
+export { SDP_BODY_LIMIT_BYTES } from './sdp-http.js';
 
 /**
  * WHIP (RFC 9725), mounted at `/whip`. Errors are text/plain (the app's error handler

@@ -64,13 +64,13 @@ const PROTO = /^(UDP\/TLS\/RTP\/SAVPF|UDP\/DTLS\/RTP\/SAVPF|RTP\/SAVPF)$/i;
 const bad = (message: string) => new AppError('bad_request', message);
 const unsupported = (message: string) => unprocessable(message);
 
-interface Rtpmap {
+export interface Rtpmap {
   name: string;
   clockRate: number;
   channels: number | null;
 }
 
-function rtpmaps(lines: readonly string[]): Map<number, Rtpmap> {
+export function rtpmaps(lines: readonly string[]): Map<number, Rtpmap> {
   const out = new Map<number, Rtpmap>();
   for (const v of attributeValues(lines, 'rtpmap')) {
     const m = /^(\d{1,3}) ([A-Za-z0-9_.-]+)\/(\d+)(?:\/(\d+))?$/.exec(v);
@@ -84,7 +84,7 @@ function rtpmaps(lines: readonly string[]): Map<number, Rtpmap> {
   return out;
 }
 
-function fmtpParams(lines: readonly string[], pt: number): Map<string, string> {
+export function fmtpParams(lines: readonly string[], pt: number): Map<string, string> {
   const out = new Map<string, string>();
   for (const v of attributeValues(lines, 'fmtp')) {
     const sp = v.indexOf(' ');
@@ -140,7 +140,7 @@ const KEPT_FEEDBACK = new Set(['nack', 'nack pli', 'ccm fir']);
  * NACK, PLI and FIR (ingest implements those; advertising REMB or transport-cc would make
  * a sender wait for feedback that never comes). RTX and FEC streams go with their codecs.
  */
-function reduceToCodec(media: SdpMedia, pt: number): { media: SdpMedia; feedback: RtcpFeedback } {
+export function reduceToCodec(media: SdpMedia, pt: number): { media: SdpMedia; feedback: RtcpFeedback } {
   const feedback: RtcpFeedback = { nack: false, pli: false, fir: false };
   const groups = attributeValues(media.lines, 'ssrc-group');
   const secondary = new Set<string>();
@@ -171,7 +171,7 @@ function reduceToCodec(media: SdpMedia, pt: number): { media: SdpMedia; feedback
   return { media: { ...media, formats: [String(pt)], lines }, feedback };
 }
 
-function iceCredentials(sdp: SdpText, media: SdpMedia): { ufrag: string; pwd: string } {
+export function iceCredentials(sdp: SdpText, media: SdpMedia): { ufrag: string; pwd: string } {
   const ufrag = attributeValue(media.lines, 'ice-ufrag') ?? attributeValue(sdp.session, 'ice-ufrag');
   const pwd = attributeValue(media.lines, 'ice-pwd') ?? attributeValue(sdp.session, 'ice-pwd');
   if (ufrag === undefined || pwd === undefined) throw bad('the offer has no a=ice-ufrag and a=ice-pwd');

@@ -21,6 +21,12 @@ import { answerOffer, createIngestPeer, localIce, type PeerNetworkOptions } from
 export type SessionEndReason =
   'deleted' | 'takeover' | 'ice-failed' | 'peer-closed' | 'media-timeout' | 'shutdown';
 
+/**
+ * A tap on the session's received RTP, in arrival order (before reordering): the packet
+ * object werift parsed, shared by every listener, which must not change it.
+ */
+export type RtpListener = (kind: 'video' | 'audio', rtp: RtpPacket, arrivalMs: number) => void;
+
 export interface WhipSessionOptions {
   streamId: string;
   offer: NegotiatedOffer;
@@ -60,6 +66,7 @@ export class WhipSession implements FrameSource {
   readonly #epoch = new MediaEpoch();
   readonly #frameListeners = new Set<(frame: MediaFrame) => void>();
   readonly #endListeners = new Set<(reason: string) => void>();
+  readonly #rtpListeners = new Set<RtpListener>();
   readonly #disposers: (() => void)[] = [];
   #video: VideoReceiver | null = null;
   #audio: AudioReceiver | null = null;
@@ -125,7 +132,7 @@ export class WhipSession implements FrameSource {
         onKeyframeNeeded: () => requester.request(wallMs()),
       });
       this.#video = receiver;
-      this.#subscribe(video, (rtp, at) => {
+      this.#subscribe(video, 'video', (rtp, at) => {
         requester.mediaSsrc = rtp.header.ssrc;
         receiver.push(rtp, at);
       });
@@ -137,7 +144,7 @@ export class WhipSession implements FrameSource {
     if (offer.audio && audio) {
       const receiver = new AudioReceiver({ epoch: this.#epoch, onFrame: (f) => this.#emit(f) });
       this.#audio = receiver;
-      this.#subscribe(audio, (rtp, at) => receiver.push(rtp, at));
+      this.#subscribe(audio, 'audio', (rtp, at) => receiver.push(rtp, at));
     }
     const state = this.#pc.connectionStateChange.subscribe((s) => {
       this.#log.debug({ connectionState: s }, 'connection state');
@@ -150,7 +157,11 @@ export class WhipSession implements FrameSource {
     this.#timer.unref();
   }
 
-  #subscribe(t: RTCRtpTransceiver, push: (rtp: RtpPacket, arrivalMs: number) => void): void {
+  #subscribe(
+    t: RTCRtpTransceiver,
+    kind: 'video' | 'audio',
+    push: (rtp: RtpPacket, arrivalMs: number) => void,
+  ): void {
     // One track per SSRC the offer announced (negotiateOffer requires a=ssrc).
     for (const track of t.receiver.tracks) {
       const sub = track.onReceiveRtp.subscribe((rtp) => {
@@ -159,6 +170,7 @@ export class WhipSession implements FrameSource {
         this.#lastMediaMs = at;
         try {
           push(rtp, at);
+          for (const l of this.#rtpListeners) l(kind, rtp, at);
         } catch (e) {
           // A malformed packet must not take the receive path (or the process) down.
           this.#badPackets++;
@@ -228,6 +240,13 @@ export class WhipSession implements FrameSource {
     if (this.ended) return () => undefined;
     this.#endListeners.add(listener);
     return () => this.#endListeners.delete(listener);
+  }
+
+  /** Taps the received RTP (WHEP forwarding); returns the unsubscribe. */
+  onRtp(listener: RtpListener): () => void {
+    if (this.ended) return () => undefined;
+    this.#rtpListeners.add(listener);
+    return () => this.#rtpListeners.delete(listener);
   }
 
   requestKeyframe(): void {
@@ -356,6 +375,7 @@ export class WhipSession implements FrameSource {
     if (this.#timer) clearInterval(this.#timer);
     for (const dispose of this.#disposers.splice(0)) dispose();
     this.#frameListeners.clear();
+    this.#rtpListeners.clear();
     if (this.#started) this.#log.info({ reason }, 'publish session ended');
     const listeners = [...this.#endListeners];
     this.#endListeners.clear();

@@ -1,0 +1,204 @@
+import { AppError } from '../../core/errors.js';
+import type { VideoCodec } from '../../core/media.js';
+import { unprocessable } from '../errors.js';
+import { fmtpParams, iceCredentials, reduceToCodec, rtpmaps, type RtcpFeedback } from '../sdp/offer.js';
+import {
+  attributeValue,
+  attributeValues,
+  hasFlag,
+  parseSdpDocument,
+  SdpSyntaxError,
+  serializeSdpText,
+  type SdpMedia,
+  type SdpText,
+} from '../sdp/sdp-text.js';
+
+/** What is being published, as far as choosing a viewer's payload type goes. */
+export interface PublishedCodecs {
+  video: { codec: VideoCodec; profileLevelId?: string | undefined } | null;
+  audio: { codec: 'opus' } | null;
+}
+
+/** One m-line of a viewer's offer and the payload type chosen in it (null: nothing to send there). */
+export interface ViewerTrackChoice {
+  mid: string;
+  kind: 'video' | 'audio';
+  /** Null: the stream has no such track; the m-line is answered but carries nothing. */
+  payloadType: number | null;
+  clockRate: number;
+  feedback: RtcpFeedback;
+  /** H.264: the chosen payload type names the published profile (or one that contains it). */
+  profileMatch?: boolean;
+}
+
+export interface NegotiatedViewerOffer {
+  /** The offer reduced to the chosen payload type per m-line (so werift answers exactly that). */
+  sdp: string;
+  video: ViewerTrackChoice | null;
+  audio: ViewerTrackChoice | null;
+  bundleMid: string;
+  iceUfrag: string;
+  icePwd: string;
+}
+
+const MID = /^[A-Za-z0-9!#$%&'*+\-.^_`{|}~]{1,32}$/;
+const PROTO = /^(UDP\/TLS\/RTP\/SAVPF|UDP\/DTLS\/RTP\/SAVPF|RTP\/SAVPF)$/i;
+const bad = (message: string) => new AppError('bad_request', message);
+
+/** profile_idc values that decode a stream of profile_idc `p` (baseline < main < high). */
+function profileRank(plid: string | undefined): { idc: number; constrainedBaseline: boolean } | null {
+  if (!plid || !/^[0-9a-f]{6}$/i.test(plid)) return null;
+  const idc = parseInt(plid.slice(0, 2), 16);
+  const iop = parseInt(plid.slice(2, 4), 16);
+  return { idc, constrainedBaseline: idc === 0x42 && (iop & 0x40) !== 0 };
+}
+
+const ORDER: Record<number, number> = { 0x42: 1, 0x4d: 2, 0x58: 2, 0x64: 3 };
+
+/**
+ * How well a viewer's H.264 payload type (profile-level-id) fits the published one:
+ * 3 the same profile, 2 a profile that contains it (constrained baseline in main or high,
+ * main in high), 1 any other (decoders in browsers decode every profile; taken last).
+ */
+export function h264ProfileScore(published: string | undefined, offered: string | undefined): number {
+  const p = profileRank(published);
+  const o = profileRank(offered ?? '42001f');
+  if (!p || !o) return 2; // not known yet (no SPS seen): any packetization-mode=1 type will do
+  if (p.idc === o.idc) return 3;
+  const pRank = p.constrainedBaseline ? 0 : (ORDER[p.idc] ?? 9);
+  const oRank = ORDER[o.idc] ?? 0;
+  return oRank >= pRank ? 2 : 1;
+}
+
+function chooseVideo(
+  media: SdpMedia,
+  published: NonNullable<PublishedCodecs['video']>,
+): { pt: number; profileMatch?: boolean } | null {
+  const maps = rtpmaps(media.lines);
+  let best: { pt: number; score: number } | null = null;
+  for (const f of media.formats) {
+    const pt = Number(f);
+    const map = maps.get(pt);
+    if (!map || map.clockRate !== 90000 || map.name !== published.codec) continue;
+    const params = fmtpParams(media.lines, pt);
+    if (published.codec === 'vp8') return { pt };
+    if (published.codec === 'vp9') {
+      if ((params.get('profile-id') ?? '0') === '0') return { pt };
+      continue;
+    }
+    if (params.get('packetization-mode') !== '1') continue;
+    const score = h264ProfileScore(published.profileLevelId, params.get('profile-level-id'));
+    if (!best || score > best.score) best = { pt, score };
+  }
+  return best ? { pt: best.pt, profileMatch: best.score >= 2 } : null;
+}
+
+function chooseAudio(media: SdpMedia): number | null {
+  const maps = rtpmaps(media.lines);
+  for (const f of media.formats) {
+    const map = maps.get(Number(f));
+    if (map && map.name === 'opus' && map.clockRate === 48000 && map.channels === 2) return Number(f);
+  }
+  return null;
+}
+
+function describe(published: PublishedCodecs): string {
+  const v = published.video;
+  const video = v
+    ? v.codec === 'h264'
+      ? `H.264 packetization-mode=1${v.profileLevelId ? ` (profile-level-id ${v.profileLevelId})` : ''}`
+      : v.codec.toUpperCase()
+    : 'no video';
+  return `this stream is ${video} and ${published.audio ? 'Opus 48000/2' : 'no audio'}`;
+}
+
+/**
+ * Checks a WHEP offer (draft-ietf-wish-whep: at most one audio and one video m-line,
+ * max-bundle, recvonly or sendrecv) and picks in each m-line the payload type that carries
+ * the published codec. Throws `bad_request` for invalid SDP, `unprocessable` (422) when
+ * the viewer cannot take what is published.
+ */
+export function negotiateViewerOffer(text: string, published: PublishedCodecs): NegotiatedViewerOffer {
+  let sdp: SdpText;
+  try {
+    sdp = parseSdpDocument(text);
+  } catch (e) {
+    if (e instanceof SdpSyntaxError) throw bad(e.message);
+    throw e;
+  }
+  for (const m of sdp.media) {
+    if (m.kind !== 'audio' && m.kind !== 'video')
+      throw unprocessable(`m=${m.kind} is not supported; WHEP carries audio and video`);
+  }
+  const videos = sdp.media.filter((m) => m.kind === 'video');
+  const audios = sdp.media.filter((m) => m.kind === 'audio');
+  if (sdp.media.length === 0) throw unprocessable('the offer has no audio or video m-line');
+  if (videos.length > 1 || audios.length > 1)
+    throw unprocessable(
+      `the offer has ${videos.length} video and ${audios.length} audio m-lines; at most one each`,
+    );
+  const mids = new Set<string>();
+  for (const m of sdp.media) {
+    const mid = attributeValue(m.lines, 'mid');
+    if (mid === undefined) throw bad(`m=${m.kind} has no a=mid`);
+    if (!MID.test(mid)) throw bad(`a=mid:${mid.slice(0, 40)} is not a valid identifier`);
+    if (mids.has(mid)) throw bad(`a=mid:${mid} appears twice`);
+    mids.add(mid);
+    if (!PROTO.test(m.proto))
+      throw unprocessable(`m=${m.kind} uses ${m.proto}; WebRTC needs UDP/TLS/RTP/SAVPF`);
+    if (hasFlag(m.lines, 'sendonly') || hasFlag(m.lines, 'inactive'))
+      throw unprocessable(`m=${m.kind} is not recvonly: a WHEP viewer receives media`);
+    for (const f of m.formats)
+      if (!/^\d{1,3}$/.test(f) || Number(f) > 127) throw bad(`m=${m.kind} has format "${f}"`);
+  }
+  const bundle = attributeValues(sdp.session, 'group')
+    .map((g) => g.split(' ').filter(Boolean))
+    .find((g) => g[0] === 'BUNDLE');
+  const bundleMids = bundle?.slice(1) ?? [];
+  if (sdp.media.length > 1 && ![...mids].every((mid) => bundleMids.includes(mid)))
+    throw unprocessable('the m-lines must share one transport (a=group:BUNDLE with every mid)');
+  const bundleMid = bundleMids.find((mid) => mids.has(mid)) ?? [...mids][0]!;
+  const bundleMedia = sdp.media.find((m) => attributeValue(m.lines, 'mid') === bundleMid)!;
+  const ice = iceCredentials(sdp, bundleMedia);
+  const fingerprint =
+    attributeValue(bundleMedia.lines, 'fingerprint') ?? attributeValue(sdp.session, 'fingerprint');
+  if (fingerprint === undefined) throw bad('the offer has no a=fingerprint (DTLS is required)');
+
+  let video: ViewerTrackChoice | null = null;
+  let audio: ViewerTrackChoice | null = null;
+  const noFeedback: RtcpFeedback = { nack: false, pli: false, fir: false };
+  const reduced = sdp.media.map((m) => {
+    const mid = attributeValue(m.lines, 'mid')!;
+    if (m.kind === 'video') {
+      if (!published.video) {
+        video = { mid, kind: 'video', payloadType: null, clockRate: 90000, feedback: noFeedback };
+        return m;
+      }
+      const pick = chooseVideo(m, published.video);
+      if (!pick)
+        throw unprocessable(`no payload type in m=video carries the stream's video; ${describe(published)}`);
+      const r = reduceToCodec(m, pick.pt);
+      video = { mid, kind: 'video', payloadType: pick.pt, clockRate: 90000, feedback: r.feedback };
+      if (pick.profileMatch !== undefined) video.profileMatch = pick.profileMatch;
+      return r.media;
+    }
+    if (!published.audio) {
+      audio = { mid, kind: 'audio', payloadType: null, clockRate: 48000, feedback: noFeedback };
+      return m;
+    }
+    const pt = chooseAudio(m);
+    if (pt === null)
+      throw unprocessable(`no payload type in m=audio carries Opus 48000/2; ${describe(published)}`);
+    const r = reduceToCodec(m, pt);
+    audio = { mid, kind: 'audio', payloadType: pt, clockRate: 48000, feedback: r.feedback };
+    return r.media;
+  });
+  return {
+    sdp: serializeSdpText({ session: sdp.session, media: reduced }),
+    video,
+    audio,
+    bundleMid,
+    iceUfrag: ice.ufrag,
+    icePwd: ice.pwd,
+  };
+}

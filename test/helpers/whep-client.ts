@@ -1,0 +1,149 @@
+import {
+  dePacketizeRtpPackets,
+  MediaStreamTrack,
+  RTCPeerConnection,
+  useFIR,
+  useH264,
+  useNACK,
+  useOPUS,
+  usePLI,
+  useSdesMid,
+  type RtpPacket,
+} from 'werift';
+
+export interface WhepClientOptions {
+  /** The WHEP endpoint, e.g. http://127.0.0.1:1234/whep/cam1. */
+  url: string;
+  token?: string;
+}
+
+/** One assembled video frame (H.264 as Annex-B) and when it completed. */
+export interface ReceivedFrame {
+  data: Buffer;
+  rtpTimestamp: number;
+  atMs: number;
+}
+
+/**
+ * A WHEP viewer for tests: a werift peer with recvonly H.264 + Opus transceivers that
+ * POSTs its offer and records what it receives (sequence numbers, and video frames
+ * assembled with werift's depacketizer). close() is idempotent.
+ */
+export class WhepTestClient {
+  readonly pc: RTCPeerConnection;
+  location = '';
+  answer = '';
+  postedAtMs = 0;
+  readonly video: { seq: number; timestamp: number; ssrc: number; pt: number }[] = [];
+  readonly audio: { seq: number; timestamp: number; ssrc: number; pt: number }[] = [];
+  readonly frames: ReceivedFrame[] = [];
+  readonly #opts: WhepClientOptions;
+  #pending: RtpPacket[] = [];
+  #closing: Promise<void> | null = null;
+
+  private constructor(opts: WhepClientOptions) {
+    this.#opts = opts;
+    const fb = [useNACK(), usePLI(), useFIR()];
+    this.pc = new RTCPeerConnection({
+      iceServers: [],
+      bundlePolicy: 'max-bundle',
+      iceAdditionalHostAddresses: ['127.0.0.1'],
+      iceUseIpv6: false,
+      codecs: {
+        video: [
+          // As browsers offer it: several H.264 types, the High one not first.
+          useH264({
+            rtcpFeedback: fb,
+            parameters: 'level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f',
+          }),
+          useH264({
+            rtcpFeedback: fb,
+            parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+          }),
+          useH264({
+            rtcpFeedback: fb,
+            parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=64001f',
+          }),
+        ],
+        audio: [useOPUS()],
+      },
+      headerExtensions: { video: [useSdesMid()], audio: [useSdesMid()] },
+    });
+  }
+
+  /** POSTs the offer; resolves with the response (201 or not). Call close() either way. */
+  static async create(opts: WhepClientOptions): Promise<WhepTestClient> {
+    return new WhepTestClient(opts);
+  }
+
+  /** Builds the offer with its candidates (as a browser that gathered before POSTing). */
+  async offer(): Promise<string> {
+    this.pc.addTransceiver('video', { direction: 'recvonly' });
+    this.pc.addTransceiver('audio', { direction: 'recvonly' });
+    for (const t of this.pc.iceTransports) t.connection.stunServer = undefined;
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    return this.pc.localDescription?.sdp ?? '';
+  }
+
+  /** POSTs `offer` as is. */
+  post(offer: string, headers: Record<string, string> = {}): Promise<Response> {
+    return fetch(this.#opts.url, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/sdp',
+        ...(this.#opts.token ? { Authorization: `Bearer ${this.#opts.token}` } : {}),
+        ...headers,
+      },
+      body: offer,
+    });
+  }
+
+  /** Offer, POST (must be 201), apply the answer and record what arrives. */
+  async play(): Promise<void> {
+    const offer = await this.offer();
+    this.pc.onTrack.subscribe((track) => {
+      track.onReceiveRtp.subscribe((rtp) => this.#onRtp(track, rtp));
+    });
+    this.postedAtMs = Date.now();
+    const res = await this.post(offer);
+    const body = await res.text();
+    if (res.status !== 201) throw new Error(`POST ${this.#opts.url}: ${res.status} ${body}`);
+    this.location = new URL(res.headers.get('location') ?? '', this.#opts.url).toString();
+    this.answer = body;
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: body });
+  }
+
+  #onRtp(track: MediaStreamTrack, rtp: RtpPacket): void {
+    const h = rtp.header;
+    const rec = { seq: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc, pt: h.payloadType };
+    if (track.kind === 'audio') {
+      this.audio.push(rec);
+      return;
+    }
+    this.video.push(rec);
+    if (this.#pending.length > 0 && this.#pending[0]!.header.timestamp !== h.timestamp) this.#pending = [];
+    this.#pending.push(rtp);
+    if (h.marker) {
+      const packets = this.#pending.sort((a, b) => a.header.sequenceNumber - b.header.sequenceNumber);
+      this.#pending = [];
+      try {
+        const { data } = dePacketizeRtpPackets('MPEG4/ISO/AVC', packets);
+        if (data.length > 0) this.frames.push({ data, rtpTimestamp: h.timestamp, atMs: Date.now() });
+      } catch {
+        // a frame with a lost packet: skipped
+      }
+    }
+  }
+
+  delete(): Promise<Response> {
+    return fetch(this.location, {
+      method: 'DELETE',
+      headers: this.#opts.token ? { Authorization: `Bearer ${this.#opts.token}` } : {},
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.pc.close().catch(() => undefined);
+    return this.#closing;
+  }
+}
