@@ -1,6 +1,10 @@
 import Hls from 'hls.js';
 
-/** The player page: lists live streams and files, plays one with hls.js, shows what it plays. */
+/**
+ * The player page: lists live streams and files and plays one, shows what it plays. Files
+ * play over HLS (hls.js); live streams over WebRTC (WHEP, draft-ietf-wish-whep) or LL-HLS,
+ * as picked (`?protocol=webrtc` picks WebRTC), falling back to LL-HLS when WHEP fails.
+ */
 
 interface StreamView {
   id: string;
@@ -25,8 +29,17 @@ const $ = <T extends HTMLElement>(id: string): T => {
 };
 
 const video = $<HTMLVideoElement>('video');
+const protocolSelect = $<HTMLSelectElement>('protocol');
+const params = new URLSearchParams(location.search);
+protocolSelect.value = params.get('protocol') === 'webrtc' ? 'webrtc' : 'llhls';
+
 let hls: Hls | null = null;
 let current: string | null = null;
+let currentUrl = '';
+/** Bumped by every play(): async WHEP steps of an older play() stand down. */
+let generation = 0;
+/** A status line that outlives refresh() (e.g. why WebRTC fell back to LL-HLS). */
+let notice = '';
 
 function setText(id: string, text: string): void {
   $(id).textContent = text;
@@ -34,19 +47,48 @@ function setText(id: string, text: string): void {
 
 let playingLive = false;
 
+/** Plays a file (HLS) or a live stream (the protocol picked, WebRTC or LL-HLS). */
 function play(id: string, url: string, live: boolean): void {
+  generation += 1;
+  stopWhep();
   current = id;
+  currentUrl = url;
   playingLive = live;
+  notice = '';
+  setText('status', '');
+  if (live && protocolSelect.value === 'webrtc') void playWhep(id, generation);
+  else playHls(id, url, live);
+  renderSelection();
+}
+
+/**
+ * hls.js for live streams. Its target latency is the playlist's PART-HOLD-BACK (3 parts);
+ * `hls.latency` is live edge + playlist age − playhead. By default hls.js never plays
+ * faster than 1x, so whatever offset start-up left (the wait for an independent part, a
+ * slow first seek) or a stall added stays for good; measured with bench/latency on the
+ * low-latency preset: 1.7 s instead of 0.6 s. With maxLiveSyncPlaybackRate it catches up
+ * (at most 1.5x, inaudible enough for speech) while more than a second is buffered.
+ */
+const LIVE_HLS_CONFIG: Partial<Hls['config']> = {
+  lowLatencyMode: true,
+  backBufferLength: 30,
+  maxLiveSyncPlaybackRate: 1.5,
+};
+
+function playHls(id: string, url: string, live: boolean): void {
   hls?.destroy();
   hls = null;
-  setText('now-playing', `${live ? 'live stream' : 'file'} ${id}`);
+  video.srcObject = null;
+  setText('now-playing', live ? `live stream ${id} via LL-HLS` : `file ${id}`);
   setText('rendition', '–');
   setText('latency', '–');
   const path = new URL(url, location.href).pathname;
   if (Hls.isSupported()) {
     // Live: LL-HLS (parts, blocking reload, PART-HOLD-BACK); files: plain HLS.
-    const h = new Hls(live ? { lowLatencyMode: true, backBufferLength: 30 } : { lowLatencyMode: false });
+    const h = new Hls(live ? LIVE_HLS_CONFIG : { lowLatencyMode: false });
     hls = h;
+    // For the console and bench/latency: the instance playing now.
+    (window as unknown as { hls?: Hls }).hls = h;
     h.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => {
       const level = h.levels[data.level];
       if (level) {
@@ -60,7 +102,8 @@ function play(id: string, url: string, live: boolean): void {
       if (!data.fatal) return;
       setText('status', `playback error: ${data.details}`);
       // A stream that just went live has no playlist for a moment: try again shortly.
-      if (live && current === id) setTimeout(() => current === id && hls === h && play(id, url, live), 1000);
+      if (live && current === id)
+        setTimeout(() => current === id && hls === h && playHls(id, url, live), 1000);
     });
     h.loadSource(path);
     h.attachMedia(video);
@@ -71,8 +114,188 @@ function play(id: string, url: string, live: boolean): void {
     return;
   }
   void video.play().catch(() => undefined);
-  renderSelection();
 }
+
+// --- WebRTC: a WHEP client (offer with recvonly video and audio, no trickle) ---------------
+
+interface WhepSession {
+  readonly pc: RTCPeerConnection;
+  /** The session URL from Location, for DELETE; null until the 201. */
+  location: string | null;
+  timers: ReturnType<typeof setInterval>[];
+  /** The previous getStats() sample, for rates and the recent jitter-buffer delay. */
+  last: { delay: number; count: number; bytes: number; at: number };
+}
+let whep: WhepSession | null = null;
+
+/** Resolves once ICE gathering is complete, or after timeoutMs (the offer then goes with what it has). */
+function gathered(peer: RTCPeerConnection, timeoutMs: number): Promise<void> {
+  if (peer.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    const finish = (): void => {
+      clearTimeout(timer);
+      peer.removeEventListener('icegatheringstatechange', onChange);
+      resolve();
+    };
+    const onChange = (): void => {
+      if (peer.iceGatheringState === 'complete') finish();
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    peer.addEventListener('icegatheringstatechange', onChange);
+  });
+}
+
+/** Ends the WebRTC session, if any: DELETE its Location (keepalive: also from pagehide), close the peer. */
+function stopWhep(): void {
+  const s = whep;
+  if (!s) return;
+  whep = null;
+  for (const t of s.timers) clearInterval(t);
+  if (s.location) void fetch(s.location, { method: 'DELETE', keepalive: true }).catch(() => undefined);
+  s.pc.close();
+  if (video.srcObject) video.srcObject = null;
+}
+
+/** WHEP failed for this play(): say why in the status line and play the stream over LL-HLS. */
+function fallBack(id: string, gen: number, reason: string): void {
+  if (gen !== generation) return;
+  stopWhep();
+  protocolSelect.value = 'llhls';
+  notice = `WebRTC unavailable (${reason}): playing LL-HLS instead`;
+  setText('status', notice);
+  playHls(id, currentUrl, true);
+}
+
+async function playWhep(id: string, gen: number): Promise<void> {
+  hls?.destroy();
+  hls = null;
+  video.removeAttribute('src');
+  setText('now-playing', `live stream ${id} via WebRTC (WHEP)`);
+  setText('rendition', 'WebRTC, connecting');
+  setText('latency', '–');
+  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+  const session: WhepSession = {
+    pc,
+    location: null,
+    timers: [],
+    last: { delay: 0, count: 0, bytes: 0, at: 0 },
+  };
+  whep = session;
+  const media = new MediaStream();
+  pc.addTransceiver('video', { direction: 'recvonly' });
+  pc.addTransceiver('audio', { direction: 'recvonly' });
+  pc.addEventListener('track', (e) => {
+    media.addTrack(e.track);
+    if (video.srcObject !== media) video.srcObject = media;
+    void video.play().catch(() => undefined);
+  });
+  pc.addEventListener('connectionstatechange', () => {
+    if (whep === session && pc.connectionState === 'failed') fallBack(id, gen, 'the connection failed');
+  });
+  try {
+    // Chromium's default offer carries VP8, VP9, H.264 (packetization-mode 1) and AV1: the
+    // server picks what the publisher sends, so nothing is stripped here.
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc, 2000);
+    if (whep !== session) return;
+    const res = await fetch(`/whep/${encodeURIComponent(id)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp' },
+      body: pc.localDescription?.sdp ?? '',
+    });
+    const body = await res.text();
+    const loc = res.headers.get('location');
+    if (res.status === 201 && loc) session.location = new URL(loc, res.url).href;
+    if (whep !== session) {
+      // Switched away meanwhile: this session is no one's, end it.
+      if (session.location) void fetch(session.location, { method: 'DELETE' }).catch(() => undefined);
+      return;
+    }
+    if (res.status !== 201) return fallBack(id, gen, `WHEP answered ${res.status}: ${body.trim()}`);
+    await pc.setRemoteDescription({ type: 'answer', sdp: body });
+  } catch (e) {
+    return fallBack(id, gen, e instanceof Error ? e.message : String(e));
+  }
+  if (whep !== session) return;
+  // No media (no video RTP) within ~5 s of the answer, or media but still no picture after
+  // 15 s (a codec this browser cannot decode, say): LL-HLS instead.
+  const startedAt = performance.now();
+  const watchdog = setInterval(() => {
+    if (whep !== session) return clearInterval(watchdog);
+    if (video.srcObject === media && video.videoWidth > 0 && video.currentTime > 0)
+      return clearInterval(watchdog);
+    const waited = performance.now() - startedAt;
+    if (session.last.bytes === 0 && waited > 5000) return fallBack(id, gen, 'no media within 5 s');
+    if (waited > 15_000) return fallBack(id, gen, 'media but no picture within 15 s');
+  }, 250);
+  session.timers.push(
+    watchdog,
+    setInterval(() => void showWhepStats(session), 1000),
+  );
+}
+
+interface RtcStat {
+  type: string;
+  id: string;
+  kind?: string;
+  frameWidth?: number;
+  frameHeight?: number;
+  framesPerSecond?: number;
+  bytesReceived?: number;
+  jitterBufferDelay?: number;
+  jitterBufferEmittedCount?: number;
+  currentRoundTripTime?: number;
+  selectedCandidatePairId?: string;
+  nominated?: boolean;
+  state?: string;
+}
+
+/** Rendition from the inbound video (or the element), latency as jitter buffer + RTT/2. */
+async function showWhepStats(session: WhepSession): Promise<void> {
+  const stats = await session.pc.getStats().catch(() => null);
+  if (!stats || whep !== session) return;
+  const all: RtcStat[] = [];
+  stats.forEach((s: RtcStat) => all.push(s));
+  const inbound = all.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
+  const pairId = all.find(
+    (s) => s.type === 'transport' && s.selectedCandidatePairId,
+  )?.selectedCandidatePairId;
+  const pair =
+    all.find((s) => s.type === 'candidate-pair' && s.id === pairId) ??
+    all.find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
+  const width = inbound?.frameWidth ?? video.videoWidth;
+  const height = inbound?.frameHeight ?? video.videoHeight;
+  const now = performance.now();
+  const bytes = inbound?.bytesReceived ?? 0;
+  const last = session.last;
+  const kbps = last.at && bytes >= last.bytes ? Math.round(((bytes - last.bytes) * 8) / (now - last.at)) : 0;
+  if (width > 0) {
+    const fps = inbound?.framesPerSecond ? ` @ ${Math.round(inbound.framesPerSecond)} fps` : '';
+    setText('rendition', `WebRTC ${width}x${height}${fps}${kbps ? `, ${kbps} kb/s` : ''}`);
+  }
+  // The jitter buffer's mean delay over the last second (the whole session's at first).
+  const delay = inbound?.jitterBufferDelay ?? 0;
+  const count = inbound?.jitterBufferEmittedCount ?? 0;
+  const dCount = count - last.count;
+  const buffer = dCount > 0 ? (delay - last.delay) / dCount : count > 0 ? delay / count : null;
+  session.last = { delay, count, bytes, at: now };
+  const rtt = pair?.currentRoundTripTime;
+  if (buffer !== null) {
+    const total = buffer + (rtt ?? 0) / 2;
+    setText(
+      'latency',
+      `~${total.toFixed(2)} s (WebRTC: jitter buffer${rtt !== undefined ? ' + RTT/2' : ''})`,
+    );
+  } else {
+    setText('latency', 'sub-second (WebRTC)');
+  }
+}
+
+protocolSelect.addEventListener('change', () => {
+  // Switching protocol restarts the live stream playing now (a file plays over HLS anyway).
+  if (current && playingLive) play(current, currentUrl, true);
+});
+addEventListener('pagehide', () => stopWhep());
 
 function renderSelection(): void {
   for (const b of document.querySelectorAll<HTMLButtonElement>('aside button')) {
@@ -139,10 +362,10 @@ async function refresh(): Promise<void> {
       'none yet',
     );
     renderSelection();
-    setText('status', '');
+    setText('status', notice);
     // Open the page and see something: play the first ready file or stream if nothing plays yet.
     if (!current) {
-      const wanted = new URLSearchParams(location.search).get('stream');
+      const wanted = params.get('stream');
       const live = streams.streams.find((s) => s.id === wanted) ?? (wanted ? undefined : streams.streams[0]);
       const file = jobs.jobs.find((j) => j.queue === 'vod' && j.state === 'completed');
       if (live) play(live.id, live.playlistUrl, true);
@@ -155,7 +378,7 @@ async function refresh(): Promise<void> {
 
 // hls.js measures latency from EXT-X-PROGRAM-DATE-TIME against the wall clock: live only.
 setInterval(() => {
-  if (!playingLive) return;
+  if (!playingLive || whep) return;
   if (hls && hls.latency > 0 && Number.isFinite(hls.latency))
     setText('latency', `${hls.latency.toFixed(2)} s`);
 }, 500);

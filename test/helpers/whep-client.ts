@@ -15,6 +15,13 @@ export interface WhepClientOptions {
   /** The WHEP endpoint, e.g. http://127.0.0.1:1234/whep/cam1. */
   url: string;
   token?: string;
+  /** Called for every RTP packet received (before anything is recorded). */
+  onRtp?: (kind: 'video' | 'audio', rtp: RtpPacket) => void;
+  /**
+   * Default true: keep every packet's header in `video`/`audio` and assemble `frames`.
+   * False: record nothing (cheap viewers for load tests; use onRtp to count).
+   */
+  record?: boolean;
 }
 
 /** One assembled video frame (H.264 as Annex-B) and when it completed. */
@@ -85,8 +92,22 @@ export class WhepTestClient {
     return this.pc.localDescription?.sdp ?? '';
   }
 
-  /** POSTs `offer` as is. */
-  post(offer: string, headers: Record<string, string> = {}): Promise<Response> {
+  /**
+   * POSTs `offer` as is. A POST on a pooled keep-alive connection that the server closed
+   * as idle meanwhile fails with ECONNRESET before the server read it; it is sent once
+   * more, as browsers do for a request that failed that way on a reused connection.
+   */
+  async post(offer: string, headers: Record<string, string> = {}): Promise<Response> {
+    try {
+      return await this.#post(offer, headers);
+    } catch (e) {
+      const code = (e as { cause?: { code?: string } }).cause?.code;
+      if (code !== 'ECONNRESET') throw e;
+      return this.#post(offer, headers);
+    }
+  }
+
+  #post(offer: string, headers: Record<string, string>): Promise<Response> {
     return fetch(this.#opts.url, {
       method: 'POST',
       headers: {
@@ -114,6 +135,8 @@ export class WhepTestClient {
   }
 
   #onRtp(track: MediaStreamTrack, rtp: RtpPacket): void {
+    this.#opts.onRtp?.(track.kind === 'audio' ? 'audio' : 'video', rtp);
+    if (this.#opts.record === false) return;
     const h = rtp.header;
     const rec = { seq: h.sequenceNumber, timestamp: h.timestamp, ssrc: h.ssrc, pt: h.payloadType };
     if (track.kind === 'audio') {

@@ -1,0 +1,315 @@
+/**
+ * bench/whep-fanout: what WHEP fan-out costs the server. One WHIP publisher sends a
+ * 2.5 Mb/s H.264 stream (+ Opus); N werift WHEP viewers in a separate process play it.
+ * For each step N (0 first, the baseline) the bench measures, over a window:
+ *
+ *  - CPU of the server process alone (utime + stime from /proc/PID/stat; its children,
+ *    if any, not counted), minus the 0-viewer baseline, per viewer;
+ *  - packet loss per viewer: RTP sequence numbers a viewer saw vs the span they cover
+ *    (the server rewrites sequence numbers to stay continuous, so a gap is a loss that
+ *    NACK did not repair), video and audio together;
+ *
+ * and steps N up (10, 25, 50, 100, 150, 200, ...) until loss >= 1% or the server uses more
+ * than one core. "Viewers per core" is the largest N that passed both.
+ *
+ * The service runs as its own process (roles api + ingest: no worker, so no live ladder
+ * transcode competes), with a private Redis; publisher (ffmpeg + werift) and viewers run
+ * beside it on the same machine, so on a small machine they compete with it for CPU.
+ *
+ *   npm run bench:whep-fanout -- [--steps 10,25,50,100,150,200,300] [--window 10] [--settle 3]
+ *                                [--kbps 2500] [--max-loss 1]
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { terminate } from '../src/core/child.js';
+import { PrivateRedis } from '../src/core/redis-server.js';
+import { ServiceProcess } from '../test/helpers/service-process.js';
+import { WhipTestClient } from '../test/helpers/whip-client.js';
+import type { ViewerAnswer, ViewerCommand, ViewerReport } from './lib/whep-viewers.js';
+
+const { values } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '10,25,50,100,150,200,300' },
+    window: { type: 'string', default: '10' },
+    settle: { type: 'string', default: '3' },
+    kbps: { type: 'string', default: '2500' },
+    'max-loss': { type: 'string', default: '1' },
+  },
+});
+const steps = values.steps.split(',').map(Number);
+const windowS = Number(values.window);
+const settleS = Number(values.settle);
+const kbps = Number(values.kbps);
+const maxLoss = Number(values['max-loss']);
+const STREAM = 'fanout';
+const TICK = 100; // USER_HZ on Linux
+const TARGET_PER_CORE = 100;
+
+/** CPU seconds of one process, its own only (utime + stime, fields 14 and 15 of /proc/PID/stat). */
+function ownCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[14 - 3]) + Number(fields[15 - 3])) / TICK;
+}
+
+/** Busy and total jiffies of the whole machine, from /proc/stat. */
+function machineCpu(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
+}
+
+/** The server's own WHEP figures for the stream (GET /api/streams/{stream}): the object holding packetsSent. */
+async function serverStats(base: string): Promise<Record<string, number> | null> {
+  const find = (o: unknown): Record<string, number> | null => {
+    if (!o || typeof o !== 'object') return null;
+    if ('packetsSent' in o && 'packetsDropped' in o) return o as Record<string, number>;
+    for (const v of Object.values(o)) {
+      const f = find(v);
+      if (f) return f;
+    }
+    return null;
+  };
+  try {
+    return find(await (await fetch(`${base}/api/streams/${STREAM}`)).json());
+  } catch {
+    return null;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The viewers' process: one command at a time, one answer each. */
+class ViewerProcess {
+  readonly child: ChildProcess;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor() {
+    const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lib', 'whep-viewers.js');
+    this.child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  }
+
+  send(m: ViewerCommand, timeoutMs = 120_000): Promise<ViewerAnswer & { ok: true }> {
+    const run = () =>
+      new Promise<ViewerAnswer & { ok: true }>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`viewers: ${m.cmd} timed out`)), timeoutMs);
+        const onExit = () => reject(new Error(`viewer process exited during ${m.cmd}`));
+        this.child.once('exit', onExit);
+        this.child.once('message', (a: ViewerAnswer) => {
+          clearTimeout(timer);
+          this.child.off('exit', onExit);
+          if (a.ok) resolve(a);
+          else reject(new Error(`viewers: ${a.error}`));
+        });
+        this.child.send(m);
+      });
+    const p = this.#queue.then(run, run);
+    this.#queue = p.catch(() => undefined);
+    return p;
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    await this.send({ cmd: 'close' }, 20_000).catch(() => undefined);
+    await terminate(this.child, 5000);
+  }
+}
+
+interface Step {
+  n: number;
+  cores: number;
+  perViewerPct: number;
+  lossMean: number;
+  lossWorst: number;
+  lossyViewers: number;
+  mbps: number;
+  machinePct: number;
+  /** CPU of the viewers' process, in cores: near 1, it (not the server) drops packets. */
+  viewerCores: number;
+  /** Packets the publisher sent in the window, video + audio. */
+  published: number;
+  /** Mean received by a viewer / published, %. */
+  deliveredPct: number;
+  /** The server's counters over the window: sent to viewers, dropped (full queues), retransmitted. */
+  server: { sent: number; dropped: number; retransmitted: number; nacks: number } | null;
+}
+
+function pct(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(2) : '–';
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'whipcast-bench-'));
+  let redis: PrivateRedis | null = null;
+  let service: ServiceProcess | null = null;
+  let publisher: WhipTestClient | null = null;
+  let viewers: ViewerProcess | null = null;
+  const results: Step[] = [];
+  let published = 0;
+  console.log(
+    `WHEP fan-out: 1280x720p30 H.264 at ${kbps} kb/s CBR + Opus 64 kb/s; steps ${steps.join(', ')}; ` +
+      `${windowS} s windows after ${settleS} s settling; ${os.cpus().length} CPUs, load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')} at start`,
+  );
+  try {
+    redis = await PrivateRedis.start();
+    service = await ServiceProcess.start({
+      env: {
+        REDIS_URL: redis.url,
+        PORT: '0',
+        ROLES: 'api,ingest',
+        DATA_DIR: path.join(dir, 'data'),
+        MEDIA_DIR: path.join(dir, 'media'),
+        HWACCEL: 'none',
+        QUEUE_PREFIX: 'bench',
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+        MAX_VIEWERS_PER_STREAM: String(Math.max(...steps) + 10),
+      },
+      waitFor: /listening on/,
+    });
+    const base = service.url;
+    publisher = await WhipTestClient.publish({
+      url: `${base}/whip/${STREAM}`,
+      width: 1280,
+      height: 720,
+      fps: 30,
+      videoBitrateKbps: kbps,
+      onRtp: () => void published++,
+    });
+    viewers = new ViewerProcess();
+    const whep = `${base}/whep/${STREAM}`;
+    // WHEP answers 409 until the stream is live (first media in).
+    for (let i = 0; ; i++) {
+      const res = await fetch(`${base}/api/streams/${STREAM}`);
+      if (res.ok) break;
+      if (i > 100) throw new Error(`stream never went live: ${res.status}`);
+      await sleep(100);
+    }
+    await sleep(1000);
+
+    const measure = async (n: number): Promise<Step> => {
+      if (n > 0) await viewers!.send({ cmd: 'grow', url: whep, total: n });
+      await sleep(settleS * 1000);
+      await viewers!.send({ cmd: 'reset' });
+      const st0 = await serverStats(base);
+      const p0 = published;
+      const c0 = ownCpuSeconds(service!.pid);
+      const v0 = ownCpuSeconds(viewers!.child.pid ?? -1);
+      const m0 = machineCpu();
+      const t0 = performance.now();
+      await sleep(windowS * 1000);
+      const c1 = ownCpuSeconds(service!.pid);
+      const v1 = ownCpuSeconds(viewers!.child.pid ?? -1);
+      const m1 = machineCpu();
+      const wall = (performance.now() - t0) / 1000;
+      const p1 = published;
+      const st1 = await serverStats(base);
+      const { reports = [] } = await viewers!.send({ cmd: 'report' });
+      const losses = reports.map((r: ViewerReport) => {
+        const exp = r.videoExpected + r.audioExpected;
+        return exp > 0 ? (100 * (exp - r.videoReceived - r.audioReceived)) / exp : 100;
+      });
+      const cores = (c1 - c0) / wall;
+      const mbps = reports.length
+        ? (reports.reduce((a, r) => a + r.videoBytes, 0) * 8) / reports.length / wall / 1e6
+        : NaN;
+      return {
+        n,
+        cores,
+        perViewerPct: NaN,
+        lossMean: losses.length ? losses.reduce((a, b) => a + b, 0) / losses.length : NaN,
+        lossWorst: losses.length ? Math.max(...losses) : NaN,
+        lossyViewers: losses.filter((l) => l >= maxLoss).length,
+        mbps,
+        machinePct: (100 * (m1.busy - m0.busy)) / (m1.total - m0.total),
+        viewerCores: (v1 - v0) / wall,
+        published: p1 - p0,
+        deliveredPct: reports.length
+          ? (100 * reports.reduce((a, r) => a + r.videoReceived + r.audioReceived, 0)) /
+            reports.length /
+            (p1 - p0)
+          : NaN,
+        server:
+          st0 && st1
+            ? {
+                sent: (st1.packetsSent ?? 0) - (st0.packetsSent ?? 0),
+                dropped: (st1.packetsDropped ?? 0) - (st0.packetsDropped ?? 0),
+                retransmitted: (st1.retransmitted ?? 0) - (st0.retransmitted ?? 0),
+                nacks: (st1.nacksReceived ?? 0) - (st0.nacksReceived ?? 0),
+              }
+            : null,
+      };
+    };
+
+    const baseline = await measure(0);
+    results.push(baseline);
+    console.log(`baseline (0 viewers): server ${pct(baseline.cores * 100)}% of a core`);
+    for (const n of steps) {
+      const s = await measure(n);
+      s.perViewerPct = (100 * (s.cores - baseline.cores)) / n;
+      results.push(s);
+      console.log(
+        `N=${n}: server ${pct(s.cores * 100)}% of a core, ${pct(s.perViewerPct)}% per viewer, ` +
+          `loss mean ${pct(s.lossMean)}% worst ${pct(s.lossWorst)}%, video ${pct(s.mbps)} Mb/s per viewer, viewers' process ${pct(s.viewerCores * 100)}% of a core, machine ${s.machinePct.toFixed(0)}% busy`,
+      );
+      console.log(
+        `  publisher sent ${s.published} packets; a viewer received ${pct(s.deliveredPct)}% of them (mean); server: ` +
+          (s.server
+            ? `${s.server.sent} sent to viewers, ${s.server.dropped} dropped (full queues), ${s.server.retransmitted} retransmitted for ${s.server.nacks} NACKs`
+            : 'no drop/send counters (GET /api/streams/{stream} gives only the viewer count)'),
+      );
+      if (s.lossMean >= maxLoss || s.cores > 1) break;
+    }
+  } finally {
+    await viewers?.close().catch(() => undefined);
+    await publisher?.close().catch(() => undefined);
+    await service?.close();
+    await redis?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  console.log('');
+  console.log(
+    `WHEP fan-out (${os.cpus().length} CPUs shared with the publisher, the viewers and whatever else runs)`,
+  );
+  console.log(
+    'viewers  server CPU (% core)  per viewer (% core)  loss mean %  loss worst %  viewers >=1% loss  Mb/s per viewer  viewer proc (% core)  machine busy %',
+  );
+  for (const s of results) {
+    console.log(
+      `${String(s.n).padStart(7)}  ${pct(s.cores * 100).padStart(19)}  ${pct(s.perViewerPct).padStart(19)}` +
+        `  ${pct(s.lossMean).padStart(11)}  ${pct(s.lossWorst).padStart(12)}  ${String(s.n ? s.lossyViewers : '–').padStart(17)}` +
+        `  ${pct(s.mbps).padStart(15)}  ${pct(s.viewerCores * 100).padStart(20)}  ${s.machinePct.toFixed(0).padStart(14)}`,
+    );
+  }
+  const passed = results.filter((s) => s.n > 0 && s.lossMean < maxLoss && s.cores <= 1);
+  const best = passed.length ? Math.max(...passed.map((s) => s.n)) : 0;
+  const measured = results.filter((s) => s.n > 0 && Number.isFinite(s.perViewerPct));
+  const last = measured[measured.length - 1];
+  const extrapolated = last && last.perViewerPct > 0 ? Math.floor(100 / last.perViewerPct) : NaN;
+  const limitedBy =
+    results.length - 1 > passed.length ? 'a step failed (loss or CPU)' : 'the last step (all passed)';
+  console.log(
+    `most viewers served at < ${maxLoss}% loss within one core: ${best} (limited by ${limitedBy}); ` +
+      `1 core / CPU per viewer at the largest step: ${Number.isFinite(extrapolated) ? extrapolated : '–'};` +
+      `  target >= ${TARGET_PER_CORE}: ${best >= TARGET_PER_CORE ? 'ok' : 'BELOW TARGET'}`,
+  );
+  console.log(
+    "loss while the viewers' process is near 100% of a core or the machine near 100% busy is the bench's own " +
+      `limit, not necessarily the server's; load average at the end ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
+  );
+}
+
+void main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
