@@ -54,9 +54,12 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunOutcome> {
     // What ffmpeg has read so far still becomes fragments.
     void ffmpeg.stop();
   });
+  const startedAt = Date.now();
   const pipes = o.outputs.map((name, i) => {
     const out = ffmpeg.outputs[i];
     if (!out) return Promise.reject(new AppError('internal', `no ffmpeg output for ${name}`));
+    // Start-up cost (process, probing, encoder set-up) shows as the time to the first bytes.
+    out.once('data', () => o.log.debug({ rendition: name, ms: Date.now() - startedAt }, 'first ffmpeg output'));
     return pipeline(out, o.run.writable(name));
   });
   pipes.forEach((p) => p.catch(() => undefined));

@@ -27,6 +27,11 @@ export interface WhipClientOptions {
   fps?: number;
   /** Key frame interval in frames. Default 30. */
   gop?: number;
+  /**
+   * H.264 only: a constant video bit rate in kb/s (x264 CBR with filler, as a hardware
+   * encoder sends). Default: unset, x264's own rate control (quality-based).
+   */
+  videoBitrateKbps?: number;
   /** ffmpeg stops after this long; default: runs until close(). */
   seconds?: number;
   /** Drop this percentage of every packet the client sends (NACK tests). */
@@ -65,11 +70,17 @@ const VIDEO_CODECS: Record<TestVideoCodec, () => RTCRtpCodecParameters> = {
   vp9: () => useVP9(),
 };
 
-function videoArgs(codec: TestVideoCodec, gop: number): string[] {
+function videoArgs(codec: TestVideoCodec, gop: number, kbps?: number): string[] {
   switch (codec) {
     case 'h264':
       return [
         ...['-c:v', 'libx264', '-profile:v', 'high', '-preset', 'veryfast', '-tune', 'zerolatency'],
+        ...(kbps
+          ? [
+              ...['-b:v', `${kbps}k`, '-minrate', `${kbps}k`, '-maxrate', `${kbps}k`],
+              ...['-bufsize', `${Math.round(kbps / 2)}k`, '-x264-params', 'nal-hrd=cbr'],
+            ]
+          : []),
         ...['-pix_fmt', 'yuv420p', '-g', String(gop), '-bsf:v', 'h264_mp4toannexb'],
       ];
     case 'vp8':
@@ -237,7 +248,14 @@ export class WhipTestClient {
     const videoCodec = o.video ?? 'h264';
     if (this.videoTrack && videoCodec) {
       const port = await this.#forward(this.videoTrack, 'video');
-      args.push('-map', '0:v', ...videoArgs(videoCodec, o.gop ?? 30), '-f', 'rtp', rtp(port));
+      args.push(
+        '-map',
+        '0:v',
+        ...videoArgs(videoCodec, o.gop ?? 30, o.videoBitrateKbps),
+        '-f',
+        'rtp',
+        rtp(port),
+      );
     }
     if (this.audioTrack) {
       const port = await this.#forward(this.audioTrack, 'audio');

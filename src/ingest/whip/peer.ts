@@ -1,4 +1,5 @@
 import {
+  DtlsClient,
   RTCPeerConnection,
   useFIR,
   useH264,
@@ -9,6 +10,8 @@ import {
   useSdesRTPStreamId,
   useVP8,
   useVP9,
+  type DtlsSocket,
+  type RTCDtlsTransport,
 } from 'werift';
 import { attributeValue, attributeValues, parseSdpText } from '../sdp/sdp-text.js';
 
@@ -72,6 +75,43 @@ function dropDefaultStun(pc: RTCPeerConnection, opts: PeerNetworkOptions): void 
   for (const t of pc.iceTransports) t.connection.stunServer = undefined;
 }
 
+/** DTLS HelloVerifyRequest (RFC 6347 4.2.1), handshake message type 3. */
+const HELLO_VERIFY_REQUEST = 3;
+const guarded = new WeakSet<RTCDtlsTransport>();
+
+/**
+ * The server answers `a=setup:active`, so its werift peer is the DTLS client. werift's
+ * client retransmits its ClientHello after 500 ms without an answer, and the remote's DTLS
+ * server answers each copy with a HelloVerifyRequest; werift then fails the handshake
+ * (and the peer connection) on the second one (Flight3.exec throws when flight 3 was
+ * already sent). On a busy server, where an answer waits more than 500 ms in the event
+ * loop, or over a path with that round-trip time, a viewer or publisher failed that way.
+ * A repeated HelloVerifyRequest carries nothing new (the cookie of a DTLS server stays
+ * the same, and our ClientHello with it is retransmitted on its own timer): it is dropped.
+ * Applied before the handshake starts: the DTLS socket is created in transport.start().
+ */
+export function tolerateRepeatedHelloVerify(transport: RTCDtlsTransport): void {
+  if (guarded.has(transport)) return;
+  guarded.add(transport);
+  let socket = transport.dtls;
+  Object.defineProperty(transport, 'dtls', {
+    configurable: true,
+    enumerable: true,
+    get: () => socket,
+    set: (s: DtlsSocket | undefined) => {
+      socket = s;
+      if (s instanceof DtlsClient) {
+        const handle = s.onHandleHandshakes;
+        s.onHandleHandshakes = (assembled) => {
+          if (s.dtls.flight < 3) return handle(assembled);
+          const rest = assembled.filter((h) => h.msg_type !== HELLO_VERIFY_REQUEST);
+          return rest.length === 0 ? Promise.resolve() : handle(rest);
+        };
+      }
+    },
+  });
+}
+
 /**
  * Applies an offer and returns the answer once ICE gathering is complete, so it holds
  * every server candidate (OBS sends an offer without candidates and never trickles; it
@@ -84,6 +124,7 @@ export async function answerOffer(
 ): Promise<string> {
   await pc.setRemoteDescription({ type: 'offer', sdp: offer });
   dropDefaultStun(pc, opts);
+  for (const t of pc.dtlsTransports) tolerateRepeatedHelloVerify(t);
   const answer = await pc.createAnswer();
   // werift gathers inside setLocalDescription: when it resolves, gathering is complete.
   await pc.setLocalDescription(answer);
