@@ -62,18 +62,79 @@ function play(id: string, url: string, live: boolean): void {
 }
 
 /**
- * hls.js for live streams. Its target latency is the playlist's PART-HOLD-BACK (3 parts);
- * `hls.latency` is live edge + playlist age − playhead. By default hls.js never plays
- * faster than 1x, so whatever offset start-up left (the wait for an independent part, a
- * slow first seek) or a stall added stays for good; measured with bench/latency on the
- * low-latency preset: 1.7 s instead of 0.6 s. With maxLiveSyncPlaybackRate it catches up
- * (at most 1.5x, inaudible enough for speech) while more than a second is buffered.
+ * hls.js for live streams: LL-HLS, with PART-HOLD-BACK (3 parts) as its target latency.
+ * `hls.latency` is live edge + playlist age − playhead. hls.js's own catch-up
+ * (maxLiveSyncPlaybackRate, off by default) only speeds up while more than one second is
+ * buffered, so it cannot bring a 0.6 s target back after start-up or a stall: measured
+ * with bench/latency on the low-latency preset, 1.8 s without it, 1.2 s with it (at
+ * 1.5x), 0.7 s with followLiveEdge(), which does that job instead; hls.js leaves
+ * playbackRate alone (rate 1).
+ * A stall raises the target by liveSyncOnStallIncrease (default 1 s, more than the whole
+ * target here): one part's worth instead.
  */
 const LIVE_HLS_CONFIG: Partial<Hls['config']> = {
   lowLatencyMode: true,
   backBufferLength: 30,
-  maxLiveSyncPlaybackRate: 1.5,
+  maxLiveSyncPlaybackRate: 1,
+  liveSyncOnStallIncrease: 0.2,
 };
+
+/** Behind the target latency by more than this, a live stream catches up (s). */
+const CATCH_UP_FROM_S = 0.15;
+/** Catch-up speed: 5% faster per 0.2 s behind, at most 25% (browsers keep the pitch). */
+const catchUpRate = (behindS: number): number =>
+  Math.min(1.25, 1 + Math.max(1, Math.round(behindS * 5)) * 0.05);
+/** Just after the start, a stream this far behind its target jumps there instead (s). */
+const START_SLACK_S = 0.25;
+
+/**
+ * Keeps a live stream at hls.js's target latency. At the start: hls.js picks where to
+ * start (live edge − target) when its first playlist arrives but seeks there only once
+ * parts are loaded and buffered, half a second or more later on a busy machine; once it
+ * plays, one seek inside the buffer puts the playhead where hls.js meant it to be. Later
+ * (after a stall, or when the edge jumped ahead): 5 to 25% faster while behind and at
+ * least two parts are buffered, normal speed otherwise. Further behind than one target
+ * duration is DVR-like playback (paused, or sought back), which hls.js leaves alone too.
+ */
+function followLiveEdge(h: Hls): void {
+  const ahead = (): number => {
+    const b = video.buffered;
+    return b.length ? b.end(b.length - 1) - video.currentTime : 0;
+  };
+  const behind = (): number | null => {
+    const target = h.targetLatency;
+    return target === null || !(h.latency > 0) ? null : h.latency - target;
+  };
+  const startCheck = (): void => {
+    if (hls !== h) return;
+    const sync = h.liveSyncPosition;
+    const late = behind();
+    if (sync === null || late === null || sync <= video.currentTime) return;
+    if (late > START_SLACK_S && ahead() - (sync - video.currentTime) > START_SLACK_S)
+      video.currentTime = sync;
+  };
+  const pace = (): void => {
+    if (hls !== h) {
+      // Another stream or a file plays now, at normal speed.
+      video.removeEventListener('timeupdate', pace);
+      video.playbackRate = 1;
+      return;
+    }
+    if (video.paused || video.seeking) return;
+    const details = h.latestLevelDetails;
+    const late = behind();
+    const catchUp =
+      details !== null &&
+      late !== null &&
+      late > CATCH_UP_FROM_S &&
+      late < details.targetduration &&
+      ahead() > 2 * (details.partTarget || details.targetduration);
+    const rate = catchUp ? catchUpRate(late) : 1;
+    if (video.playbackRate !== rate) video.playbackRate = rate;
+  };
+  video.addEventListener('playing', () => setTimeout(startCheck, 500), { once: true });
+  video.addEventListener('timeupdate', pace);
+}
 
 function playHls(id: string, url: string, live: boolean): void {
   hls?.destroy();
@@ -105,6 +166,7 @@ function playHls(id: string, url: string, live: boolean): void {
       if (live && current === id)
         setTimeout(() => current === id && hls === h && playHls(id, url, live), 1000);
     });
+    if (live) followLiveEdge(h);
     h.loadSource(path);
     h.attachMedia(video);
   } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
@@ -376,9 +438,20 @@ async function refresh(): Promise<void> {
   }
 }
 
-// hls.js measures latency from EXT-X-PROGRAM-DATE-TIME against the wall clock: live only.
+/**
+ * hls.js's latency (live only) is live edge + playlist age − playhead, recomputed at the
+ * media element's timeupdate. Before playback starts (and during a seek) it is measured
+ * against position 0 or the old position: for a stream that went live seconds ago, the
+ * stream's whole age. It is shown once a timeupdate followed the start (or the last seek).
+ */
+let latencyMeasured = false;
+video.addEventListener('seeking', () => (latencyMeasured = false));
+video.addEventListener('emptied', () => (latencyMeasured = false));
+video.addEventListener('timeupdate', () => {
+  if (!video.seeking && !video.paused && video.currentTime > 0) latencyMeasured = true;
+});
 setInterval(() => {
-  if (!playingLive || whep) return;
+  if (!playingLive || whep || !latencyMeasured) return;
   if (hls && hls.latency > 0 && Number.isFinite(hls.latency))
     setText('latency', `${hls.latency.toFixed(2)} s`);
 }, 500);

@@ -59,7 +59,9 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunOutcome> {
     const out = ffmpeg.outputs[i];
     if (!out) return Promise.reject(new AppError('internal', `no ffmpeg output for ${name}`));
     // Start-up cost (process, probing, encoder set-up) shows as the time to the first bytes.
-    out.once('data', () => o.log.debug({ rendition: name, ms: Date.now() - startedAt }, 'first ffmpeg output'));
+    out.once('data', () =>
+      o.log.debug({ rendition: name, ms: Date.now() - startedAt }, 'first ffmpeg output'),
+    );
     return pipeline(out, o.run.writable(name));
   });
   pipes.forEach((p) => p.catch(() => undefined));

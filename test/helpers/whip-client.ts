@@ -27,6 +27,8 @@ export interface WhipClientOptions {
   fps?: number;
   /** Key frame interval in frames. Default 30. */
   gop?: number;
+  /** libx264 speed preset for `h264`. Default `veryfast`; a benchmark sharing the CPU may want `ultrafast`. */
+  x264Preset?: 'ultrafast' | 'superfast' | 'veryfast';
   /**
    * H.264 only: a constant video bit rate in kb/s (x264 CBR with filler, as a hardware
    * encoder sends). Default: unset, x264's own rate control (quality-based).
@@ -70,11 +72,11 @@ const VIDEO_CODECS: Record<TestVideoCodec, () => RTCRtpCodecParameters> = {
   vp9: () => useVP9(),
 };
 
-function videoArgs(codec: TestVideoCodec, gop: number, kbps?: number): string[] {
+function videoArgs(codec: TestVideoCodec, gop: number, kbps?: number, x264Preset = 'veryfast'): string[] {
   switch (codec) {
     case 'h264':
       return [
-        ...['-c:v', 'libx264', '-profile:v', 'high', '-preset', 'veryfast', '-tune', 'zerolatency'],
+        ...['-c:v', 'libx264', '-profile:v', 'high', '-preset', x264Preset, '-tune', 'zerolatency'],
         ...(kbps
           ? [
               ...['-b:v', `${kbps}k`, '-minrate', `${kbps}k`, '-maxrate', `${kbps}k`],
@@ -251,7 +253,7 @@ export class WhipTestClient {
       args.push(
         '-map',
         '0:v',
-        ...videoArgs(videoCodec, o.gop ?? 30, o.videoBitrateKbps),
+        ...videoArgs(videoCodec, o.gop ?? 30, o.videoBitrateKbps, o.x264Preset),
         '-f',
         'rtp',
         rtp(port),
