@@ -39,6 +39,7 @@ import { RedisLiveBus } from '../src/packager/live-bus.js';
 import { launchChromium } from '../test/helpers/browser.js';
 import { pidsMatching, ServiceProcess } from '../test/helpers/service-process.js';
 import { WhipTestClient, type SentRtp } from '../test/helpers/whip-client.js';
+import { machineCpu } from './lib/cpu.js';
 import { frameNumberSource, lastFrameNumber } from './lib/frame-number.js';
 import { LlhlsFollower } from './lib/llhls-follower.js';
 
@@ -75,14 +76,6 @@ const STREAM = 'bench';
 const TARGET = { p50: 300, p95: 500, firstPart: 2000, hlsJs: 1.2 };
 
 const wallMs = (): number => performance.timeOrigin + performance.now();
-
-/** Busy and total jiffies of the whole machine (every process, not only ours), from /proc/stat. */
-function machineCpu(): { busy: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  const idle = (f[3] ?? 0) + (f[4] ?? 0);
-  return { busy: total - idle, total };
-}
 
 /** CPU seconds a process has used so far (utime + stime), or null once it is gone. */
 function processCpu(pid: number | 'self'): number | null {

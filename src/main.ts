@@ -39,7 +39,7 @@ async function main(argv: string[]): Promise<void> {
     log.info({ why }, 'shutting down');
     const force = setTimeout(() => process.exit(code), 30_000);
     force.unref();
-    void service.close().finally(() => process.exit(code));
+    void (code === 0 ? service.shutdown() : service.close()).finally(() => process.exit(code));
   };
   process.on('SIGINT', () => stop('SIGINT', 0));
   process.on('SIGTERM', () => stop('SIGTERM', 0));

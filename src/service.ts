@@ -22,13 +22,17 @@ import { RedisLiveBus } from './packager/live-bus.js';
 import { createLivePackagerFactory } from './packager/live-packager.js';
 import type { PresetStore } from './core/presets/types.js';
 import { rungName } from './core/preset.js';
-import { LocalStorage } from './packager/storage/local.js';
+import { createStorage } from './packager/storage/create.js';
 import type { Storage } from './packager/storage/storage.js';
 import { probeCapabilities } from './workers/ffmpeg/probe.js';
 import { JobsClient } from './workers/jobs-client.js';
+import { WorkerDirectory } from './workers/worker-registry.js';
 import { WorkerRole } from './workers/worker-role.js';
 
 export const DEFAULT_PRESET_ID = 'default';
+
+/** How long a draining API process keeps answering (503 to new publishes) before it closes. */
+const DRAIN_MS = 2000;
 
 /**
  * The composition root: starts the roles this process runs (config.roles) and owns
@@ -40,6 +44,8 @@ export class Service {
   capabilities!: Capabilities;
   jobs: JobsClient | null = null;
   worker: WorkerRole | null = null;
+  /** The worker registry's reader (GET /api/workers); API role only. */
+  workers: WorkerDirectory | null = null;
   storage!: Storage;
   ingest: IngestRegistry | null = null;
   relay: MediaRelay | null = null;
@@ -53,6 +59,9 @@ export class Service {
   #apiConnection: Redis | null = null;
   #server: Server | null = null;
   #closing: Promise<void> | null = null;
+  #shutdown: Promise<void> | null = null;
+  /** SIGTERM seen: new publishes get 503 with Retry-After, /readyz answers 503. */
+  #draining = false;
   /** Where the API listens, once started (tests use port 0). */
   url = '';
   #publicUrl = '';
@@ -89,7 +98,7 @@ export class Service {
       { ffmpeg: this.capabilities.ffmpegVersion, families: this.capabilities.families },
       'ffmpeg capabilities probed',
     );
-    this.storage = new LocalStorage(path.join(config.dataDir, 'hls'));
+    this.storage = createStorage(config, log);
     // Parts are announced over Redis pub/sub, so the origin may be another process than the packager.
     this.#bus = new RedisLiveBus({ url: redisUrl, prefix: config.queuePrefix, log });
 
@@ -125,12 +134,14 @@ export class Service {
       if (!(await whenReady(this.#apiConnection, 5000))) {
         log.warn('Redis is not reachable yet: /readyz answers 503 and enqueues 503 until it is');
       }
+      this.workers = new WorkerDirectory({ connection: this.#apiConnection, prefix: config.queuePrefix });
       this.jobs = new JobsClient({
         connection: this.#apiConnection,
         prefix: config.queuePrefix,
         publicUrl: config.publicUrl,
         defaultPresetId: DEFAULT_PRESET_ID,
         resolvePreset: async (id) => (await presets.get(id)).preset,
+        workers: this.workers,
       });
       if (config.roles.has('ingest')) {
         this.ingest = new IngestRegistry({
@@ -165,6 +176,8 @@ export class Service {
         },
         storage: this.storage,
         capabilities: () => this.capabilities,
+        workers: this.workers,
+        draining: () => this.#draining,
       });
       await new Promise<void>((resolve, reject) => {
         const server = app.listen(config.port, config.host, () => resolve());
@@ -214,6 +227,12 @@ export class Service {
     const presets = this.#presets;
     return {
       publish: async (req) => {
+        if (this.#draining) {
+          throw new AppError(
+            'unavailable',
+            'this instance is shutting down: publish again (to another instance)',
+          );
+        }
         if (req.presetId && presets) {
           try {
             await presets.get(req.presetId);
@@ -231,7 +250,15 @@ export class Service {
   /** Stream views with their ladder and live job state (ingest knows nothing of jobs). */
   #streamsWithJobs(ingest: IngestRegistry): StreamsApi {
     const withJob = async (view: StreamView): Promise<StreamView> => {
-      const v: StreamView = this.whep ? { ...view, viewers: { whep: this.whep.viewers(view.id) } } : view;
+      const v: StreamView = this.whep
+        ? {
+            ...view,
+            viewers: {
+              whep: this.whep.viewers(view.id),
+              whepViewers: this.whep.stats(view.id)?.sessions ?? [],
+            },
+          }
+        : view;
       if (!this.jobs) return v;
       try {
         const job = await this.jobs.get(v.id);
@@ -256,6 +283,35 @@ export class Service {
       }
     };
     return { list: () => ingest.list(), get: (id) => ingest.get(id), withJob };
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * The graceful stop (SIGTERM): refuse new publishes (503 + Retry-After) and report not
+   * ready, hand running jobs back to the queue after their ffmpeg flushed, keep answering
+   * for at least DRAIN_MS so clients and load balancers see the 503 rather than a refused
+   * connection, then close everything.
+   */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= (async () => {
+      this.#draining = true;
+      const started = Date.now();
+      this.log.info('draining: new publishes get 503, running jobs go back to the queue');
+      try {
+        await this.worker?.close();
+      } catch (e) {
+        this.log.warn({ err: errorMessage(e) }, 'closing worker failed');
+      }
+      if (this.#server) {
+        const left = DRAIN_MS - (Date.now() - started);
+        if (left > 0) await new Promise((r) => setTimeout(r, left));
+      }
+      await this.close();
+    })();
+    return this.#shutdown;
   }
 
   close(): Promise<void> {

@@ -8,9 +8,13 @@
  *   { cmd: 'report' }            → per-viewer packets received / expected (sequence range) in the window
  *   { cmd: 'close' }             → closes every viewer, then the process exits
  *
- * Viewers record nothing but counters: no packet lists, no frame assembly.
+ * Viewers are cheap: SRTP encrypts only the payload, so the RTP header (SSRC, sequence
+ * number) of each SRTP packet is read in the clear, counted, and the packet dropped before
+ * werift would decrypt it (its SRTP session's decrypt is replaced once DTLS is up). Loss is
+ * counted per viewer from sequence numbers per SSRC (reordering and duplicates allowed for);
+ * without decryption the viewers send no NACKs, so it is the loss before any repair.
  */
-import type { RtpPacket } from 'werift';
+import type { RTCDtlsTransport } from 'werift';
 import { WhepTestClient } from '../../test/helpers/whep-client.js';
 
 /** Unique sequence numbers seen in a window, and the span they cover (16-bit wrap unrolled). */
@@ -46,8 +50,39 @@ class SeqCounter {
 
 interface Viewer {
   client: WhepTestClient;
-  video: SeqCounter;
-  audio: SeqCounter;
+  /** Per SSRC (the viewer's video and audio tracks). */
+  streams: Map<number, SeqCounter>;
+}
+
+/** An empty buffer makes werift's RTP parse throw, which it catches and drops ("malformed"). */
+const DROPPED = Buffer.alloc(0);
+
+/** Counts each SRTP packet's clear header and drops it undecrypted. */
+function countRaw(v: Viewer, transport: RTCDtlsTransport): void {
+  const hook = () => {
+    const srtp = transport.srtp as unknown as { decrypt: (b: Buffer) => Buffer };
+    srtp.decrypt = (buf: Buffer) => {
+      if (buf.length >= 12) {
+        const ssrc = buf.readUInt32BE(8);
+        let c = v.streams.get(ssrc);
+        if (!c) {
+          c = new SeqCounter();
+          v.streams.set(ssrc, c);
+        }
+        c.add(buf.readUInt16BE(2), buf.length);
+      }
+      return DROPPED;
+    };
+  };
+  if (transport.state === 'connected') hook();
+  else {
+    const sub = transport.onStateChange.subscribe((s) => {
+      if (s === 'connected') {
+        sub.unSubscribe();
+        hook();
+      }
+    });
+  }
 }
 
 export interface ViewerReport {
@@ -67,18 +102,11 @@ export type ViewerAnswer =
 const viewers: Viewer[] = [];
 
 function addViewer(url: string): Promise<void> {
-  const v: Viewer = {
-    client: null as unknown as WhepTestClient,
-    video: new SeqCounter(),
-    audio: new SeqCounter(),
-  };
-  const onRtp = (kind: 'video' | 'audio', rtp: RtpPacket): void => {
-    (kind === 'video' ? v.video : v.audio).add(rtp.header.sequenceNumber, rtp.payload.length);
-  };
-  return WhepTestClient.create({ url, record: false, onRtp }).then(async (client) => {
-    v.client = client;
+  return WhepTestClient.create({ url, record: false }).then(async (client) => {
+    const v: Viewer = { client, streams: new Map() };
     viewers.push(v);
     await client.play();
+    for (const t of client.pc.dtlsTransports) countRaw(v, t);
   });
 }
 
@@ -92,21 +120,22 @@ async function handle(m: ViewerCommand): Promise<ViewerAnswer> {
       return { ok: true, viewers: viewers.length };
     }
     case 'reset':
-      for (const v of viewers) {
-        v.video = new SeqCounter();
-        v.audio = new SeqCounter();
-      }
+      for (const v of viewers) v.streams.clear();
       return { ok: true, viewers: viewers.length };
     case 'report':
       return {
         ok: true,
-        reports: viewers.map((v) => ({
-          videoReceived: v.video.received,
-          videoExpected: v.video.expected,
-          audioReceived: v.audio.received,
-          audioExpected: v.audio.expected,
-          videoBytes: v.video.bytes,
-        })),
+        reports: viewers.map((v) => {
+          // The video track sends more packets than the audio one.
+          const [video, audio] = [...v.streams.values()].sort((a, b) => b.expected - a.expected);
+          return {
+            videoReceived: video?.received ?? 0,
+            videoExpected: video?.expected ?? 0,
+            audioReceived: audio?.received ?? 0,
+            audioExpected: audio?.expected ?? 0,
+            videoBytes: video?.bytes ?? 0,
+          };
+        }),
       };
     case 'close':
       await Promise.allSettled(viewers.map((v) => v.client.close()));

@@ -7,12 +7,14 @@ import type { Logger } from '../core/log.js';
 import { packageRoot } from '../core/paths.js';
 import type { PresetStore } from '../core/presets/types.js';
 import type { StreamsApi } from '../core/streams.js';
+import type { WorkersApi } from '../core/workers.js';
 import type { MediaRelay } from '../ingest/relay.js';
 import type { LiveOriginApi } from './live-origin.js';
 import type { LiveEvent } from '../packager/live-bus.js';
 import { relayRouter } from './routes/relay.js';
 import { whipRouter, type WhipIngest } from './routes/whip.js';
 import { whepRouter, type WhepPlayback } from './routes/whep.js';
+import { storageStats } from '../packager/storage/create.js';
 import type { Storage } from '../packager/storage/storage.js';
 import { requireToken } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
@@ -24,6 +26,7 @@ import { jobsRouter } from './routes/jobs.js';
 import { presetsRouter } from './routes/presets.js';
 import { streamsRouter } from './routes/streams.js';
 import { vodRouter } from './routes/vod.js';
+import { workersRouter } from './routes/workers.js';
 
 export interface ApiDeps {
   config: Config;
@@ -39,6 +42,10 @@ export interface ApiDeps {
   /** Subscribes to the live bus (parts published), for /metrics. */
   liveEvents?: (listener: (e: LiveEvent) => void) => void;
   capabilities: () => Capabilities;
+  /** The worker registry (GET /api/workers); absent: the list is empty. */
+  workers?: WorkersApi | null;
+  /** True once the process is shutting down: /readyz answers 503. */
+  draining?: () => boolean;
 }
 
 /** The HTTP edge: parse, call a role through its interface, answer. */
@@ -47,14 +54,24 @@ export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const metrics = new ApiMetrics(deps.jobs, () => deps.ingest.list());
+  const metrics = new ApiMetrics(
+    deps.jobs,
+    () => deps.ingest.list(),
+    () => storageStats(deps.storage),
+  );
   deps.liveEvents?.((e) => metrics.live.observe(e));
   app.use(metrics.middleware());
 
   const requireApiToken = requireToken(config.apiToken, 'whipcast-api');
   const root = packageRoot();
 
-  app.use(healthRouter({ capabilities: deps.capabilities, redisReady: () => deps.jobs.ping() }));
+  app.use(
+    healthRouter({
+      capabilities: deps.capabilities,
+      redisReady: () => deps.jobs.ping(),
+      draining: deps.draining ?? (() => false),
+    }),
+  );
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
@@ -78,6 +95,7 @@ export function createApp(deps: ApiDeps): Express {
     }),
   );
   app.use('/api/streams', streamsRouter({ ingest: deps.ingest }));
+  app.use('/api/workers', workersRouter({ workers: deps.workers ?? null }));
   app.use('/api', notFoundHandler);
 
   if (deps.live) {

@@ -10,6 +10,7 @@ import {
 } from '../packager/live-playlist.js';
 import type { LiveRenditionState } from '../packager/live-state.js';
 import type { RenditionReport } from '../packager/playlist/media.js';
+import type { StoredObject } from '../packager/storage/storage.js';
 
 /**
  * The origin's live half: it follows the packagers' events on the bus, keeps the latest
@@ -61,6 +62,29 @@ export interface LiveOriginApi extends LiveStreams {
     part: number,
     signal: AbortSignal,
   ): Promise<PartAnswer>;
+  /**
+   * Part `name` of the stream from memory: a part read from storage earlier (keepPart)
+   * whose segment the rendition's playlist window still holds, so storage still has it
+   * (the packager writes a part before announcing it and deletes it only after its
+   * segment left the window). null: read storage.
+   */
+  cachedPart?(streamId: string, name: string): StoredObject | null;
+  /** Offers a part just read from storage to memory; kept while its segment is in the window. */
+  keepPart?(streamId: string, name: string, obj: StoredObject): void;
+}
+
+/** `{rendition}_{msn}.{part}.m4s`, the part names the live packager writes; null for any other name. */
+export function parsePartName(name: string): { rendition: string; msn: number; part: number } | null {
+  const m = /^(.+)_(\d{1,15})\.(\d{1,6})\.m4s$/.exec(name);
+  if (!m) return null;
+  return { rendition: m[1]!, msn: Number(m[2]), part: Number(m[3]) };
+}
+
+/** Whether part (msn, part) belongs to a segment the window holds: open, or complete and not a gap. */
+function partInWindow(s: LiveRenditionState, msn: number, part: number): boolean {
+  if (s.open && s.open.msn === msn) return part < s.open.parts.length;
+  const seg = s.segments[msn - s.mediaSequence];
+  return seg !== undefined && seg.msn === msn && !seg.gap && part < seg.partCount;
 }
 
 /**
@@ -93,6 +117,8 @@ export interface LiveOriginOptions {
   idleMs?: number;
   /** An ended stream is forgotten after this long. @defaultValue 60000 */
   endedKeepMs?: number;
+  /** Bytes of recent parts kept in memory (cachedPart), least recently served dropped first. @defaultValue 64 MiB */
+  partCacheBytes?: number;
   now?: () => number;
   /** Called when an event wakes held requests: how long the event took from the packager to here. */
   onWake?: (o: { streamId: string; rendition: string; woken: number; busLagMs: number }) => void;
@@ -131,6 +157,9 @@ export class LiveOrigin implements LiveOriginApi {
   readonly #o: LiveOriginOptions;
   readonly #now: () => number;
   readonly #streams = new Map<string, StreamEntry>();
+  /** Recent parts by `{streamId}/{name}`, least recently served first. */
+  readonly #parts = new Map<string, StoredObject>();
+  #partBytes = 0;
   readonly #unsubscribe: () => void;
   readonly #sweeper: NodeJS.Timeout;
   #held = 0;
@@ -212,6 +241,33 @@ export class LiveOrigin implements LiveOriginApi {
     return this.#hold<PartAnswer>(entry, signal, timeoutMs, 'timeout', 'busy', 'aborted', decide);
   }
 
+  cachedPart(streamId: string, name: string): StoredObject | null {
+    const key = `${streamId}/${name}`;
+    const obj = this.#parts.get(key);
+    if (!obj) return null;
+    if (!this.#inWindow(streamId, name)) {
+      this.#dropPart(key);
+      return null;
+    }
+    // Most recently served last.
+    this.#parts.delete(key);
+    this.#parts.set(key, obj);
+    return obj;
+  }
+
+  keepPart(streamId: string, name: string, obj: StoredObject): void {
+    const key = `${streamId}/${name}`;
+    const cap = this.#o.partCacheBytes ?? 64 * 1024 * 1024;
+    if (this.#closed || this.#parts.has(key) || obj.body.length > cap / 4) return;
+    if (!this.#inWindow(streamId, name)) return;
+    this.#parts.set(key, obj);
+    this.#partBytes += obj.body.length;
+    for (const k of this.#parts.keys()) {
+      if (this.#partBytes <= cap) break;
+      this.#dropPart(k);
+    }
+  }
+
   /** Idempotent: answers every held request with a timeout and stops listening. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -223,6 +279,21 @@ export class LiveOrigin implements LiveOriginApi {
         for (const w of [...r.waiters]) w.check({ ...r.state, ended: true });
     }
     this.#streams.clear();
+    this.#parts.clear();
+    this.#partBytes = 0;
+  }
+
+  #inWindow(streamId: string, name: string): boolean {
+    const p = parsePartName(name);
+    const state = p && this.#streams.get(streamId)?.renditions.get(p.rendition)?.state;
+    return !!state && !state.ended && partInWindow(state, p.msn, p.part);
+  }
+
+  #dropPart(key: string): void {
+    const obj = this.#parts.get(key);
+    if (!obj) return;
+    this.#parts.delete(key);
+    this.#partBytes -= obj.body.length;
   }
 
   #hold<T>(
@@ -312,7 +383,10 @@ export class LiveOrigin implements LiveOriginApi {
       if (states.some((r) => r.waiters.size > 0)) continue;
       const ended = states.every((r) => r.state.ended);
       const keep = ended ? (this.#o.endedKeepMs ?? 60_000) : (this.#o.idleMs ?? 120_000);
-      if (now - s.lastEventMs > keep) this.#streams.delete(id);
+      if (now - s.lastEventMs > keep) {
+        this.#streams.delete(id);
+        for (const key of [...this.#parts.keys()]) if (key.startsWith(`${id}/`)) this.#dropPart(key);
+      }
     }
   }
 }

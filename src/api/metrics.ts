@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { JobsApi } from '../core/jobs.js';
 import type { StreamView } from '../core/streams.js';
+import type { BacklogStats } from '../packager/storage/upload-queue.js';
 import { LiveMetrics } from './live-metrics.js';
 
 /** Prometheus metrics of one API process; collected from the queue at scrape time. */
@@ -11,7 +12,12 @@ export class ApiMetrics {
 
   readonly live: LiveMetrics;
 
-  constructor(jobs: JobsApi, streams: () => StreamView[] = () => []) {
+  /** `storageStats`: the upload backlog of this process's storage (S3), null when it has none. */
+  constructor(
+    jobs: JobsApi,
+    streams: () => StreamView[] = () => [],
+    storageStats: () => BacklogStats | null = () => null,
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'whipcast_' });
     this.#http = new Counter({
       name: 'whipcast_http_requests_total',
@@ -29,6 +35,7 @@ export class ApiMetrics {
     });
     void redisUp;
     this.live = new LiveMetrics(this.registry, streams);
+    this.#storageGauges(storageStats);
     new Gauge({
       name: 'whipcast_jobs',
       help: 'Transcode jobs by queue and state',
@@ -64,6 +71,50 @@ export class ApiMetrics {
         }
       },
     });
+  }
+
+  /** whipcast_storage_*: read at scrape time; absent values (local storage) leave them unset. */
+  #storageGauges(stats: () => BacklogStats | null): void {
+    const gauge = (name: string, help: string, pick: (s: BacklogStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const s = stats();
+          if (s) this.set(pick(s));
+        },
+      });
+    gauge('whipcast_storage_backlog_bytes', 'Bytes waiting for or in upload to S3', (s) => s.backlogBytes);
+    gauge(
+      'whipcast_storage_backlog_objects',
+      'Objects waiting for or in upload to S3',
+      (s) => s.backlogObjects,
+    );
+    gauge(
+      'whipcast_storage_waiting_writes',
+      'Writes waiting for room in the full S3 backlog',
+      (s) => s.waiting,
+    );
+    // Totals that only grow: Prometheus counters, set from the storage's own count.
+    const total = (name: string, help: string, pick: (s: BacklogStats) => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const s = stats();
+          if (!s) return;
+          this.reset();
+          this.inc(pick(s));
+        },
+      });
+    total(
+      'whipcast_storage_upload_failures_total',
+      'S3 uploads given up on after retries',
+      (s) => s.uploadFailures,
+    );
+    total('whipcast_storage_upload_retries_total', 'S3 upload attempts after a failure', (s) => s.retries);
   }
 
   /** Counts each request under its route pattern (never the raw URL: ids would explode the labels). */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ErrorCode } from '../core/errors.js';
+import { allQueueNames, QUEUE_KINDS } from '../core/jobs.js';
 import { PRESET_ID, STREAM_ID } from '../core/ids.js';
 import { packageRoot } from '../core/paths.js';
 import { ENCODER_FAMILIES, PresetSchema } from '../core/preset.js';
@@ -35,6 +36,8 @@ const ERROR_CODES = [
 const everyErrorCode: [Exclude<ErrorCode, (typeof ERROR_CODES)[number]>] extends [never] ? true : false =
   true;
 void everyErrorCode;
+
+const QUEUE_NAMES = QUEUE_KINDS.flatMap((k) => allQueueNames(k));
 
 const JOB_STATES = ['waiting', 'active', 'completed', 'failed', 'cancelled', 'delayed', 'unknown'];
 
@@ -192,11 +195,19 @@ function schemas(): Json {
         'finishedAt',
         'failedReason',
         'result',
+        'worker',
+        'encoder',
         'playlistUrl',
       ],
       properties: {
         id: { type: 'string' },
         queue: { type: 'string', enum: ['vod', 'live'] },
+        queueName: {
+          type: 'string',
+          enum: QUEUE_NAMES,
+          description:
+            'The BullMQ queue: `vod`/`live`, or `{kind}-{family}` when the preset requires hardware (`-hw`: any family), which only workers that proved it consume.',
+        },
         state: { type: 'string', enum: JOB_STATES },
         assetId: { type: 'string', description: 'The output plays at /hls/{assetId}/index.m3u8.' },
         presetId: { type: 'string' },
@@ -208,8 +219,84 @@ function schemas(): Json {
         finishedAt: nullable({ type: 'string', format: 'date-time' }),
         failedReason: nullable({ type: 'string' }),
         result: nullable(ref('JobResult')),
+        worker: nullable({ type: 'string', description: 'The worker (`hostname:pid`) that runs or ran it.' }),
+        encoder: nullable(ref('JobEncoder')),
         playlistUrl: { type: 'string' },
       },
+    },
+    JobEncoder: {
+      type: 'object',
+      required: ['family', 'hwFallback'],
+      description: 'What the running (or last) attempt chose, recorded as it started.',
+      properties: {
+        family: { type: 'string', enum: [...ENCODER_FAMILIES] },
+        hwFallback: {
+          type: 'boolean',
+          description: 'The preset preferred hardware this worker lacks: it runs on x264.',
+        },
+        reason: { type: 'string', description: 'Why hardware was not used.' },
+      },
+    },
+    Worker: {
+      type: 'object',
+      required: [
+        'id',
+        'hostname',
+        'pid',
+        'families',
+        'queues',
+        'concurrency',
+        'jobs',
+        'load',
+        'startedAt',
+        'lastSeenAt',
+        'version',
+      ],
+      properties: {
+        id: { type: 'string', description: '`hostname:pid`.' },
+        hostname: { type: 'string' },
+        pid: { type: 'integer' },
+        families: {
+          type: 'array',
+          items: { type: 'string', enum: [...ENCODER_FAMILIES] },
+          description: 'Encoder families its probe proved and HWACCEL allows.',
+        },
+        queues: {
+          type: 'array',
+          items: { type: 'string', enum: QUEUE_NAMES },
+          description: 'The queues it takes jobs from.',
+        },
+        concurrency: { type: 'integer', minimum: 1, description: 'Jobs at once, per queue.' },
+        jobs: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['id', 'kind', 'queue', 'startedAt'],
+            properties: {
+              id: { type: 'string' },
+              kind: { type: 'string', enum: ['vod', 'live'] },
+              queue: { type: 'string', enum: QUEUE_NAMES },
+              startedAt: { type: 'string', format: 'date-time' },
+            },
+          },
+        },
+        load: {
+          type: 'object',
+          required: ['load1', 'cpus'],
+          properties: {
+            load1: { type: 'number', description: 'One-minute load average.' },
+            cpus: { type: 'integer' },
+          },
+        },
+        startedAt: { type: 'string', format: 'date-time' },
+        lastSeenAt: { type: 'string', format: 'date-time', description: 'Its last heartbeat.' },
+        version: { type: 'string' },
+      },
+    },
+    WorkerList: {
+      type: 'object',
+      required: ['workers'],
+      properties: { workers: { type: 'array', items: ref('Worker') } },
     },
     JobList: {
       type: 'object',
@@ -248,6 +335,38 @@ function schemas(): Json {
         state: { type: 'string', enum: ['live', 'ended'] },
         startedAt: { type: 'string', format: 'date-time' },
         playlistUrl: { type: 'string' },
+        viewers: {
+          type: 'object',
+          description: 'Viewers now by protocol (HLS viewers are not sessions and not counted).',
+          properties: {
+            whep: { type: 'integer', minimum: 0 },
+            whepViewers: {
+              type: 'array',
+              description:
+                'Each WHEP viewer: packets and bytes sent, dropped (full send queue), retransmitted, feedback received.',
+              items: {
+                type: 'object',
+                properties: {
+                  viewerId: { type: 'string' },
+                  since: { type: 'string', format: 'date-time' },
+                  connectionState: { type: 'string' },
+                  ...Object.fromEntries(
+                    [
+                      'packetsSent',
+                      'bytesSent',
+                      'packetsDropped',
+                      'packetsBeforeKeyframe',
+                      'retransmitted',
+                      'nacksReceived',
+                      'plisReceived',
+                      'firsReceived',
+                    ].map((k) => [k, { type: 'integer', minimum: 0 }]),
+                  ),
+                },
+              },
+            },
+          },
+        },
       },
     },
     StreamList: {
@@ -264,7 +383,7 @@ function schemas(): Json {
       type: 'object',
       required: ['status', 'checks'],
       properties: {
-        status: { type: 'string', enum: ['ready', 'not ready'] },
+        status: { type: 'string', enum: ['ready', 'not ready', 'shutting down'] },
         checks: {
           type: 'object',
           required: ['redis', 'ffmpeg'],
@@ -640,6 +759,14 @@ function paths(): Json {
     '/api/streams': {
       get: getOp('streams', 'listStreams', 'Live streams', { '200': ok('The streams.', ref('StreamList')) }),
     },
+    '/api/workers': {
+      get: getOp(
+        'operations',
+        'listWorkers',
+        'Worker processes (heartbeat within the last 6 s): encoder families, queues, running jobs, load',
+        { '200': ok('The workers.', ref('WorkerList')), '503': errorResponse('Redis does not answer.') },
+      ),
+    },
     '/api/streams/{stream}': {
       parameters: [par('StreamId')],
       get: getOp('streams', 'getStream', 'One live stream: ingest stats, ladder and job state', {
@@ -756,7 +883,7 @@ export function openApiDocument(): Json {
       { name: 'WHIP', description: 'WebRTC ingest (RFC 9725)' },
       { name: 'WHEP', description: 'WebRTC playback' },
       { name: 'hls', description: 'The LL-HLS origin' },
-      { name: 'operations', description: 'Health, readiness, metrics, capabilities' },
+      { name: 'operations', description: 'Health, readiness, metrics, capabilities, workers' },
       { name: 'pages', description: 'The browser pages' },
     ],
     paths: { ...paths(), ...publishPagePath(), ...sdpPaths('whip'), ...sdpPaths('whep'), ...relayPath() },

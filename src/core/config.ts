@@ -14,7 +14,10 @@ export interface S3Config {
   bucket: string;
   endpoint: string | undefined;
   region: string;
+  /** Prepended to every object key as is (`live/` gives `live/{stream}/{name}`). */
   prefix: string;
+  /** Bodies waiting for or in upload at once; when full, writes wait (S3_BACKLOG_MB). @defaultValue 64 MiB */
+  backlogBytes: number;
 }
 
 export interface Config {
@@ -115,8 +118,12 @@ const EnvSchema = z.object({
   S3_REGION: z.string().min(1).default('us-east-1'),
   S3_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9/_-]*$/, 'may hold letters, digits, / _ and - only')
+    .regex(
+      /^([A-Za-z0-9_-][A-Za-z0-9/_-]*)?$/,
+      'may hold letters, digits, / _ and - only, not starting with /',
+    )
     .default(''),
+  S3_BACKLOG_MB: intIn(1, 65_536).default(64),
   PUBLISH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   HWACCEL: z
@@ -198,7 +205,13 @@ export function loadConfig(
     storage: e.STORAGE,
     s3:
       e.STORAGE === 's3' && e.S3_BUCKET
-        ? { bucket: e.S3_BUCKET, endpoint: e.S3_ENDPOINT, region: e.S3_REGION, prefix: e.S3_PREFIX }
+        ? {
+            bucket: e.S3_BUCKET,
+            endpoint: e.S3_ENDPOINT,
+            region: e.S3_REGION,
+            prefix: e.S3_PREFIX,
+            backlogBytes: e.S3_BACKLOG_MB * 1024 * 1024,
+          }
         : undefined,
     publishToken: e.PUBLISH_TOKEN,
     apiToken: e.API_TOKEN,

@@ -1,7 +1,29 @@
-import type { EncoderFamily, Preset } from './preset.js';
+import { HARDWARE_FAMILIES, type EncoderFamily, type HardwareFamily, type Preset } from './preset.js';
 
 /** The transcode job types that travel through BullMQ, and their public view. */
 export type QueueKind = 'vod' | 'live';
+export const QUEUE_KINDS = ['vod', 'live'] as const satisfies readonly QueueKind[];
+
+/**
+ * Which workers may take a job: `any` (the generic queue: the preset prefers hardware,
+ * never wants it, or has no say), one hardware family the preset requires, or `hw`
+ * (the preset requires hardware of any family). src/workers/queues.ts routes.
+ */
+export type QueueRoute = 'any' | HardwareFamily | 'hw';
+export const QUEUE_ROUTES: readonly QueueRoute[] = ['any', ...HARDWARE_FAMILIES, 'hw'];
+
+/**
+ * The BullMQ queue of a kind and route: `vod`, `live`, `vod-nvenc`, `live-hw`, …
+ * Built from the two enums only, so no user string ever names a queue.
+ */
+export function queueName(kind: QueueKind, route: QueueRoute): string {
+  return route === 'any' ? kind : `${kind}-${route}`;
+}
+
+/** Every queue name of a kind, generic first. */
+export function allQueueNames(kind: QueueKind): string[] {
+  return QUEUE_ROUTES.map((r) => queueName(kind, r));
+}
 
 export interface VodJobData {
   kind: 'vod';
@@ -19,6 +41,8 @@ export interface VodJobData {
     label: string;
   };
   submittedAt: string;
+  /** Written by the worker that runs it, when it starts. */
+  run?: JobRun;
 }
 
 /** A live stream's transcode: queued when the stream goes live, job id = stream id. */
@@ -33,6 +57,24 @@ export interface LiveJobData {
    */
   relay: { url: string; token: string };
   submittedAt: string;
+  /** Written by the worker that runs it, when it starts (again on each attempt). */
+  run?: JobRun;
+}
+
+/** The encoder family a job runs on, and whether that is a fallback from preferred hardware. */
+export interface JobEncoder {
+  family: EncoderFamily;
+  /** True when the preset preferred hardware and runs on x264 on this worker. */
+  hwFallback: boolean;
+  /** Why hardware was not used; set when hwFallback is. */
+  reason?: string;
+}
+
+/** What the worker running a job records in its data as it starts: visible while it runs. */
+export interface JobRun extends JobEncoder {
+  /** WorkerInfo.id of the worker (`hostname:pid`). */
+  workerId: string;
+  startedAt: string;
 }
 
 export interface JobProgress {
@@ -62,6 +104,11 @@ export type JobState = 'waiting' | 'active' | 'completed' | 'failed' | 'cancelle
 export interface JobView {
   id: string;
   queue: QueueKind;
+  /**
+   * The BullMQ queue: `vod`/`live`, or `{kind}-{family}` (`vod-nvenc`, `live-hw`, …) when
+   * the preset requires hardware, so that only a worker that proved it takes the job.
+   */
+  queueName: string;
   state: JobState;
   /** The VOD asset id, or a live job's stream id: the HLS path either way. */
   assetId: string;
@@ -74,6 +121,10 @@ export interface JobView {
   finishedAt: string | null;
   failedReason: string | null;
   result: VodJobResult | LiveJobResult | null;
+  /** The worker (WorkerInfo.id) that runs or ran it; null before one took it. */
+  worker: string | null;
+  /** The encoder the running (or last) attempt chose; null before one started. */
+  encoder: JobEncoder | null;
   /** Where the output plays once complete. */
   playlistUrl: string;
 }
@@ -98,8 +149,8 @@ export interface JobsApi {
   list(): Promise<JobView[]>;
   get(id: string): Promise<JobView>;
   cancel(id: string): Promise<JobView>;
-  /** Counts by queue and state, for /metrics. */
-  counts(): Promise<Record<QueueKind, Record<string, number>>>;
+  /** Counts by BullMQ queue name (`vod`, `live`, `vod-nvenc`, …) and state, for /metrics. */
+  counts(): Promise<Record<string, Record<string, number>>>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -68,8 +68,30 @@ export interface StreamView {
   /** Filled by the composition root from the live job (ingest knows nothing of it). */
   ladder?: StreamLadderRung[];
   job?: { id: string; state: string };
-  /** Viewers now, by protocol (WHEP sessions; HLS viewers are not sessions and not counted). */
-  viewers?: { whep: number };
+  /**
+   * Viewers now, by protocol (WHEP sessions; HLS viewers are not sessions and not counted),
+   * and each WHEP viewer's figures.
+   */
+  viewers?: { whep: number; whepViewers?: WhepViewerStats[] };
+}
+
+/** One WHEP viewer of a stream (GET /api/streams/{stream}). */
+export interface WhepViewerStats {
+  viewerId: string;
+  /** When the viewer joined, ISO 8601. */
+  since: string;
+  connectionState: string;
+  packetsSent: number;
+  /** RTP bytes (header and payload, before SRTP) sent. */
+  bytesSent: number;
+  /** Dropped because the viewer's send queue was full (a slow or broken viewer). */
+  packetsDropped: number;
+  /** Video not sent while waiting for a key frame (join, takeover). */
+  packetsBeforeKeyframe: number;
+  retransmitted: number;
+  nacksReceived: number;
+  plisReceived: number;
+  firsReceived: number;
 }
 
 export interface IngestApi {

@@ -18,7 +18,16 @@ import {
 } from '../core/jobs.js';
 import type { Preset } from '../core/preset.js';
 import { withTimeout } from '../core/redis.js';
-import { cancelChannel, cancelledKey, LIVE_ATTEMPTS, QUEUE_NAMES } from './queues.js';
+import type { WorkersApi } from '../core/workers.js';
+import {
+  allQueueNames,
+  cancelChannel,
+  cancelledKey,
+  jobQueueName,
+  LIVE_ATTEMPTS,
+  presetRoute,
+  QUEUE_KINDS,
+} from './queues.js';
 
 const REDIS_DEADLINE_MS = 1000;
 
@@ -29,19 +38,51 @@ export interface JobsClientOptions {
   publicUrl: string;
   defaultPresetId: string;
   resolvePreset: (id: string) => Promise<Preset>;
+  /**
+   * The worker registry: a file job whose preset requires hardware that no running worker
+   * has is refused (422) instead of waiting forever. Absent: not checked.
+   */
+  workers?: WorkersApi;
 }
 
-/** The API's handle on the queues: enqueue, inspect, cancel. Holds no worker. */
+interface KnownQueue {
+  kind: QueueKind;
+  queue: Queue;
+}
+
+/** A job found by id, with the queue it sits in. */
+interface Found {
+  job: Job;
+  kind: QueueKind;
+  name: string;
+}
+
+/**
+ * The API's handle on the queues: enqueue, inspect, cancel. Holds no worker. A job goes
+ * to its kind's generic queue, or to a family queue when its preset requires hardware
+ * (queues.ts); it is found by id in any of them, since ids are unique across all.
+ */
 export class JobsClient implements JobsApi {
   readonly #opts: JobsClientOptions;
-  readonly #queues: Record<QueueKind, Queue>;
+  /** Every queue by name: the generic ones and each family queue of both kinds. */
+  readonly #queues = new Map<string, KnownQueue>();
   #closing: Promise<void> | null = null;
 
   constructor(opts: JobsClientOptions) {
     this.#opts = opts;
-    const q = (name: string) => new Queue(name, { connection: opts.connection, prefix: opts.prefix });
-    this.#queues = { vod: q(QUEUE_NAMES.vod), live: q(QUEUE_NAMES.live) };
-    for (const queue of Object.values(this.#queues)) queue.on('error', () => undefined);
+    for (const kind of QUEUE_KINDS) {
+      for (const name of allQueueNames(kind)) {
+        const queue = new Queue(name, { connection: opts.connection, prefix: opts.prefix });
+        queue.on('error', () => undefined);
+        this.#queues.set(name, { kind, queue });
+      }
+    }
+  }
+
+  #queue(name: string): Queue {
+    const known = this.#queues.get(name);
+    if (!known) throw new Error(`no queue ${name}`);
+    return known.queue;
   }
 
   /** Every Redis call from an HTTP request goes through here: down or slow Redis is a 503. */
@@ -73,6 +114,8 @@ export class JobsClient implements JobsApi {
       }
       throw e;
     }
+    const queueName = jobQueueName(preset, 'vod');
+    await this.#checkWorkers(preset, queueName);
     const data: VodJobData = {
       kind: 'vod',
       assetId,
@@ -85,7 +128,7 @@ export class JobsClient implements JobsApi {
       if (await this.#findJob(assetId)) {
         throw new AppError('conflict', `a job with id ${assetId} already exists`, { field: 'id' });
       }
-      return this.#queues.vod.add('vod', data, {
+      return this.#queue(queueName).add('vod', data, {
         jobId: assetId,
         attempts: 3,
         backoff: { type: 'exponential', delay: 2000 },
@@ -93,7 +136,21 @@ export class JobsClient implements JobsApi {
         removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
       });
     });
-    return this.#view(job, 'vod', 'waiting');
+    return this.#view(job, 'vod', queueName, 'waiting');
+  }
+
+  /** A file job that requires hardware no running worker consumes would wait forever: 422 now. */
+  async #checkWorkers(preset: Preset, queueName: string): Promise<void> {
+    const workers = this.#opts.workers;
+    if (!workers || presetRoute(preset) === 'any') return;
+    const list = await workers.list();
+    if (list.some((w) => w.queues.includes(queueName))) return;
+    const family = preset.hardware.family ?? 'a hardware encoder';
+    throw new AppError(
+      'hardware_unavailable',
+      `preset ${preset.id} requires ${family}, and no running worker has proved it (GET /api/workers)`,
+      { field: 'presetId' },
+    );
   }
 
   async enqueueLive(data: LiveJobData): Promise<JobView> {
@@ -103,41 +160,46 @@ export class JobsClient implements JobsApi {
         field: 'streamId',
       });
     }
+    const queueName = jobQueueName(data.preset, 'live');
     return this.#redis('enqueue live', async () => {
-      if (await this.#queues.vod.getJob(id)) {
+      const found = await this.#findAll(id);
+      if (found.some((f) => f.kind === 'vod')) {
         throw new AppError('conflict', `a VOD asset already uses the id ${id}`, { field: 'streamId' });
       }
-      const existing = await this.#queues.live.getJob(id);
-      if (existing) {
-        const state = await existing.getState();
-        if (state !== 'completed' && state !== 'failed') return this.#view(existing, 'live');
-        // The stream went live again: its old job's record gives way to the new one.
-        await existing.remove();
+      // The stream's job may sit in another live queue than this preset's (it was queued
+      // with another preset): a running or waiting one is answered wherever it is.
+      for (const existing of found) {
+        const state = await existing.job.getState();
+        if (state !== 'completed' && state !== 'failed') {
+          return this.#view(existing.job, 'live', existing.name, state as JobState);
+        }
       }
+      // The stream went live again: its old jobs' records give way to the new one.
+      for (const existing of found) await existing.job.remove();
       await this.#opts.connection.hdel(cancelledKey(this.#opts.prefix), id);
       // A live job is retried once (a fresh attempt continues the playlists); stalls are
       // bounded by the worker's maxStalledCount. Never an endless loop of attempts.
-      const job = await this.#queues.live.add('live', data, {
+      const job = await this.#queue(queueName).add('live', data, {
         jobId: id,
         attempts: LIVE_ATTEMPTS,
         backoff: { type: 'fixed', delay: 1000 },
         removeOnComplete: { age: 7 * 24 * 3600, count: 1000 },
         removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
       });
-      return this.#view(job, 'live', 'waiting');
+      return this.#view(job, 'live', queueName, 'waiting');
     });
   }
 
   async list(): Promise<JobView[]> {
     return this.#redis('list', async () => {
       const views: JobView[] = [];
-      for (const kind of ['live', 'vod'] as const) {
-        const jobs = await this.#queues[kind].getJobs(
+      for (const [name, { kind, queue }] of this.#queues) {
+        const jobs = await queue.getJobs(
           ['active', 'waiting', 'delayed', 'prioritized', 'completed', 'failed'],
           0,
           199,
         );
-        for (const j of jobs) if (j) views.push(await this.#view(j, kind));
+        for (const j of jobs) if (j) views.push(await this.#view(j, kind, name));
       }
       for (const v of await this.#cancelledViews()) views.push(v);
       return views.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
@@ -148,7 +210,7 @@ export class JobsClient implements JobsApi {
     if (!isStreamId(id)) throw new AppError('not_found', `no job ${id}`);
     return this.#redis('get', async () => {
       const found = await this.#findJob(id);
-      if (found) return this.#view(found.job, found.kind);
+      if (found) return this.#view(found.job, found.kind, found.name);
       const tomb = await this.#opts.connection.hget(cancelledKey(this.#opts.prefix), id);
       if (tomb) return JSON.parse(tomb) as JobView;
       throw new AppError('not_found', `no job ${id}`);
@@ -160,7 +222,7 @@ export class JobsClient implements JobsApi {
     return this.#redis('cancel', async () => {
       const found = await this.#findJob(id);
       if (!found) throw new AppError('not_found', `no job ${id}`);
-      const view = await this.#view(found.job, found.kind);
+      const view = await this.#view(found.job, found.kind, found.name);
       if (view.state === 'completed' || view.state === 'failed' || view.state === 'cancelled') {
         throw new AppError(
           'conflict',
@@ -179,11 +241,12 @@ export class JobsClient implements JobsApi {
     });
   }
 
-  async counts(): Promise<Record<QueueKind, Record<string, number>>> {
-    return this.#redis('counts', async () => ({
-      vod: await this.#queues.vod.getJobCounts(),
-      live: await this.#queues.live.getJobCounts(),
-    }));
+  async counts(): Promise<Record<string, Record<string, number>>> {
+    return this.#redis('counts', async () => {
+      const counts: Record<string, Record<string, number>> = {};
+      for (const [name, { queue }] of this.#queues) counts[name] = await queue.getJobCounts();
+      return counts;
+    });
   }
 
   async ping(): Promise<boolean> {
@@ -195,18 +258,25 @@ export class JobsClient implements JobsApi {
   }
 
   close(): Promise<void> {
-    this.#closing ??= Promise.allSettled(Object.values(this.#queues).map((q) => q.close())).then(
+    this.#closing ??= Promise.allSettled([...this.#queues.values()].map((q) => q.queue.close())).then(
       () => undefined,
     );
     return this.#closing;
   }
 
-  async #findJob(id: string): Promise<{ job: Job; kind: QueueKind } | null> {
-    for (const kind of ['vod', 'live'] as const) {
-      const job = await this.#queues[kind].getJob(id);
-      if (job) return { job, kind };
-    }
-    return null;
+  async #findJob(id: string): Promise<Found | null> {
+    return (await this.#findAll(id))[0] ?? null;
+  }
+
+  /** Every job with this id, VOD queues first (one, unless two enqueues raced across queues). */
+  async #findAll(id: string): Promise<Found[]> {
+    // The map holds the VOD queues first (QUEUE_KINDS order).
+    const named = [...this.#queues];
+    const jobs = await Promise.all(named.map(([, { queue }]) => queue.getJob(id)));
+    return jobs.flatMap((job, i): Found[] => {
+      const entry = named[i];
+      return job && entry ? [{ job, kind: entry[1].kind, name: entry[0] }] : [];
+    });
   }
 
   async #cancelledViews(): Promise<JobView[]> {
@@ -214,7 +284,7 @@ export class JobsClient implements JobsApi {
     return all.map((s) => JSON.parse(s) as JobView);
   }
 
-  async #view(job: Job, kind: QueueKind, known?: JobState): Promise<JobView> {
+  async #view(job: Job, kind: QueueKind, queueName: string, known?: JobState): Promise<JobView> {
     const data = job.data as VodJobData | LiveJobData;
     const assetId = data.kind === 'live' ? data.streamId : data.assetId;
     const raw = known ?? ((await job.getState()) as string);
@@ -226,9 +296,11 @@ export class JobsClient implements JobsApi {
         ? (job.progress as unknown as JobProgress)
         : null;
     const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : null);
+    const run = data.run;
     return {
       id: job.id ?? assetId,
       queue: kind,
+      queueName,
       state,
       assetId,
       presetId: data.presetId,
@@ -240,6 +312,14 @@ export class JobsClient implements JobsApi {
       finishedAt: iso(job.finishedOn),
       failedReason: job.failedReason || null,
       result: (job.returnvalue as VodJobResult | LiveJobResult | null) ?? null,
+      worker: job.processedBy ?? run?.workerId ?? null,
+      encoder: run
+        ? {
+            family: run.family,
+            hwFallback: run.hwFallback,
+            ...(run.reason !== undefined ? { reason: run.reason } : {}),
+          }
+        : null,
       playlistUrl: `${this.#opts.publicUrl}/hls/${assetId}/index.m3u8`,
     };
   }

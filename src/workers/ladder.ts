@@ -1,5 +1,6 @@
 import type { Capabilities } from '../core/capabilities.js';
 import type { HwaccelSetting } from '../core/config.js';
+import type { JobRun } from '../core/jobs.js';
 import type { Logger } from '../core/log.js';
 import { rungName, type Preset } from '../core/preset.js';
 import type { RenditionSpec } from '../packager/rendition.js';
@@ -31,4 +32,27 @@ export function chooseJobEncoder(
   if (choice.fallback)
     deps.log.warn({ reason: choice.reason }, 'hardware preferred but unavailable: using x264');
   return choice;
+}
+
+/**
+ * The encoder this worker will choose for a job, as the job's `run` record (so GET
+ * /api/jobs/{id} shows a hardware fallback while the job runs). Null when the choice
+ * fails: the job itself then fails with that error.
+ */
+export function jobRunRecord(
+  preset: Preset,
+  deps: { capabilities: Capabilities; hwaccel: HwaccelSetting; workerId: string },
+): JobRun | null {
+  try {
+    const choice = chooseEncoder(preset, deps.capabilities.families, deps.hwaccel);
+    return {
+      workerId: deps.workerId,
+      family: choice.family,
+      hwFallback: choice.fallback,
+      ...(choice.reason !== undefined ? { reason: choice.reason } : {}),
+      startedAt: new Date().toISOString(),
+    };
+  } catch {
+    return null;
+  }
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../core/log.js';
 import type { LivePackagerRun } from '../packager/live-types.js';
 import { FfmpegError, FfmpegProcess } from './ffmpeg/process.js';
 import type { FfmpegProgress } from './ffmpeg/progress.js';
+import { isShutdown } from './shutdown.js';
 
 export interface LiveRunOptions {
   ffmpegPath: string;
@@ -31,23 +32,37 @@ export type LiveRunOutcome =
 /**
  * One ffmpeg over one relay body, its outputs into one packager run. Resolves with how
  * it ended; rejects when retrying cannot help this run's way (ffmpeg could not start,
- * the packager failed) or when `signal` aborted (ffmpeg is killed, outputs discarded).
- * Leaves nothing running either way.
+ * the packager failed) or when `signal` aborted: on cancel ffmpeg is killed and its
+ * outputs discarded; on worker shutdown its input ends, so it flushes the frames it has
+ * into the packager (bounded by FfmpegProcess's stop timeout) before the job is handed
+ * back. Leaves nothing running either way.
  */
 export async function runLive(o: LiveRunOptions): Promise<LiveRunOutcome> {
   let bodyEnded = false;
   let relayError: Error | null = null;
   o.body.once('end', () => (bodyEnded = true));
 
+  // Only a cancel kills ffmpeg outright; a shutdown stops it gracefully (see below).
+  const kill = new AbortController();
   const ffmpeg = new FfmpegProcess({
     bin: o.ffmpegPath,
     args: o.args,
     outputCount: o.outputs.length,
     input: o.body,
-    signal: o.signal,
+    signal: kill.signal,
     log: o.log,
     onProgress: o.onProgress,
   });
+  const onAbort = () => {
+    if (isShutdown(o.signal.reason)) {
+      o.log.info('worker shutting down: letting ffmpeg flush before handing the job back');
+      void ffmpeg.stop();
+    } else {
+      kill.abort(o.signal.reason);
+    }
+  };
+  if (o.signal.aborted) onAbort();
+  else o.signal.addEventListener('abort', onAbort, { once: true });
   o.body.on('error', (e) => {
     if (o.signal.aborted) return;
     relayError = e;
@@ -71,6 +86,8 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunOutcome> {
     await ffmpeg.wait();
   } catch (e) {
     exitError = e;
+  } finally {
+    o.signal.removeEventListener('abort', onAbort);
   }
   // ffmpeg is gone: stop reading the relay (a no-op when the body ended).
   o.body.destroy();

@@ -1,7 +1,38 @@
-import type { QueueKind } from '../core/jobs.js';
+import type { HwaccelSetting } from '../core/config.js';
+import { queueName, type QueueKind, type QueueRoute } from '../core/jobs.js';
+import { HARDWARE_FAMILIES, type EncoderFamily, type Preset } from '../core/preset.js';
+import { allowedByHwaccel } from './ffmpeg/encoder-choice.js';
 
-/** BullMQ queue names; the Redis key prefix (QUEUE_PREFIX) keeps tenants and tests apart. */
-export const QUEUE_NAMES: Record<QueueKind, string> = { vod: 'vod', live: 'live' };
+export { allQueueNames, queueName, QUEUE_KINDS, QUEUE_ROUTES, type QueueRoute } from '../core/jobs.js';
+
+/** The generic BullMQ queue names: jobs any worker may take (software, or hardware it prefers). */
+export const QUEUE_NAMES: Record<QueueKind, string> = {
+  vod: queueName('vod', 'any'),
+  live: queueName('live', 'any'),
+};
+
+/** The route a preset's jobs take: only a preset that *requires* hardware leaves the generic queue. */
+export function presetRoute(preset: Pick<Preset, 'hardware'>): QueueRoute {
+  const { policy, family } = preset.hardware;
+  if (policy !== 'require') return 'any';
+  return family ?? 'hw';
+}
+
+/** The queue a job of this kind with this preset is added to. */
+export function jobQueueName(preset: Pick<Preset, 'hardware'>, kind: QueueKind): string {
+  return queueName(kind, presetRoute(preset));
+}
+
+/**
+ * The routes a worker consumes: the generic one, each hardware family its probe proved
+ * and HWACCEL allows, and `hw` when it has at least one: a job whose preset requires
+ * hardware only reaches a worker that proved it.
+ */
+export function workerRoutes(families: readonly EncoderFamily[], hwaccel: HwaccelSetting): QueueRoute[] {
+  const allowed = allowedByHwaccel(hwaccel);
+  const hardware = HARDWARE_FAMILIES.filter((f) => families.includes(f) && allowed.includes(f));
+  return ['any', ...hardware, ...(hardware.length > 0 ? (['hw'] as const) : [])];
+}
 
 /** Redis pub/sub channel on which the API asks whichever worker holds a job to abort it. */
 export function cancelChannel(prefix: string): string {

@@ -8,13 +8,16 @@ import {
   CANCELLED_REASON,
   type LiveJobData,
   type LiveJobResult,
+  type QueueKind,
   type VodJobData,
   type VodJobResult,
 } from '../core/jobs.js';
+import type { WorkerJob } from '../core/workers.js';
 import type { Logger } from '../core/log.js';
 import { closeRedis, withTimeout, workerRedis } from '../core/redis.js';
 import type { LivePackagerFactory } from '../packager/live-types.js';
 import type { Storage } from '../packager/storage/storage.js';
+import { jobRunRecord } from './ladder.js';
 import { runLiveJob, type LiveTiming } from './live-job.js';
 import {
   cancelChannel,
@@ -22,11 +25,14 @@ import {
   LIVE_MAX_STALLED_COUNT,
   LIVE_STALLED_INTERVAL_MS,
   MAX_STALLED_COUNT,
-  QUEUE_NAMES,
+  queueName,
   VOD_LOCK_MS,
   VOD_STALLED_INTERVAL_MS,
+  workerRoutes,
 } from './queues.js';
+import { isShutdown, SHUTDOWN_REASON } from './shutdown.js';
 import { runVodJob } from './vod-job.js';
+import { WorkerRegistry } from './worker-registry.js';
 
 export interface WorkerRoleOptions {
   redisUrl: string;
@@ -46,10 +52,12 @@ export interface WorkerRoleOptions {
   liveConcurrency?: number;
   /** Live restart and timeout tuning (tests shorten it). */
   liveTiming?: Partial<LiveTiming>;
+  /**
+   * The worker's name in BullMQ and the worker registry; unique per deployment.
+   * @defaultValue `hostname:pid` (tests running two roles in one process set their own)
+   */
+  id?: string;
 }
-
-/** Reason given to the abort signal when this process shuts down (the job goes back to the queue). */
-const SHUTDOWN = 'worker shutting down';
 
 /** Reason given to the abort signal of a live job whose lock another worker may now hold. */
 const LOCK_LOST = 'job lock lost';
@@ -66,12 +74,24 @@ const UNRECOVERABLE = new Set([
 /**
  * The worker role: takes transcode jobs from BullMQ, one ffmpeg each, and packages
  * the output. Any number of these run against one Redis, in any process.
+ *
+ * It consumes the generic queues (`vod`, `live`) and, per hardware family its probe
+ * proved (and HWACCEL allows), that family's queues (`vod-nvenc`, …) plus `vod-hw`/
+ * `live-hw` (any hardware): a preset that requires hardware only reaches a worker that
+ * has it. Concurrency applies per queue. It announces itself in the worker registry.
  */
 export class WorkerRole {
-  readonly id = `${os.hostname()}:${process.pid}`;
+  readonly id: string;
   readonly #opts: WorkerRoleOptions;
-  readonly #vod: Worker<VodJobData, VodJobResult>;
-  readonly #live: Worker<LiveJobData, LiveJobResult> | null;
+  /** One BullMQ worker per queue this role consumes, generic queue first. */
+  readonly #vod: Worker<VodJobData, VodJobResult>[] = [];
+  /** Empty without a live packager factory. */
+  readonly #live: Worker<LiveJobData, LiveJobResult>[] = [];
+  /** Jobs running here, by id: the registry heartbeat reports them. */
+  readonly #running = new Map<string, WorkerJob>();
+  readonly #registry: WorkerRegistry;
+  /** The BullMQ queues this role consumes (generic first, then per hardware family). */
+  readonly queues: string[];
   readonly #subscriber: Redis;
   /** BullMQ never closes a connection it was handed, so this role does. */
   readonly #connection: Redis;
@@ -79,75 +99,87 @@ export class WorkerRole {
 
   constructor(opts: WorkerRoleOptions) {
     this.#opts = opts;
+    this.id = opts.id ?? `${os.hostname()}:${process.pid}`;
     const log = opts.log.child({ role: 'worker', workerId: this.id });
     this.#connection = workerRedis(opts.redisUrl, `whipcast-worker-${process.pid}`);
     this.#connection.on('error', () => undefined);
-    this.#vod = new Worker<VodJobData, VodJobResult>(
-      QUEUE_NAMES.vod,
-      (job, token, signal) =>
-        this.#guard(job, token, signal, (abort) =>
-          runVodJob(job, abort, {
-            ffmpegPath: opts.ffmpegPath,
-            hwaccel: opts.hwaccel,
-            capabilities: opts.capabilities,
-            storage: opts.storage,
-            log: this.#jobLog(job.id, { assetId: job.data.assetId }),
-          }),
-        ),
-      {
-        connection: this.#connection,
-        prefix: opts.prefix,
-        concurrency: opts.concurrency,
-        lockDuration: VOD_LOCK_MS,
-        stalledInterval: VOD_STALLED_INTERVAL_MS,
-        maxStalledCount: MAX_STALLED_COUNT,
-        name: this.id,
-      },
-    );
-    this.#vod.on('error', (err) => log.error({ err: errorMessage(err) }, 'worker error'));
-    this.#vod.on('failed', (job, err) =>
-      log.warn({ jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'job failed'),
-    );
-    this.#vod.on('completed', (job) => log.info({ jobId: job.id }, 'job completed'));
-
-    const livePackagers = opts.livePackagers;
-    if (livePackagers) {
-      this.#live = new Worker<LiveJobData, LiveJobResult>(
-        QUEUE_NAMES.live,
+    const routes = workerRoutes(opts.capabilities.families, opts.hwaccel);
+    for (const route of routes) {
+      const queue = queueName('vod', route);
+      const vod = new Worker<VodJobData, VodJobResult>(
+        queue,
         (job, token, signal) =>
-          this.#guard(job, token, signal, (abort) =>
-            runLiveJob(job, abort, {
-              ffmpegPath: opts.ffmpegPath,
-              hwaccel: opts.hwaccel,
-              capabilities: opts.capabilities,
-              packagers: livePackagers,
-              log: this.#jobLog(job.id, { streamId: job.data.streamId }),
-              ...(opts.liveTiming ? { timing: opts.liveTiming } : {}),
-            }),
+          this.#track(job, 'vod', queue, () =>
+            this.#guard(job, token, signal, (abort) =>
+              runVodJob(job, abort, {
+                ffmpegPath: opts.ffmpegPath,
+                hwaccel: opts.hwaccel,
+                capabilities: opts.capabilities,
+                storage: opts.storage,
+                log: this.#jobLog(job.id, { assetId: job.data.assetId }),
+              }),
+            ),
           ),
         {
           connection: this.#connection,
           prefix: opts.prefix,
-          concurrency: opts.liveConcurrency ?? opts.concurrency,
-          lockDuration: LIVE_LOCK_MS,
-          stalledInterval: LIVE_STALLED_INTERVAL_MS,
-          maxStalledCount: LIVE_MAX_STALLED_COUNT,
+          concurrency: opts.concurrency,
+          lockDuration: VOD_LOCK_MS,
+          stalledInterval: VOD_STALLED_INTERVAL_MS,
+          maxStalledCount: MAX_STALLED_COUNT,
           name: this.id,
         },
       );
-      const live = this.#live;
-      live.on('error', (err) => log.error({ err: errorMessage(err) }, 'live worker error'));
-      live.on('failed', (job, err) =>
-        log.warn({ jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'live job failed'),
+      vod.on('error', (err) => log.error({ err: errorMessage(err), queue }, 'worker error'));
+      vod.on('failed', (job, err) =>
+        log.warn({ jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'job failed'),
       );
-      live.on('completed', (job) => log.info({ jobId: job.id }, 'live job completed'));
-      // Another worker may hold the job now: stop feeding its packager from here.
-      live.on('lockRenewalFailed', (ids) => {
-        for (const id of ids)
-          if (live.cancelJob(id, LOCK_LOST)) log.warn({ jobId: id }, 'live job lock lost');
-      });
+      vod.on('completed', (job) => log.info({ jobId: job.id }, 'job completed'));
+      this.#vod.push(vod);
+    }
+
+    const livePackagers = opts.livePackagers;
+    if (livePackagers) {
+      for (const route of routes) {
+        const queue = queueName('live', route);
+        const live = new Worker<LiveJobData, LiveJobResult>(
+          queue,
+          (job, token, signal) =>
+            this.#track(job, 'live', queue, () =>
+              this.#guard(job, token, signal, (abort) =>
+                runLiveJob(job, abort, {
+                  ffmpegPath: opts.ffmpegPath,
+                  hwaccel: opts.hwaccel,
+                  capabilities: opts.capabilities,
+                  packagers: livePackagers,
+                  log: this.#jobLog(job.id, { streamId: job.data.streamId }),
+                  ...(opts.liveTiming ? { timing: opts.liveTiming } : {}),
+                }),
+              ),
+            ),
+          {
+            connection: this.#connection,
+            prefix: opts.prefix,
+            concurrency: opts.liveConcurrency ?? opts.concurrency,
+            lockDuration: LIVE_LOCK_MS,
+            stalledInterval: LIVE_STALLED_INTERVAL_MS,
+            maxStalledCount: LIVE_MAX_STALLED_COUNT,
+            name: this.id,
+          },
+        );
+        live.on('error', (err) => log.error({ err: errorMessage(err), queue }, 'live worker error'));
+        live.on('failed', (job, err) =>
+          log.warn({ jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'live job failed'),
+        );
+        live.on('completed', (job) => log.info({ jobId: job.id }, 'live job completed'));
+        // Another worker may hold the job now: stop feeding its packager from here.
+        live.on('lockRenewalFailed', (ids) => {
+          for (const id of ids)
+            if (live.cancelJob(id, LOCK_LOST)) log.warn({ jobId: id }, 'live job lock lost');
+        });
+        this.#live.push(live);
+      }
     } else {
-      this.#live = null;
       log.info('no live packager given: this worker takes VOD jobs only');
     }
 
@@ -155,10 +187,52 @@ export class WorkerRole {
     this.#subscriber.on('error', () => undefined);
     void this.#subscriber.subscribe(cancelChannel(opts.prefix)).catch(() => undefined);
     this.#subscriber.on('message', (_channel: string, jobId: string) => {
-      const found = [this.#vod, this.#live].some((w) => w?.cancelJob(jobId, CANCELLED_REASON) === true);
+      const found = [...this.#vod, ...this.#live].some((w) => w.cancelJob(jobId, CANCELLED_REASON));
       if (found) log.info({ jobId }, 'cancel requested');
     });
-    log.info({ families: opts.capabilities.families, concurrency: opts.concurrency }, 'worker started');
+
+    this.queues = [...this.#vod, ...this.#live].map((w) => w.name);
+    this.#registry = new WorkerRegistry({
+      connection: this.#connection,
+      prefix: opts.prefix,
+      info: {
+        id: this.id,
+        hostname: os.hostname(),
+        pid: process.pid,
+        families: opts.capabilities.families.filter(
+          (f) => f === 'x264' || (routes as readonly string[]).includes(f),
+        ),
+        queues: this.queues,
+        concurrency: opts.concurrency,
+        startedAt: new Date().toISOString(),
+      },
+      jobs: () => [...this.#running.values()],
+      load: () => ({ load1: os.loadavg()[0] ?? 0, cpus: os.availableParallelism() }),
+      log,
+    });
+    this.#registry.start();
+    log.info(
+      { families: opts.capabilities.families, queues: this.queues, concurrency: opts.concurrency },
+      'worker started',
+    );
+  }
+
+  /**
+   * Runs a job as one of this worker's running jobs: the registry lists it, and the job's
+   * data records which worker runs it with which encoder (a fallback from preferred
+   * hardware shows in GET /api/jobs/{id} while it runs).
+   */
+  async #track<R>(job: Job, kind: QueueKind, queue: string, run: () => Promise<R>): Promise<R> {
+    const id = job.id ?? '';
+    this.#running.set(id, { id, kind, queue, startedAt: new Date().toISOString() });
+    try {
+      const data = job.data as VodJobData | LiveJobData;
+      const record = jobRunRecord(data.preset, { ...this.#opts, workerId: this.id });
+      if (record) await job.updateData({ ...data, run: record }).catch(() => undefined);
+      return await run();
+    } finally {
+      this.#running.delete(id);
+    }
   }
 
   #jobLog(jobId: string | undefined, ids: Record<string, string>): Logger {
@@ -182,7 +256,7 @@ export class WorkerRole {
       return await run(controller.signal);
     } catch (e) {
       const reason: unknown = controller.signal.reason;
-      if (controller.signal.aborted && reason === SHUTDOWN && token) {
+      if (controller.signal.aborted && isShutdown(reason) && token) {
         // Hand the job back so another worker starts it at once instead of after a stall.
         await job.moveToWait(token);
         throw new WaitingError();
@@ -199,14 +273,14 @@ export class WorkerRole {
   /** Stops taking jobs, hands running ones back to the queue, and ends every ffmpeg. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#vod.cancelAllJobs(SHUTDOWN);
-      this.#live?.cancelAllJobs(SHUTDOWN);
+      const workers = [...this.#vod, ...this.#live];
+      for (const w of workers) w.cancelAllJobs(SHUTDOWN_REASON);
       // BullMQ's graceful close waits on Redis forever; with Redis gone, force it.
       const force = this.#connection.status !== 'ready';
       const results = await Promise.allSettled([
-        withTimeout(this.#vod.close(force), 10_000, 'worker close'),
-        ...(this.#live ? [withTimeout(this.#live.close(force), 10_000, 'live worker close')] : []),
+        ...workers.map((w) => withTimeout(w.close(force), 10_000, `worker close (${w.name})`)),
         closeRedis(this.#subscriber),
+        this.#registry.close(),
       ]);
       results.push(...(await Promise.allSettled([closeRedis(this.#connection)])));
       for (const r of results) {

@@ -8,6 +8,7 @@ import {
   useOPUS,
   usePLI,
   useSdesMid,
+  useVP8,
   type RtpPacket,
 } from 'werift';
 
@@ -22,6 +23,8 @@ export interface WhepClientOptions {
    * False: record nothing (cheap viewers for load tests; use onRtp to count).
    */
   record?: boolean;
+  /** Default `h264` (three H.264 payload types, as browsers offer them); `vp8`: VP8 only. */
+  videoCodec?: 'h264' | 'vp8';
 }
 
 /** One assembled video frame (H.264 as Annex-B) and when it completed. */
@@ -40,6 +43,8 @@ export class WhepTestClient {
   readonly pc: RTCPeerConnection;
   location = '';
   answer = '';
+  /** ETag of the ICE session (from the POST, then from each ICE restart). */
+  etag = '';
   postedAtMs = 0;
   readonly video: { seq: number; timestamp: number; ssrc: number; pt: number }[] = [];
   readonly audio: { seq: number; timestamp: number; ssrc: number; pt: number }[] = [];
@@ -57,21 +62,24 @@ export class WhepTestClient {
       iceAdditionalHostAddresses: ['127.0.0.1'],
       iceUseIpv6: false,
       codecs: {
-        video: [
-          // As browsers offer it: several H.264 types, the High one not first.
-          useH264({
-            rtcpFeedback: fb,
-            parameters: 'level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f',
-          }),
-          useH264({
-            rtcpFeedback: fb,
-            parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
-          }),
-          useH264({
-            rtcpFeedback: fb,
-            parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=64001f',
-          }),
-        ],
+        video:
+          opts.videoCodec === 'vp8'
+            ? [useVP8({ rtcpFeedback: fb })]
+            : [
+                // As browsers offer it: several H.264 types, the High one not first.
+                useH264({
+                  rtcpFeedback: fb,
+                  parameters: 'level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f',
+                }),
+                useH264({
+                  rtcpFeedback: fb,
+                  parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+                }),
+                useH264({
+                  rtcpFeedback: fb,
+                  parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=64001f',
+                }),
+              ],
         audio: [useOPUS()],
       },
       headerExtensions: { video: [useSdesMid()], audio: [useSdesMid()] },
@@ -130,6 +138,7 @@ export class WhepTestClient {
     const body = await res.text();
     if (res.status !== 201) throw new Error(`POST ${this.#opts.url}: ${res.status} ${body}`);
     this.location = new URL(res.headers.get('location') ?? '', this.#opts.url).toString();
+    this.etag = res.headers.get('etag') ?? '';
     this.answer = body;
     await this.pc.setRemoteDescription({ type: 'answer', sdp: body });
   }
@@ -146,7 +155,7 @@ export class WhepTestClient {
     this.video.push(rec);
     if (this.#pending.length > 0 && this.#pending[0]!.header.timestamp !== h.timestamp) this.#pending = [];
     this.#pending.push(rtp);
-    if (h.marker) {
+    if (h.marker && this.#opts.videoCodec !== 'vp8') {
       const packets = this.#pending.sort((a, b) => a.header.sequenceNumber - b.header.sequenceNumber);
       this.#pending = [];
       try {
@@ -156,6 +165,56 @@ export class WhepTestClient {
         // a frame with a lost packet: skipped
       }
     }
+  }
+
+  /** The client's side of an ICE restart: new credentials, as a fragment of the bundle's m-line. */
+  async iceRestartFragment(): Promise<string> {
+    this.pc.restartIce();
+    await this.pc.setLocalDescription(await this.pc.createOffer({ iceRestart: true }));
+    const offer = this.pc.localDescription!.sdp.split('\r\n');
+    return [
+      offer.find((l) => l.startsWith('a=ice-ufrag:')),
+      offer.find((l) => l.startsWith('a=ice-pwd:')),
+      'm=video 9 UDP/TLS/RTP/SAVPF 0',
+      offer.find((l) => l.startsWith('a=mid:')),
+      '',
+    ].join('\r\n');
+  }
+
+  patch(fragment: string, headers: Record<string, string>): Promise<Response> {
+    return fetch(this.location, {
+      method: 'PATCH',
+      headers: {
+        'Content-Type': 'application/trickle-ice-sdpfrag',
+        ...(this.#opts.token ? { Authorization: `Bearer ${this.#opts.token}` } : {}),
+        ...headers,
+      },
+      body: fragment,
+    });
+  }
+
+  /** Applies the server's ICE restart fragment to the answer held and runs the new checks. */
+  async applyIceRestart(fragment: string): Promise<void> {
+    const lines = fragment.split('\r\n');
+    const ufrag = lines.find((l) => l.startsWith('a=ice-ufrag:'))!;
+    const pwd = lines.find((l) => l.startsWith('a=ice-pwd:'))!;
+    const candidates = lines.filter((l) => l.startsWith('a=candidate:'));
+    const answer = this.pc
+      .remoteDescription!.sdp.split('\r\n')
+      .filter((l) => !l.startsWith('a=candidate:'))
+      .flatMap((l) =>
+        l.startsWith('a=ice-ufrag:')
+          ? [ufrag]
+          : l.startsWith('a=ice-pwd:')
+            ? [pwd]
+            : l.startsWith('a=mid:')
+              ? [l, ...candidates]
+              : [l],
+      )
+      .join('\r\n');
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    // werift's connect() skips a transport whose DTLS is up: run the new checks.
+    for (const t of this.pc.iceTransports) if (!t.connection.nominated) void t.start();
   }
 
   delete(): Promise<Response> {

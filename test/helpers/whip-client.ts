@@ -49,6 +49,12 @@ export interface WhipClientOptions {
    */
   videoSource?: string;
   /**
+   * A pre-encoded file (H.264 video in Annex B, Opus audio: MPEG-TS) sent in a loop at its own
+   * rate, streams copied (no encode: a benchmark keeps its CPU for what it measures).
+   * Replaces the lavfi sources; `video` must be `h264`.
+   */
+  inputFile?: string;
+  /**
    * Called for every RTP packet handed to werift's sender track, with its RTP timestamp and
    * the wall clock (epoch ms, fractional) when it was: with ffmpeg's -re pacing, frame n
    * of the source goes out with the first packet of timestamp firstTs + n * 90000 / fps.
@@ -243,25 +249,26 @@ export class WhipTestClient {
     const size = `${o.width ?? 640}x${o.height ?? 360}`;
     const fps = o.fps ?? 30;
     const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re'];
-    args.push('-f', 'lavfi', '-i', o.videoSource ?? `testsrc2=size=${size}:rate=${fps}`);
-    args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+    if (o.inputFile) {
+      args.push('-stream_loop', '-1', '-i', o.inputFile);
+    } else {
+      args.push('-f', 'lavfi', '-i', o.videoSource ?? `testsrc2=size=${size}:rate=${fps}`);
+      args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+    }
     if (o.seconds !== undefined) args.push('-t', String(o.seconds));
     const rtp = (port: number) => `rtp://127.0.0.1:${port}?pkt_size=1200&rtcpport=${port}`;
     const videoCodec = o.video ?? 'h264';
     if (this.videoTrack && videoCodec) {
       const port = await this.#forward(this.videoTrack, 'video');
-      args.push(
-        '-map',
-        '0:v',
-        ...videoArgs(videoCodec, o.gop ?? 30, o.videoBitrateKbps, o.x264Preset),
-        '-f',
-        'rtp',
-        rtp(port),
-      );
+      const encode = o.inputFile
+        ? ['-c:v', 'copy']
+        : videoArgs(videoCodec, o.gop ?? 30, o.videoBitrateKbps, o.x264Preset);
+      args.push('-map', '0:v', ...encode, '-f', 'rtp', rtp(port));
     }
     if (this.audioTrack) {
       const port = await this.#forward(this.audioTrack, 'audio');
-      args.push('-map', '1:a', '-c:a', 'libopus', '-b:a', '64k', '-ar', '48000', '-ac', '2');
+      if (o.inputFile) args.push('-map', '0:a', '-c:a', 'copy');
+      else args.push('-map', '1:a', '-c:a', 'libopus', '-b:a', '64k', '-ar', '48000', '-ac', '2');
       args.push('-f', 'rtp', rtp(port));
     }
     const child = spawnOwned(o.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg', args, {

@@ -202,7 +202,7 @@ describe('files end to end: POST /api/vod → worker → packager → origin', (
     expect((await fetch(`${base}/api/jobs/tocancel`, { method: 'DELETE' })).status).toBe(409);
   }, 90_000);
 
-  it('fails a job whose preset requires hardware no worker has, once, with the reason', async () => {
+  it('refuses a job whose preset requires hardware no worker has, with the reason (422)', async () => {
     const light = (await (await fetch(`${base}/api/presets/light`)).json()) as {
       preset: Record<string, unknown>;
     };
@@ -223,18 +223,12 @@ describe('files end to end: POST /api/vod → worker → packager → origin', (
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: path.basename(clip), presetId: 'needs-nvenc', id: 'hwjob' }),
     });
-    expect(res.status).toBe(202);
-    const job = await waitFor(
-      'the job to fail',
-      async () => {
-        const j = await jobOf(base, 'hwjob');
-        return j.state === 'failed' ? j : null;
-      },
-      30_000,
-      200,
-    );
-    expect(job.failedReason).toMatch(/nvenc/i);
-    expect(job.attempts).toBe(1);
+    // Such a job would wait in the vod-nvenc queue, which only workers that proved NVENC take.
+    expect(res.status).toBe(422);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('hardware_unavailable');
+    expect(body.error.message).toMatch(/nvenc/i);
+    expect((await fetch(`${base}/api/jobs/hwjob`)).status).toBe(404);
   }, 60_000);
 
   it('cancels a queued job before it starts', async () => {

@@ -60,6 +60,17 @@ describe('WHEP playback of a WHIP stream (werift peers, ffmpeg H.264 + Opus)', (
     expect(first.atMs - v.postedAtMs).toBeLessThan(2_000 + 1_500); // 2 s target; slack for a loaded runner
     expect(v.video.every((p) => String(p.pt) === pt)).toBe(true);
     expect(server.whep.viewers('cam')).toBe(1);
+    // Per-viewer figures (GET /api/streams/{stream} lists them under viewers.whepViewers).
+    const stats = server.whep.stats('cam')!;
+    expect(stats.sessions).toHaveLength(1);
+    const mine = stats.sessions[0]!;
+    expect(v.location).toContain(mine.viewerId);
+    expect(mine.packetsSent).toBeGreaterThan(v.video.length / 2);
+    expect(mine.bytesSent).toBeGreaterThan(mine.packetsSent * 12);
+    expect(mine.packetsDropped).toBe(0);
+    expect(Date.parse(mine.since)).toBeGreaterThanOrEqual(v.postedAtMs - 1000);
+    for (const k of ['retransmitted', 'nacksReceived', 'plisReceived'] as const)
+      expect(typeof mine[k]).toBe('number');
     const res = await v.delete();
     expect(res.status).toBe(200);
     await until(() => server.whep.viewers('cam') === 0, 2_000);
@@ -94,6 +105,60 @@ describe('WHEP playback of a WHIP stream (werift peers, ffmpeg H.264 + Opus)', (
     console.log('20 viewers', JSON.stringify(stats));
     expect(stats?.packetsDropped).toBe(0);
   }, 120_000);
+
+  it('restarts ICE on a PATCH with new credentials (If-Match, new ETag), and the media goes on', async () => {
+    await publish('ice', 30);
+    await until(() => server.ingest.publisher('ice') !== null, 5_000);
+    const v = await viewer('ice');
+    await v.play();
+    const etag0 = v.etag;
+    await until(() => v.frames.length >= 10, 10_000);
+    expect(etag0).toMatch(/^".+"$/);
+    // Without If-Match: 428.
+    const frag = await v.iceRestartFragment();
+    const noMatch = await v.patch(frag, {});
+    expect(noMatch.status).toBe(428);
+    const res = await v.patch(frag, { 'If-Match': etag0 });
+    const body = await res.text();
+    expect(res.status).toBe(200);
+    expect(res.headers.get('etag')).toMatch(/^".+"$/);
+    expect(res.headers.get('etag')).not.toBe(etag0);
+    expect(body).toMatch(/a=ice-ufrag:/);
+    await v.applyIceRestart(body);
+    const before = v.video.length;
+    await until(() => v.video.length >= before + 150, 15_000);
+    expect(v.video.length).toBeGreaterThanOrEqual(before + 150);
+    expect(server.whep.viewers('ice')).toBe(1);
+  });
+
+  it('a takeover that changes the codec (VP8 to H.264) ends the viewer that negotiated VP8, and counts it', async () => {
+    await WhipTestClient.publish({
+      url: server.whipUrl('codec'),
+      seconds: 20,
+      video: 'vp8',
+      audio: false,
+    }).then((c) => owned.push(c));
+    await until(() => server.ingest.publisher('codec') !== null, 5_000);
+    const v = await WhepTestClient.create({ url: server.whepUrl('codec'), videoCodec: 'vp8' });
+    owned.push(v);
+    await v.play();
+    expect(v.answer).toMatch(/a=rtpmap:\d+ VP8\/90000/i);
+    await until(() => v.video.length >= 30, 10_000);
+    expect(v.video.length).toBeGreaterThanOrEqual(30);
+    const first = server.ingest.publisher('codec')!.sessionId;
+    await publish('codec', 10); // H.264 takes over
+    await until(() => server.ingest.publisher('codec')?.sessionId !== first, 5_000);
+    await until(() => server.whep.viewers('codec') === 0, 5_000);
+    expect(server.whep.viewers('codec')).toBe(0);
+    // The viewer sees its peer close (DTLS close_notify / consent); no H.264 reached it.
+    await until(() => v.pc.connectionState !== 'connected', 10_000);
+    expect(new Set(v.video.map((p) => p.pt)).size).toBe(1);
+    expect(server.whep.endedOnCodecChange).toBe(1);
+    // It may POST again and gets H.264.
+    const again = await viewer('codec');
+    await again.play();
+    expect(again.answer).toMatch(/a=rtpmap:\d+ H264\/90000/i);
+  });
 
   it('a takeover keeps the viewer sequence numbers and SSRC continuous', async () => {
     await publish('tk', 20);

@@ -4,6 +4,8 @@ import type { Capabilities } from '../../core/capabilities.js';
 export interface HealthDeps {
   capabilities: () => Capabilities;
   redisReady: () => Promise<boolean>;
+  /** Shutting down: not ready, so a load balancer stops sending new work here. */
+  draining: () => boolean;
 }
 
 export function healthRouter(deps: HealthDeps): Router {
@@ -15,8 +17,10 @@ export function healthRouter(deps: HealthDeps): Router {
     const caps = deps.capabilities();
     const redis = await deps.redisReady();
     const ffmpeg = caps.ffmpegVersion !== null && caps.families.length > 0;
-    res.status(redis && ffmpeg ? 200 : 503).json({
-      status: redis && ffmpeg ? 'ready' : 'not ready',
+    const draining = deps.draining();
+    const ready = redis && ffmpeg && !draining;
+    res.status(ready ? 200 : 503).json({
+      status: draining ? 'shutting down' : ready ? 'ready' : 'not ready',
       checks: {
         redis: redis ? 'ok' : 'unreachable',
         ffmpeg: ffmpeg

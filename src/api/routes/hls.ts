@@ -8,7 +8,12 @@ import { RENDITION_NAME } from '../../packager/rendition.js';
 import { PLAYLIST_TYPE, isObjectName } from '../../packager/storage/keys.js';
 import type { Storage, StoredObject } from '../../packager/storage/storage.js';
 import { MULTIVARIANT_NAME } from '../../packager/vod-packager.js';
-import type { DeliveryDirectives, LiveOriginApi, LiveStreams } from '../live-origin.js';
+import {
+  parsePartName,
+  type DeliveryDirectives,
+  type LiveOriginApi,
+  type LiveStreams,
+} from '../live-origin.js';
 
 export type { LiveStreams } from '../live-origin.js';
 
@@ -66,8 +71,42 @@ export function acceptsGzip(header: string | undefined): boolean {
   return star ?? false;
 }
 
+/** What send() derives from a body, kept as long as the body lives. */
+interface BodyInfo {
+  hash: string;
+  gzip: Promise<Buffer> | null;
+}
+
+/**
+ * Derived once per body, not per request: the live origin hands every request for the
+ * same playlist (thousands of held ones, woken by one event) the same Buffer, and a part
+ * served from its memory is the same Buffer every time. Bodies are never mutated.
+ */
+const bodyInfos = new WeakMap<Buffer, BodyInfo>();
+
+function bodyInfo(body: Buffer): BodyInfo {
+  let info = bodyInfos.get(body);
+  if (!info) {
+    info = { hash: createHash('sha1').update(body).digest('base64url'), gzip: null };
+    bodyInfos.set(body, info);
+  }
+  return info;
+}
+
 function etagOf(body: Buffer, suffix: string): string {
-  return `"${createHash('sha1').update(body).digest('base64url')}${suffix}"`;
+  return `"${bodyInfo(body).hash}${suffix}"`;
+}
+
+function gzipped(body: Buffer): Promise<Buffer> {
+  const info = bodyInfo(body);
+  if (!info.gzip) {
+    const p = gzipAsync(body);
+    info.gzip = p;
+    p.catch(() => {
+      if (info.gzip === p) info.gzip = null;
+    });
+  }
+  return info.gzip;
 }
 
 /** RFC 9110 13.1.2 (If-None-Match uses the weak comparison) and 13.1.3 (If-Modified-Since). */
@@ -133,7 +172,7 @@ async function send(
     res.status(304).end();
     return;
   }
-  const body = gz ? await gzipAsync(obj.body) : obj.body;
+  const body = gz ? await gzipped(obj.body) : obj.body;
   if (gz) res.set('Content-Encoding', 'gzip');
   res.status(200).set('Content-Length', String(body.length));
   // Node drops the body of a HEAD response itself; the headers stay identical to GET's.
@@ -159,7 +198,11 @@ function unavailable(res: Response, message: string): void {
 /** An AbortSignal that fires when the client goes away before the answer: a held request is dropped. */
 function abortOnClose(res: Response): AbortSignal {
   const ac = new AbortController();
-  res.once('close', () => ac.abort());
+  // 'close' follows every response; only one closed before its answer finished aborts
+  // (an abort builds a DOMException: thousands at once when held requests are released).
+  res.once('close', () => {
+    if (!res.writableFinished) ac.abort();
+  });
   return ac.signal;
 }
 
@@ -172,9 +215,8 @@ function mediaPlaylistRendition(name: string): string | null {
 
 /** `{rendition}_{msn}.{part}.m4s`, the part names the live packager writes. */
 function partOf(name: string): { rendition: string; msn: number; part: number } | null {
-  const m = /^(.+)_(\d{1,15})\.(\d{1,6})\.m4s$/.exec(name);
-  if (!m || !RENDITION_NAME.test(m[1]!)) return null;
-  return { rendition: m[1]!, msn: Number(m[2]), part: Number(m[3]) };
+  const p = parsePartName(name);
+  return p && RENDITION_NAME.test(p.rendition) ? p : null;
 }
 
 const DECIMAL_INTEGER = /^\d{1,15}$/;
@@ -261,22 +303,28 @@ export function hlsRouter(deps: HlsRouterDeps): express.Router {
         }
       }
     }
-    let obj = await deps.storage.get(`${id}/${name}`);
-    const part = obj ? null : partOf(name);
-    if (part && origin) {
+    const live = origin && rendition === null ? partOf(name) : null;
+    // A recent part of a live stream comes from the origin's memory; storage otherwise.
+    const read = async () => {
+      const o = await deps.storage.get(`${id}/${name}`);
+      if (o && live) origin!.keepPart?.(id, name, o);
+      return o;
+    };
+    let obj = (live && origin!.cachedPart?.(id, name)) || (await read());
+    if (!obj && live) {
       // A preload hint names the next part before it exists: hold the request until it is published.
-      const a = await origin.awaitPart(id, part.rendition, part.msn, part.part, abortOnClose(res));
+      const a = await origin!.awaitPart(id, live.rendition, live.msn, live.part, abortOnClose(res));
       if (a === 'aborted') return;
       if (a === 'busy') return unavailable(res, 'too many held requests; retry shortly');
-      if (a === 'published') obj = await deps.storage.get(`${id}/${name}`);
+      if (a === 'published') obj = await read();
     }
     if (!obj) return notFound(res);
     // A media playlist without EXT-X-ENDLIST is live even when no origin knows it yet
     // (the API restarted, or no bus): caches must revalidate it.
-    const live =
+    const liveNow =
       (deps.live?.isLive(id) ?? false) ||
       (rendition !== null && !obj.body.includes('#EXT-X-ENDLIST') && obj.body.includes('#EXT-X-PART-INF'));
-    await send(req, res, obj, name, live);
+    await send(req, res, obj, name, liveNow);
   });
   router.use((_req, res) => notFound(res));
   // A URL express cannot decode (`%zz`) names nothing we have: the same 404.

@@ -29,6 +29,9 @@ export interface WhipRouterDeps {
 
 export { SDP_BODY_LIMIT_BYTES } from './sdp-http.js';
 
+/** Seconds a client is told to wait after a 503 (session cap, shutdown). */
+const RETRY_AFTER_S = 5;
+
 /** WHIP (RFC 9725), mounted at `/whip`; `?preset=` names the live job's preset. */
 export function whipRouter(deps: WhipRouterDeps): Router {
   return sdpEndpointRouter({
@@ -38,16 +41,22 @@ export function whipRouter(deps: WhipRouterDeps): Router {
     iceServers: deps.iceServers,
     session: (stream, id) => deps.ingest.session(stream, id),
     end: (stream, id) => deps.ingest.end(stream, id),
-    offer: (req, _res, streamId, offer) => {
+    offer: async (req, res, streamId, offer) => {
       const preset = req.query['preset'];
       if (preset !== undefined && (typeof preset !== 'string' || !isPresetId(preset))) {
         throw new AppError('bad_request', 'preset must be a preset id: lower-case letters, digits, _ and -');
       }
-      return deps.ingest.publish({
-        streamId,
-        offer,
-        ...(typeof preset === 'string' ? { presetId: preset } : {}),
-      });
+      try {
+        return await deps.ingest.publish({
+          streamId,
+          offer,
+          ...(typeof preset === 'string' ? { presetId: preset } : {}),
+        });
+      } catch (e) {
+        // Over the session cap or shutting down: tell the client when to try again.
+        if (e instanceof AppError && e.status === 503) res.setHeader('Retry-After', String(RETRY_AFTER_S));
+        throw e;
+      }
     },
   });
 }

@@ -180,6 +180,56 @@ export function iceCredentials(sdp: SdpText, media: SdpMedia): { ufrag: string; 
   return { ufrag, pwd };
 }
 
+/** Parses an offer; a syntax error is `bad_request`. */
+export function parseOffer(text: string): SdpText {
+  try {
+    return parseSdpDocument(text);
+  } catch (e) {
+    if (e instanceof SdpSyntaxError) throw bad(e.message);
+    throw e;
+  }
+}
+
+/**
+ * What every WHIP and WHEP m-line needs: a unique, valid a=mid, a WebRTC profile and
+ * numeric formats. Adds the mid to `mids`.
+ */
+export function checkMediaLine(m: SdpMedia, mids: Set<string>): void {
+  const mid = attributeValue(m.lines, 'mid');
+  if (mid === undefined) throw bad(`m=${m.kind} has no a=mid`);
+  if (!MID.test(mid)) throw bad(`a=mid:${mid.slice(0, 40)} is not a valid identifier`);
+  if (mids.has(mid)) throw bad(`a=mid:${mid} appears twice`);
+  mids.add(mid);
+  if (!PROTO.test(m.proto)) throw unsupported(`m=${m.kind} uses ${m.proto}; WebRTC needs UDP/TLS/RTP/SAVPF`);
+  for (const f of m.formats)
+    if (!/^\d{1,3}$/.test(f) || Number(f) > 127) throw bad(`m=${m.kind} has format "${f}"`);
+}
+
+/**
+ * The offer's one transport (max-bundle): every m-line in one BUNDLE group, the bundle's
+ * ICE credentials and a DTLS fingerprint. `bundleMessage`: the 422 text when not bundled.
+ */
+export function offerTransport(
+  sdp: SdpText,
+  media: readonly SdpMedia[],
+  mids: ReadonlySet<string>,
+  bundleMessage: string,
+): { bundleMid: string; iceUfrag: string; icePwd: string } {
+  const bundle = attributeValues(sdp.session, 'group')
+    .map((g) => g.split(' ').filter(Boolean))
+    .find((g) => g[0] === 'BUNDLE');
+  const bundleMids = bundle?.slice(1) ?? [];
+  if (media.length > 1 && ![...mids].every((mid) => bundleMids.includes(mid)))
+    throw unsupported(bundleMessage);
+  const bundleMid = bundleMids.find((mid) => mids.has(mid)) ?? [...mids][0]!;
+  const bundleMedia = media.find((m) => attributeValue(m.lines, 'mid') === bundleMid)!;
+  const ice = iceCredentials(sdp, bundleMedia);
+  const fingerprint =
+    attributeValue(bundleMedia.lines, 'fingerprint') ?? attributeValue(sdp.session, 'fingerprint');
+  if (fingerprint === undefined) throw bad('the offer has no a=fingerprint (DTLS is required)');
+  return { bundleMid, iceUfrag: ice.ufrag, icePwd: ice.pwd };
+}
+
 /**
  * Checks a WHIP offer (RFC 9725 4.2: one audio and/or one video m-line, max-bundle, sendonly)
  * and picks the codec of each m-line in the publisher's order of preference. Throws an
@@ -187,13 +237,7 @@ export function iceCredentials(sdp: SdpText, media: SdpMedia): { ufrag: string; 
  * `unprocessable` when it is valid but asks for what ingest does not support.
  */
 export function negotiateOffer(text: string): NegotiatedOffer {
-  let sdp: SdpText;
-  try {
-    sdp = parseSdpDocument(text);
-  } catch (e) {
-    if (e instanceof SdpSyntaxError) throw bad(e.message);
-    throw e;
-  }
+  const sdp = parseOffer(text);
   const av = sdp.media.filter((m) => m.kind === 'audio' || m.kind === 'video');
   for (const m of sdp.media) {
     if (m.kind === 'application')
@@ -212,13 +256,7 @@ export function negotiateOffer(text: string): NegotiatedOffer {
 
   const mids = new Set<string>();
   for (const m of av) {
-    const mid = attributeValue(m.lines, 'mid');
-    if (mid === undefined) throw bad(`m=${m.kind} has no a=mid`);
-    if (!MID.test(mid)) throw bad(`a=mid:${mid.slice(0, 40)} is not a valid identifier`);
-    if (mids.has(mid)) throw bad(`a=mid:${mid} appears twice`);
-    mids.add(mid);
-    if (!PROTO.test(m.proto))
-      throw unsupported(`m=${m.kind} uses ${m.proto}; WebRTC needs UDP/TLS/RTP/SAVPF`);
+    checkMediaLine(m, mids);
     if (hasFlag(m.lines, 'recvonly') || hasFlag(m.lines, 'inactive')) {
       throw unsupported(`m=${m.kind} is not sendonly: a WHIP publisher sends media`);
     }
@@ -228,25 +266,13 @@ export function negotiateOffer(text: string): NegotiatedOffer {
     if (attributeValues(m.lines, 'ssrc').length === 0) {
       throw unsupported(`m=${m.kind} has no a=ssrc line; ingest identifies each stream by its SSRC`);
     }
-    for (const f of m.formats)
-      if (!/^\d{1,3}$/.test(f) || Number(f) > 127) throw bad(`m=${m.kind} has format "${f}"`);
   }
-
-  const bundle = attributeValues(sdp.session, 'group')
-    .map((g) => g.split(' ').filter(Boolean))
-    .find((g) => g[0] === 'BUNDLE');
-  const bundleMids = bundle?.slice(1) ?? [];
-  if (av.length > 1 && ![...mids].every((mid) => bundleMids.includes(mid))) {
-    throw unsupported(
-      'the m-lines must share one transport (a=group:BUNDLE with every mid): WHIP uses max-bundle',
-    );
-  }
-  const bundleMid = bundleMids.find((mid) => mids.has(mid)) ?? [...mids][0]!;
-  const bundleMedia = av.find((m) => attributeValue(m.lines, 'mid') === bundleMid)!;
-  const ice = iceCredentials(sdp, bundleMedia);
-  const fingerprint =
-    attributeValue(bundleMedia.lines, 'fingerprint') ?? attributeValue(sdp.session, 'fingerprint');
-  if (fingerprint === undefined) throw bad('the offer has no a=fingerprint (DTLS is required)');
+  const transport = offerTransport(
+    sdp,
+    av,
+    mids,
+    'the m-lines must share one transport (a=group:BUNDLE with every mid): WHIP uses max-bundle',
+  );
 
   let video: NegotiatedVideo | null = null;
   let audio: NegotiatedAudio | null = null;
@@ -277,8 +303,6 @@ export function negotiateOffer(text: string): NegotiatedOffer {
     sdp: serializeSdpText({ session: sdp.session, media: reduced }),
     video,
     audio,
-    bundleMid,
-    iceUfrag: ice.ufrag,
-    icePwd: ice.pwd,
+    ...transport,
   };
 }

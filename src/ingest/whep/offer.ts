@@ -1,17 +1,15 @@
-import { AppError } from '../../core/errors.js';
 import type { VideoCodec } from '../../core/media.js';
 import { unprocessable } from '../errors.js';
-import { fmtpParams, iceCredentials, reduceToCodec, rtpmaps, type RtcpFeedback } from '../sdp/offer.js';
 import {
-  attributeValue,
-  attributeValues,
-  hasFlag,
-  parseSdpDocument,
-  SdpSyntaxError,
-  serializeSdpText,
-  type SdpMedia,
-  type SdpText,
-} from '../sdp/sdp-text.js';
+  checkMediaLine,
+  fmtpParams,
+  offerTransport,
+  parseOffer,
+  reduceToCodec,
+  rtpmaps,
+  type RtcpFeedback,
+} from '../sdp/offer.js';
+import { attributeValue, hasFlag, serializeSdpText, type SdpMedia } from '../sdp/sdp-text.js';
 
 /** What is being published, as far as choosing a viewer's payload type goes. */
 export interface PublishedCodecs {
@@ -40,10 +38,6 @@ export interface NegotiatedViewerOffer {
   iceUfrag: string;
   icePwd: string;
 }
-
-const MID = /^[A-Za-z0-9!#$%&'*+\-.^_`{|}~]{1,32}$/;
-const PROTO = /^(UDP\/TLS\/RTP\/SAVPF|UDP\/DTLS\/RTP\/SAVPF|RTP\/SAVPF)$/i;
-const bad = (message: string) => new AppError('bad_request', message);
 
 /** profile_idc values that decode a stream of profile_idc `p` (baseline < main < high). */
 function profileRank(plid: string | undefined): { idc: number; constrainedBaseline: boolean } | null {
@@ -119,13 +113,7 @@ function describe(published: PublishedCodecs): string {
  * the viewer cannot take what is published.
  */
 export function negotiateViewerOffer(text: string, published: PublishedCodecs): NegotiatedViewerOffer {
-  let sdp: SdpText;
-  try {
-    sdp = parseSdpDocument(text);
-  } catch (e) {
-    if (e instanceof SdpSyntaxError) throw bad(e.message);
-    throw e;
-  }
+  const sdp = parseOffer(text);
   for (const m of sdp.media) {
     if (m.kind !== 'audio' && m.kind !== 'video')
       throw unprocessable(`m=${m.kind} is not supported; WHEP carries audio and video`);
@@ -139,30 +127,16 @@ export function negotiateViewerOffer(text: string, published: PublishedCodecs): 
     );
   const mids = new Set<string>();
   for (const m of sdp.media) {
-    const mid = attributeValue(m.lines, 'mid');
-    if (mid === undefined) throw bad(`m=${m.kind} has no a=mid`);
-    if (!MID.test(mid)) throw bad(`a=mid:${mid.slice(0, 40)} is not a valid identifier`);
-    if (mids.has(mid)) throw bad(`a=mid:${mid} appears twice`);
-    mids.add(mid);
-    if (!PROTO.test(m.proto))
-      throw unprocessable(`m=${m.kind} uses ${m.proto}; WebRTC needs UDP/TLS/RTP/SAVPF`);
+    checkMediaLine(m, mids);
     if (hasFlag(m.lines, 'sendonly') || hasFlag(m.lines, 'inactive'))
       throw unprocessable(`m=${m.kind} is not recvonly: a WHEP viewer receives media`);
-    for (const f of m.formats)
-      if (!/^\d{1,3}$/.test(f) || Number(f) > 127) throw bad(`m=${m.kind} has format "${f}"`);
   }
-  const bundle = attributeValues(sdp.session, 'group')
-    .map((g) => g.split(' ').filter(Boolean))
-    .find((g) => g[0] === 'BUNDLE');
-  const bundleMids = bundle?.slice(1) ?? [];
-  if (sdp.media.length > 1 && ![...mids].every((mid) => bundleMids.includes(mid)))
-    throw unprocessable('the m-lines must share one transport (a=group:BUNDLE with every mid)');
-  const bundleMid = bundleMids.find((mid) => mids.has(mid)) ?? [...mids][0]!;
-  const bundleMedia = sdp.media.find((m) => attributeValue(m.lines, 'mid') === bundleMid)!;
-  const ice = iceCredentials(sdp, bundleMedia);
-  const fingerprint =
-    attributeValue(bundleMedia.lines, 'fingerprint') ?? attributeValue(sdp.session, 'fingerprint');
-  if (fingerprint === undefined) throw bad('the offer has no a=fingerprint (DTLS is required)');
+  const transport = offerTransport(
+    sdp,
+    sdp.media,
+    mids,
+    'the m-lines must share one transport (a=group:BUNDLE with every mid)',
+  );
 
   let video: ViewerTrackChoice | null = null;
   let audio: ViewerTrackChoice | null = null;
@@ -197,8 +171,6 @@ export function negotiateViewerOffer(text: string, published: PublishedCodecs): 
     sdp: serializeSdpText({ session: sdp.session, media: reduced }),
     video,
     audio,
-    bundleMid,
-    iceUfrag: ice.ufrag,
-    icePwd: ice.pwd,
+    ...transport,
   };
 }

@@ -2,12 +2,13 @@ import type { RtpPacket } from 'werift';
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { AudioTrackInfo, VideoCodec, VideoTrackInfo } from '../../core/media.js';
+import type { WhepViewerStats } from '../../core/streams.js';
 import type { PeerNetworkOptions } from '../whip/peer.js';
 import type { RtpListener } from '../whip/session.js';
 import { startsKeyframe } from './keyframe.js';
 import { negotiateViewerOffer } from './offer.js';
 import { RetransmitBuffer } from './retransmit-buffer.js';
-import { WhepViewer, type ViewerEndReason, type ViewerStats } from './viewer.js';
+import { WhepViewer, zeroViewerStats, type ViewerEndReason, type ViewerStats } from './viewer.js';
 
 /** What WHEP needs of a publish session (WhipSession). */
 export interface RtpPublisher {
@@ -52,6 +53,10 @@ export interface PlayRequest {
 /** Viewer figures of one stream, for GET /api/streams/{stream}. */
 export interface WhepStreamStats extends ViewerStats {
   viewers: number;
+  /** Viewers ended because a takeover changed the video codec to one they had not negotiated. */
+  endedOnCodecChange: number;
+  /** Each viewer's own figures. */
+  sessions: WhepViewerStats[];
 }
 
 /** The viewers of one stream and the publisher they follow. */
@@ -60,15 +65,8 @@ class StreamFanout {
   readonly viewers = new Set<WhepViewer>();
   readonly buffers: { video: RetransmitBuffer; audio: RetransmitBuffer };
   /** Figures of viewers that already left. */
-  readonly past: ViewerStats = {
-    packetsSent: 0,
-    packetsDropped: 0,
-    packetsBeforeKeyframe: 0,
-    retransmitted: 0,
-    nacksReceived: 0,
-    plisReceived: 0,
-    firsReceived: 0,
-  };
+  readonly past: ViewerStats = zeroViewerStats();
+  endedOnCodecChange = 0;
   publisher: RtpPublisher | null = null;
   #videoCodec: VideoCodec | null = null;
   #lastSessionId: string | null = null;
@@ -96,7 +94,18 @@ class StreamFanout {
     this.#videoCodec = p.video?.codec ?? null;
     this.buffers.video.clear();
     this.buffers.audio.clear();
-    if (takeover) for (const v of this.viewers) v.sourceChanged();
+    if (takeover) {
+      for (const v of this.viewers) {
+        // A viewer negotiated one video codec: one it cannot decode is not sent, it ends.
+        if (v.sourceChanged(this.#videoCodec)) continue;
+        this.endedOnCodecChange++;
+        this.#log.info(
+          { streamId: this.streamId, viewerId: v.sessionId, from: v.videoCodec, to: this.#videoCodec },
+          'the new publisher sends a video codec this viewer did not negotiate: ending it',
+        );
+        void v.close('codec-changed');
+      }
+    }
     this.#unsubscribe.push(
       p.onRtp((kind, rtp, at) => this.#fanOut(kind, rtp, at)),
       p.onEnd(() => this.#publisherEnded(p)),
@@ -132,9 +141,15 @@ class StreamFanout {
   }
 
   stats(): WhepStreamStats {
-    const sum: WhepStreamStats = { viewers: this.viewers.size, ...this.past };
+    const sum: WhepStreamStats = {
+      viewers: this.viewers.size,
+      ...this.past,
+      endedOnCodecChange: this.endedOnCodecChange,
+      sessions: [],
+    };
     for (const v of this.viewers) {
       for (const k of Object.keys(this.past) as (keyof ViewerStats)[]) sum[k] += v.stats[k];
+      sum.sessions.push(v.view());
     }
     return sum;
   }
@@ -155,6 +170,7 @@ export class WhepRegistry {
   readonly #streams = new Map<string, StreamFanout>();
   readonly #viewers = new Map<string, WhepViewer>();
   #pending = 0;
+  #endedOnCodecChange = 0;
   readonly #offPublisher: () => void;
   readonly #timer: NodeJS.Timeout;
   #closing: Promise<void> | null = null;
@@ -256,6 +272,7 @@ export class WhepRegistry {
 
   #viewerEnded(f: StreamFanout, v: WhepViewer, reason: ViewerEndReason): void {
     this.#viewers.delete(v.sessionId);
+    if (reason === 'codec-changed') this.#endedOnCodecChange++;
     if (f.viewers.delete(v)) {
       for (const k of Object.keys(f.past) as (keyof ViewerStats)[]) f.past[k] += v.stats[k];
     }
@@ -280,12 +297,20 @@ export class WhepRegistry {
     return true;
   }
 
+  /** Viewers ended (all streams, since start) because a takeover changed the video codec. */
+  get endedOnCodecChange(): number {
+    return this.#endedOnCodecChange;
+  }
+
   /** WHEP viewers of a stream now (0 when none or not live). */
   viewers(streamId: string): number {
     return this.#streams.get(streamId)?.viewers.size ?? 0;
   }
 
-  /** Viewer figures of a stream (summed over its viewers, present and past while it has any). */
+  /**
+   * Viewer figures of a stream: summed over its viewers (present, and past while it has
+   * any), and each present viewer's own (`sessions`).
+   */
   stats(streamId: string): WhepStreamStats | null {
     return this.#streams.get(streamId)?.stats() ?? null;
   }

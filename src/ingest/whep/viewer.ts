@@ -2,6 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import {
   MediaStreamTrack,
   ntpTime,
+  ProtectionProfileAes128CmHmacSha1_80,
   RTCPeerConnection,
   RtcpPayloadSpecificFeedback,
   RtcpSenderInfo,
@@ -9,39 +10,43 @@ import {
   RtpHeader,
   RTP_EXTENSION_URI,
   serializeSdesMid,
-  useFIR,
   useH264,
-  useNACK,
   useOPUS,
-  usePLI,
   useSdesMid,
   useVP8,
   useVP9,
+  type RTCDtlsTransport,
   type RTCRtpTransceiver,
   type RtpPacket,
 } from 'werift';
 import { AppError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { VideoCodec } from '../../core/media.js';
+import type { WhepViewerStats } from '../../core/streams.js';
+import { PeerSignaling } from '../peer/signaling.js';
 import type { IceFragment } from '../sdp/ice-fragment.js';
-import { unprocessable } from '../errors.js';
-import { answerOffer, type PeerNetworkOptions } from '../whip/peer.js';
+import { answerOffer, createPeer, videoFeedback, type PeerNetworkOptions } from '../whip/peer.js';
 import type { NegotiatedViewerOffer, ViewerTrackChoice } from './offer.js';
 import { TrackRewriter } from './rewriter.js';
+import { FastSrtp } from './srtp-sender.js';
 
-export type ViewerEndReason = 'deleted' | 'stream-ended' | 'ice-failed' | 'peer-closed' | 'shutdown';
+/** `codec-changed`: a takeover changed the video codec to one the viewer did not negotiate. */
+export type ViewerEndReason =
+  'deleted' | 'stream-ended' | 'ice-failed' | 'peer-closed' | 'codec-changed' | 'shutdown';
 
-export interface ViewerStats {
-  packetsSent: number;
-  /** Dropped because the viewer's send queue was full (a slow or broken viewer). */
-  packetsDropped: number;
-  /** Video dropped while waiting for a key frame (join, takeover). */
-  packetsBeforeKeyframe: number;
-  retransmitted: number;
-  nacksReceived: number;
-  plisReceived: number;
-  firsReceived: number;
-}
+/** A viewer's counters (summed per stream for the viewers that left); see WhepViewerStats. */
+export type ViewerStats = Omit<WhepViewerStats, 'viewerId' | 'since' | 'connectionState'>;
+
+export const zeroViewerStats = (): ViewerStats => ({
+  packetsSent: 0,
+  bytesSent: 0,
+  packetsDropped: 0,
+  packetsBeforeKeyframe: 0,
+  retransmitted: 0,
+  nacksReceived: 0,
+  plisReceived: 0,
+  firsReceived: 0,
+});
 
 export interface WhepViewerOptions {
   streamId: string;
@@ -59,7 +64,9 @@ export interface WhepViewerOptions {
 }
 
 const wallMs = () => performance.timeOrigin + performance.now();
-const newEtag = () => `"${randomBytes(9).toString('base64url')}"`;
+
+/** Viewers send with AES_CM_128_HMAC_SHA1_80 (every WebRTC stack has it, RFC 8827): FastSrtp protects it cheaply. */
+const VIEWER_SRTP_PROFILES = [ProtectionProfileAes128CmHmacSha1_80];
 
 /** One send track of a viewer: its SSRC, payload type and rewriter; video waits for a key frame. */
 class ViewerTrack {
@@ -69,6 +76,8 @@ class ViewerTrack {
   readonly rewriter: TrackRewriter;
   readonly transceiver: RTCRtpTransceiver;
   midExtension: { id: number; payload: Buffer } | null = null;
+  /** The RTP header this track sends, rewritten in place per packet (see setHeader). */
+  header = Buffer.alloc(12);
   waitingForKeyframe: boolean;
   packets = 0;
   octets = 0;
@@ -81,27 +90,44 @@ class ViewerTrack {
     this.rewriter = new TrackRewriter(choice.clockRate, randomInt(0, 0x8000), randomInt(0, 2 ** 31));
     this.waitingForKeyframe = choice.kind === 'video';
   }
+
+  /** Builds the header template: version 2, the SSRC, and the mid (RFC 8285 one-byte form). */
+  prepareHeader(): void {
+    const mid = this.midExtension;
+    const extLen = mid ? Math.ceil((1 + mid.payload.length) / 4) * 4 : 0;
+    const h = Buffer.alloc(12 + (mid ? 4 + extLen : 0));
+    h[0] = mid ? 0x90 : 0x80;
+    h.writeUInt32BE(this.ssrc >>> 0, 8);
+    if (mid) {
+      h.writeUInt16BE(0xbede, 12);
+      h.writeUInt16BE(extLen / 4, 14);
+      h[16] = (mid.id << 4) | (mid.payload.length - 1);
+      mid.payload.copy(h, 17);
+    }
+    this.header = h;
+  }
+
+  /** The header of one packet (the template, rewritten in place). */
+  setHeader(marker: boolean, seq: number, ts: number): Buffer {
+    const h = this.header;
+    h[1] = (marker ? 0x80 : 0) | this.payloadType;
+    h.writeUInt16BE(seq, 2);
+    h.writeUInt32BE(ts >>> 0, 4);
+    return h;
+  }
 }
 
 function viewerPeer(network: PeerNetworkOptions, videoCodec: VideoCodec | null): RTCPeerConnection {
-  const feedback = [useNACK(), usePLI(), useFIR()];
+  const rtcpFeedback = videoFeedback();
   const video = {
-    h264: () => [useH264({ rtcpFeedback: feedback })],
-    vp8: () => [useVP8({ rtcpFeedback: feedback })],
-    vp9: () => [useVP9({ rtcpFeedback: feedback })],
+    h264: () => [useH264({ rtcpFeedback })],
+    vp8: () => [useVP8({ rtcpFeedback })],
+    vp9: () => [useVP9({ rtcpFeedback })],
   };
-  return new RTCPeerConnection({
-    iceServers: network.iceServers.filter((u) => /^stuns?:/i.test(u)).map((urls) => ({ urls })),
-    bundlePolicy: 'max-bundle',
-    iceAdditionalHostAddresses: network.additionalHostAddresses ?? ['127.0.0.1'],
-    iceUseIpv4: true,
-    iceUseIpv6: network.useIpv6 ?? true,
-    ...(network.portRange ? { icePortRange: network.portRange } : {}),
-    codecs: {
-      // A stream without video still answers the viewer's video m-line (it stays silent).
-      video: videoCodec ? video[videoCodec]() : [...video.h264(), ...video.vp8(), ...video.vp9()],
-      audio: [useOPUS()],
-    },
+  return createPeer(network, {
+    // A stream without video still answers the viewer's video m-line (it stays silent).
+    video: videoCodec ? video[videoCodec]() : [...video.h264(), ...video.vp8(), ...video.vp9()],
+    audio: [useOPUS()],
     headerExtensions: { video: [useSdesMid()], audio: [useSdesMid()] },
   });
 }
@@ -116,22 +142,21 @@ export class WhepViewer {
   readonly streamId: string;
   readonly sessionId = randomBytes(16).toString('base64url');
   answer = '';
-  etag = newEtag();
-  readonly stats: ViewerStats = {
-    packetsSent: 0,
-    packetsDropped: 0,
-    packetsBeforeKeyframe: 0,
-    retransmitted: 0,
-    nacksReceived: 0,
-    plisReceived: 0,
-    firsReceived: 0,
-  };
+  readonly startedAtMs = Date.now();
+  readonly stats: ViewerStats = zeroViewerStats();
   readonly #opts: WhepViewerOptions;
   readonly #pc: RTCPeerConnection;
   readonly #log: Logger;
   readonly #tracks: { video: ViewerTrack | null; audio: ViewerTrack | null } = { video: null, audio: null };
   readonly #endListeners = new Set<(reason: ViewerEndReason) => void>();
   readonly #disposers: (() => void)[] = [];
+  readonly #signaling: PeerSignaling;
+  /** SRTP fast path, once DTLS is up (undefined: not looked up yet; null: werift's path). */
+  #srtp: FastSrtp | null | undefined;
+  #transport: RTCDtlsTransport | null = null;
+  readonly #sent = (): void => {
+    this.#queued--;
+  };
   #queued = 0;
   #endReason: ViewerEndReason | null = null;
   #closing: Promise<void> | null = null;
@@ -141,6 +166,7 @@ export class WhepViewer {
     this.#opts = opts;
     this.#pc = viewerPeer(opts.network, opts.videoCodec);
     this.#log = opts.log.child({ streamId: opts.streamId, viewerId: this.sessionId });
+    this.#signaling = new PeerSignaling(this.#pc, opts.offer, opts.network, this.#log, () => !this.ended);
   }
 
   /** Applies the (negotiated) offer; a failure closes the peer and throws `bad_request`. */
@@ -154,13 +180,14 @@ export class WhepViewer {
         const t = v.#pc.addTransceiver(new MediaStreamTrack({ kind: c.kind }), { direction: 'sendonly' });
         transceivers.set(c.kind, t);
       }
-      v.answer = await answerOffer(v.#pc, offer.sdp, opts.network);
+      v.answer = await answerOffer(v.#pc, offer.sdp, opts.network, VIEWER_SRTP_PROFILES);
       for (const c of kinds) {
         const t = transceivers.get(c.kind)!;
         if (c.payloadType === null) continue;
         const track = new ViewerTrack({ ...c, payloadType: c.payloadType }, t);
         const ext = t.headerExtensions.find((e) => e.uri === RTP_EXTENSION_URI.sdesMid);
         if (ext && t.mid) track.midExtension = { id: ext.id, payload: serializeSdesMid(t.mid) };
+        track.prepareHeader();
         v.#tracks[c.kind] = track;
         v.#wireFeedback(track);
       }
@@ -199,6 +226,26 @@ export class WhepViewer {
     return this.#endReason !== null;
   }
 
+  /** Entity tag of the current ICE session; changes on ICE restart. */
+  get etag(): string {
+    return this.#signaling.etag;
+  }
+
+  /** The video codec this viewer negotiated (null: its video m-line carries nothing). */
+  get videoCodec(): VideoCodec | null {
+    return this.#tracks.video ? this.#opts.videoCodec : null;
+  }
+
+  /** This viewer's figures, for GET /api/streams/{stream}. */
+  view(): WhepViewerStats {
+    return {
+      viewerId: this.sessionId,
+      since: new Date(this.startedAtMs).toISOString(),
+      connectionState: this.#pc.connectionState,
+      ...this.stats,
+    };
+  }
+
   get connectionState(): string {
     return this.#pc.connectionState;
   }
@@ -213,12 +260,18 @@ export class WhepViewer {
     return this.#tracks.video?.waitingForKeyframe ?? false;
   }
 
-  /** The publisher changed (takeover): video waits for a key frame of the new one. */
-  sourceChanged(): void {
+  /**
+   * The publisher changed (takeover): video waits for a key frame of the new one. Returns
+   * false when the new publisher's video codec is not the one this viewer negotiated: it
+   * cannot be sent what it would not decode (the caller ends it).
+   */
+  sourceChanged(videoCodec: VideoCodec | null): boolean {
+    if (this.#tracks.video && videoCodec !== null && videoCodec !== this.#opts.videoCodec) return false;
     const v = this.#tracks.video;
     if (v) v.waitingForKeyframe = true;
     this.#tracks.video?.rewriter.rebase();
     this.#tracks.audio?.rewriter.rebase();
+    return true;
   }
 
   /**
@@ -234,8 +287,8 @@ export class WhepViewer {
   ): boolean {
     const track = this.#tracks[kind];
     if (!track || this.#endReason !== null) return false;
-    const transport = track.transceiver.sender.dtlsTransport;
-    if (transport?.state !== 'connected') return false;
+    const transport = this.#connectedTransport(track);
+    if (!transport) return false;
     if (track.waitingForKeyframe) {
       if (!keyStart) {
         this.stats.packetsBeforeKeyframe++;
@@ -244,37 +297,62 @@ export class WhepViewer {
       track.waitingForKeyframe = false;
     }
     const { seq, ts } = track.rewriter.map(source, rtp.header.sequenceNumber, rtp.header.timestamp, nowMs);
-    return this.#send(track, rtp, seq, ts);
+    return this.#send(track, transport, rtp, seq, ts);
+  }
+
+  /** The track's DTLS transport when it is connected (and the SRTP fast path looked up). */
+  #connectedTransport(track: ViewerTrack): RTCDtlsTransport | null {
+    const transport = track.transceiver.sender.dtlsTransport;
+    if (transport?.state !== 'connected') return null;
+    if (this.#transport !== transport) {
+      this.#transport = transport;
+      this.#srtp = FastSrtp.of(transport);
+    }
+    return transport;
   }
 
   #resend(track: ViewerTrack, viewerSeq: number): void {
+    const transport = this.#connectedTransport(track);
+    if (!transport) return;
     const original = this.#opts.retransmit(track.kind, track.rewriter.original(viewerSeq));
     if (!original) return;
     const ts = track.rewriter.timestamp(original.header.timestamp);
-    if (this.#send(track, original, viewerSeq, ts)) this.stats.retransmitted++;
+    if (this.#send(track, transport, original, viewerSeq, ts)) this.stats.retransmitted++;
   }
 
-  #send(track: ViewerTrack, rtp: RtpPacket, seq: number, ts: number): boolean {
+  /**
+   * Hands one packet to the socket without waiting: the header is the track's template
+   * rewritten in place, the payload the publisher's (shared, never changed); FastSrtp
+   * protects it into one new buffer. werift's own path (RtpHeader, its SRTP) only when
+   * DTLS negotiated another profile or the payload is too large for the fast path.
+   */
+  #send(track: ViewerTrack, transport: RTCDtlsTransport, rtp: RtpPacket, seq: number, ts: number): boolean {
     if (this.#queued >= this.#opts.maxQueuedPackets) {
       this.stats.packetsDropped++;
       return false;
     }
-    const header = new RtpHeader({
-      payloadType: track.payloadType,
-      sequenceNumber: seq,
-      timestamp: ts,
-      ssrc: track.ssrc,
-      marker: rtp.header.marker,
-      extensions: track.midExtension ? [track.midExtension] : [],
-    });
+    const header = track.setHeader(rtp.header.marker, seq, ts);
+    const packet = this.#srtp?.protect(header, rtp.payload) ?? null;
+    let sending: Promise<unknown>;
+    if (packet) {
+      sending = transport.iceTransport.connection.send(packet);
+    } else {
+      const h = new RtpHeader({
+        payloadType: track.payloadType,
+        sequenceNumber: seq,
+        timestamp: ts,
+        ssrc: track.ssrc,
+        marker: rtp.header.marker,
+        extensions: track.midExtension ? [track.midExtension] : [],
+      });
+      sending = transport.sendRtp(rtp.payload, h);
+    }
     this.#queued++;
     track.packets++;
     track.octets += rtp.payload.length;
     this.stats.packetsSent++;
-    track.transceiver.sender.dtlsTransport
-      .sendRtp(rtp.payload, header)
-      .catch(() => undefined)
-      .finally(() => this.#queued--);
+    this.stats.bytesSent += header.length + rtp.payload.length;
+    sending.then(this.#sent, this.#sent);
     return true;
   }
 
@@ -302,29 +380,19 @@ export class WhepViewer {
   // PATCH
 
   isIceRestart(frag: IceFragment): boolean {
-    return (
-      (frag.ufrag !== undefined && frag.ufrag !== this.#opts.offer.iceUfrag) ||
-      (frag.pwd !== undefined && frag.pwd !== this.#opts.offer.icePwd)
-    );
+    return this.#signaling.isIceRestart(frag);
   }
 
-  async addCandidates(frag: IceFragment): Promise<void> {
-    if (this.ended) throw new AppError('not_found', 'the session has ended');
-    const { offer } = this.#opts;
-    const mids = new Set([offer.video?.mid, offer.audio?.mid]);
-    try {
-      for (const c of frag.candidates) {
-        const sdpMid = c.mid !== null && mids.has(c.mid) ? c.mid : offer.bundleMid;
-        await this.#pc.addIceCandidate({ candidate: c.candidate, sdpMid });
-      }
-      if (frag.endOfCandidates) await this.#pc.addIceCandidate({ candidate: '', sdpMid: offer.bundleMid });
-    } catch (e) {
-      throw new AppError('bad_request', `a candidate was refused: ${errorMessage(e)}`, { cause: e });
-    }
+  addCandidates(frag: IceFragment): Promise<void> {
+    return this.#signaling.addCandidates(frag);
   }
 
-  restartIce(_frag: IceFragment): Promise<string> {
-    return Promise.reject(unprocessable('WHEP sessions do not take an ICE restart yet; start a new session'));
+  /** ICE restart (as for WHIP): the server's new fragment; `etag` changes, media goes on. */
+  async restartIce(frag: IceFragment): Promise<string> {
+    const { fragment, answer } = await this.#signaling.restartIce(frag);
+    this.answer = answer;
+    this.#log.info('viewer ICE restarted');
+    return fragment;
   }
 
   onEnd(listener: (reason: ViewerEndReason) => void): () => void {

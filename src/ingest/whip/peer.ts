@@ -12,6 +12,8 @@ import {
   useVP9,
   type DtlsSocket,
   type RTCDtlsTransport,
+  type RTCRtpCodecParameters,
+  type RTCRtpHeaderExtensionParameters,
 } from 'werift';
 import { attributeValue, attributeValues, parseSdpText } from '../sdp/sdp-text.js';
 
@@ -34,16 +36,22 @@ export interface PeerNetworkOptions {
   portRange?: [number, number];
 }
 
+/** The codecs and header extensions of a peer, per kind. */
+export interface PeerMedia {
+  video: RTCRtpCodecParameters[];
+  audio: RTCRtpCodecParameters[];
+  headerExtensions: { video: RTCRtpHeaderExtensionParameters[]; audio: RTCRtpHeaderExtensionParameters[] };
+}
+
+/** NACK, PLI and FIR: the video feedback both sides of the server use. */
+export const videoFeedback = () => [useNACK(), usePLI(), useFIR()];
+
 /**
- * A receive-only peer for one publish. Not werift's defaults (VP8 only, Google's STUN
- * server, no bundle): max-bundle and rtcp-mux, H.264 / VP8 / VP9 and Opus with the
- * publisher's own parameters (werift matches codecs by name and echoes the offer's fmtp,
- * so any H.264 profile-level-id is taken), the mid and rid header extensions, and NACK,
- * PLI and FIR feedback. The offer given to it has already been reduced to one codec per
- * m-line (see negotiateOffer), so the answer names exactly what ingest receives.
+ * A server-side peer (WHIP ingest, WHEP viewer). Not werift's defaults (VP8 only, Google's
+ * STUN server, no bundle): max-bundle and rtcp-mux, the STUN servers of ICE_SERVERS only,
+ * loopback among the host candidates.
  */
-export function createIngestPeer(opts: PeerNetworkOptions): RTCPeerConnection {
-  const feedback = [useNACK(), usePLI(), useFIR()];
+export function createPeer(opts: PeerNetworkOptions, media: PeerMedia): RTCPeerConnection {
   return new RTCPeerConnection({
     iceServers: opts.iceServers.filter((u) => /^stuns?:/i.test(u)).map((urls) => ({ urls })),
     bundlePolicy: 'max-bundle',
@@ -51,14 +59,23 @@ export function createIngestPeer(opts: PeerNetworkOptions): RTCPeerConnection {
     iceUseIpv4: true,
     iceUseIpv6: opts.useIpv6 ?? true,
     ...(opts.portRange ? { icePortRange: opts.portRange } : {}),
-    codecs: {
-      video: [
-        useH264({ rtcpFeedback: feedback }),
-        useVP8({ rtcpFeedback: feedback }),
-        useVP9({ rtcpFeedback: feedback }),
-      ],
-      audio: [useOPUS()],
-    },
+    codecs: { video: media.video, audio: media.audio },
+    headerExtensions: media.headerExtensions,
+  });
+}
+
+/**
+ * A receive-only peer for one publish: H.264 / VP8 / VP9 and Opus with the publisher's
+ * own parameters (werift matches codecs by name and echoes the offer's fmtp, so any H.264
+ * profile-level-id is taken), the mid and rid header extensions, and NACK, PLI and FIR
+ * feedback. The offer given to it has already been reduced to one codec per m-line (see
+ * negotiateOffer), so the answer names exactly what ingest receives.
+ */
+export function createIngestPeer(opts: PeerNetworkOptions): RTCPeerConnection {
+  const rtcpFeedback = videoFeedback();
+  return createPeer(opts, {
+    video: [useH264({ rtcpFeedback }), useVP8({ rtcpFeedback }), useVP9({ rtcpFeedback })],
+    audio: [useOPUS()],
     headerExtensions: {
       video: [useSdesMid(), useSdesRTPStreamId()],
       audio: [useSdesMid()],
@@ -121,10 +138,16 @@ export async function answerOffer(
   pc: RTCPeerConnection,
   offer: string,
   opts: PeerNetworkOptions,
+  srtpProfiles?: number[],
 ): Promise<string> {
   await pc.setRemoteDescription({ type: 'offer', sdp: offer });
   dropDefaultStun(pc, opts);
-  for (const t of pc.dtlsTransports) tolerateRepeatedHelloVerify(t);
+  for (const t of pc.dtlsTransports) {
+    tolerateRepeatedHelloVerify(t);
+    // Read when the DTLS handshake starts (after the answer): the profiles offered in use_srtp.
+    if (srtpProfiles && t.state === 'new')
+      (t as unknown as { srtpProfiles: number[] }).srtpProfiles = srtpProfiles;
+  }
   const answer = await pc.createAnswer();
   // werift gathers inside setLocalDescription: when it resolves, gathering is complete.
   await pc.setLocalDescription(answer);

@@ -2,16 +2,16 @@ import { randomBytes } from 'node:crypto';
 import type { RTCPeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
 import { AppError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { unprocessable } from '../errors.js';
 import type { AudioTrackInfo, FrameSource, MediaFrame, VideoTrackInfo } from '../../core/media.js';
 import type { IngestStats } from '../../core/streams.js';
 import { AudioReceiver } from '../rtp/audio-receiver.js';
 import { MediaEpoch } from '../rtp/media-clock.js';
 import { VideoReceiver } from '../rtp/video-receiver.js';
-import { buildIceFragment, type IceFragment } from '../sdp/ice-fragment.js';
+import { PeerSignaling } from '../peer/signaling.js';
+import type { IceFragment } from '../sdp/ice-fragment.js';
 import type { NegotiatedOffer } from '../sdp/offer.js';
 import { KeyframeRequester } from './keyframe-requester.js';
-import { answerOffer, createIngestPeer, localIce, type PeerNetworkOptions } from './peer.js';
+import { answerOffer, createIngestPeer, type PeerNetworkOptions } from './peer.js';
 
 /**
  * Why a session ended: `deleted` (DELETE), `takeover` (a new publish replaced it),
@@ -43,10 +43,6 @@ function wallMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
-function newEtag(): string {
-  return `"${randomBytes(9).toString('base64url')}"`;
-}
-
 /**
  * One WHIP publish: owns its RTCPeerConnection and turns what it receives into frames on
  * one clock (FrameSource). Ends once, for one reason; close() is idempotent and returns
@@ -58,8 +54,6 @@ export class WhipSession implements FrameSource {
   readonly startedAtMs = Date.now();
   /** The SDP answer, holding every server candidate. */
   answer = '';
-  /** Entity tag of the current ICE session (RFC 9725 4.3.1); changes on ICE restart. */
-  etag = newEtag();
   readonly #pc: RTCPeerConnection;
   readonly #opts: WhipSessionOptions;
   readonly #log: Logger;
@@ -74,12 +68,9 @@ export class WhipSession implements FrameSource {
   #nacksSent = 0;
   /** RTP packets the receive path threw on (logged once). */
   #badPackets = 0;
-  #offerSdp: string;
-  #remoteUfrag: string;
-  #remotePwd: string;
   #lastMediaMs = wallMs();
   #timer: NodeJS.Timeout | null = null;
-  #signaling: Promise<unknown> = Promise.resolve();
+  readonly #signaling: PeerSignaling;
   #endReason: SessionEndReason | null = null;
   /** False for a session whose negotiation failed: it never ran, so its end is not logged. */
   #started = true;
@@ -90,9 +81,7 @@ export class WhipSession implements FrameSource {
     this.#opts = opts;
     this.#pc = pc;
     this.#log = opts.log.child({ streamId: opts.streamId, sessionId: this.sessionId });
-    this.#offerSdp = opts.offer.sdp;
-    this.#remoteUfrag = opts.offer.iceUfrag;
-    this.#remotePwd = opts.offer.icePwd;
+    this.#signaling = new PeerSignaling(pc, opts.offer, opts.network, this.#log, () => !this.ended);
   }
 
   /**
@@ -218,6 +207,11 @@ export class WhipSession implements FrameSource {
     return this.#audio ? { codec: 'opus', sampleRate: 48000, channels: 2 } : null;
   }
 
+  /** Entity tag of the current ICE session (RFC 9725 4.3.1); changes on ICE restart. */
+  get etag(): string {
+    return this.#signaling.etag;
+  }
+
   get ended(): boolean {
     return this.#endReason !== null;
   }
@@ -255,98 +249,20 @@ export class WhipSession implements FrameSource {
 
   // ICE (PATCH)
 
-  /** New credentials in a fragment mean an ICE restart (RFC 9725 4.3.2); the same ones, trickle. */
   isIceRestart(frag: IceFragment): boolean {
-    return (
-      (frag.ufrag !== undefined && frag.ufrag !== this.#remoteUfrag) ||
-      (frag.pwd !== undefined && frag.pwd !== this.#remotePwd)
-    );
+    return this.#signaling.isIceRestart(frag);
   }
 
   /** Trickled candidates (RFC 8840). Throws a `bad_request` AppError for ones werift rejects. */
   addCandidates(frag: IceFragment): Promise<void> {
-    return this.#serialized(() => this.#addCandidates(frag));
+    return this.#signaling.addCandidates(frag);
   }
 
-  async #addCandidates(frag: IceFragment): Promise<void> {
-    this.#assertOpen();
-    const { offer } = this.#opts;
-    const mids = new Set([offer.video?.mid, offer.audio?.mid]);
-    try {
-      for (const c of frag.candidates) {
-        const sdpMid = c.mid !== null && mids.has(c.mid) ? c.mid : offer.bundleMid;
-        await this.#pc.addIceCandidate({ candidate: c.candidate, sdpMid });
-      }
-      if (frag.endOfCandidates) await this.#pc.addIceCandidate({ candidate: '', sdpMid: offer.bundleMid });
-    } catch (e) {
-      throw new AppError('bad_request', `a candidate was refused: ${errorMessage(e)}`, { cause: e });
-    }
-  }
-
-  /**
-   * ICE restart: the publisher's new credentials go into its offer, which is applied
-   * again (werift restarts ICE on new remote credentials and gathers anew); returns the
-   * server's new fragment. The DTLS association and the media path stay as they are.
-   */
-  restartIce(frag: IceFragment): Promise<string> {
-    return this.#serialized(async () => {
-      this.#assertOpen();
-      if (frag.ufrag === undefined || frag.pwd === undefined) {
-        throw new AppError('bad_request', 'an ICE restart needs both a=ice-ufrag and a=ice-pwd');
-      }
-      const offer = this.#offerSdp
-        .split('\r\n')
-        .filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates')
-        .map((l) =>
-          l.startsWith('a=ice-ufrag:')
-            ? `a=ice-ufrag:${frag.ufrag}`
-            : l.startsWith('a=ice-pwd:')
-              ? `a=ice-pwd:${frag.pwd}`
-              : l,
-        )
-        .join('\r\n');
-      let answer: string;
-      try {
-        answer = await answerOffer(this.#pc, offer, this.#opts.network);
-        // werift restarted the ICE agent (new credentials, no nominated pair) but its
-        // connect() skips transports whose DTLS is up, so no checks would run: start them.
-        for (const t of this.#pc.iceTransports) {
-          if (!t.connection.nominated) {
-            t.start().catch((e: unknown) => this.#log.warn({ err: e }, 'ICE restart checks failed'));
-          }
-        }
-      } catch (e) {
-        throw unprocessable(`the ICE restart failed: ${errorMessage(e)}`, e);
-      }
-      this.#offerSdp = offer;
-      this.#remoteUfrag = frag.ufrag;
-      this.#remotePwd = frag.pwd;
-      this.answer = answer;
-      this.etag = newEtag();
-      await this.#addCandidates({ ...frag, ufrag: undefined, pwd: undefined });
-      const bundle = this.#opts.offer.bundleMid;
-      const ice = localIce(answer, bundle);
-      const kind = this.#opts.offer.video?.mid === bundle ? 'video' : 'audio';
-      this.#log.info('ICE restarted');
-      return buildIceFragment({
-        ufrag: ice.ufrag,
-        pwd: ice.pwd,
-        kind,
-        mid: bundle,
-        candidates: ice.candidates,
-        endOfCandidates: ice.complete,
-      });
-    });
-  }
-
-  #serialized<T>(op: () => Promise<T>): Promise<T> {
-    const run = this.#signaling.then(op, op);
-    this.#signaling = run.catch(() => undefined);
-    return run;
-  }
-
-  #assertOpen(): void {
-    if (this.ended) throw new AppError('not_found', 'the session has ended');
+  /** ICE restart (see PeerSignaling.restartIce): the server's new fragment; `etag` changes. */
+  async restartIce(frag: IceFragment): Promise<string> {
+    const { fragment, answer } = await this.#signaling.restartIce(frag);
+    this.answer = answer;
+    return fragment;
   }
 
   stats(): IngestStats {

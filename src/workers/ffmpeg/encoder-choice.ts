@@ -58,7 +58,8 @@ export function chooseEncoder(
   return { family, fallback: false };
 }
 
-function allowedByHwaccel(hwaccel: HwaccelSetting): readonly HardwareFamily[] {
+/** The hardware families HWACCEL lets presets use (`auto`: all, `none`: none, else that one). */
+export function allowedByHwaccel(hwaccel: HwaccelSetting): readonly HardwareFamily[] {
   if (hwaccel === 'none') return [];
   if (hwaccel === 'auto') return HARDWARE_FAMILIES;
   return [hwaccel];

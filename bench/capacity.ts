@@ -1,0 +1,291 @@
+/**
+ * How many concurrent live streams one machine keeps up with through the whole pipeline
+ * (WHIP in, relay, one ffmpeg per stream, LL-HLS packaging, origin), against the same
+ * number of bare ffmpeg processes running the identical ladder arguments on the same
+ * input, side by side.
+ *
+ *   npm run bench:capacity -- [--max 8] [--from 1] [--seconds 30] [--mode both|bare|pipeline]
+ *
+ * Input: 1280x720p30 H.264 High (2.5 Mb/s, a key frame a second, no B-frames, as WebRTC
+ * sends it) + Opus, made once by ffmpeg. Ladder: 720p/480p/360p at x264 superfast + AAC.
+ * - bare: N ffmpeg with the worker's live arguments, each reading the input as Matroska
+ *   from its stdin at real-time pace (`-re` is the one argument added); it keeps up when
+ *   its media time advances at >= 0.97x the wall clock over the measured window.
+ * - pipeline: one `npm start` process (every role, WORKER_CONCURRENCY=N) and N WHIP
+ *   publishers sending the same H.264 (copied, not re-encoded) from this process; a
+ *   stream keeps up when its 720p parts appear at >= 0.97x real time over the window and
+ *   no wait between two parts exceeds 1 s.
+ * The publishers run at nice 10 (they stand for machines elsewhere); `--same-priority`
+ * keeps them at the service's priority. The machine's busy share is printed per step.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parsePreset, type PresetInput } from '../src/core/preset.js';
+import { PrivateRedis } from '../src/core/redis-server.js';
+import { buildFfmpegArgs, LIVE_PIPE_INPUT } from '../src/workers/ffmpeg/args.js';
+import { FfmpegProcess } from '../src/workers/ffmpeg/process.js';
+import { PlaylistMonitor } from '../test/helpers/playlist-monitor.js';
+import { ServiceProcess } from '../test/helpers/service-process.js';
+import { WhipTestClient } from '../test/helpers/whip-client.js';
+import { busyPercent, machineCpu, TreeCpu } from './lib/cpu.js';
+
+const { values } = parseArgs({
+  options: {
+    from: { type: 'string', default: '1' },
+    max: { type: 'string', default: '8' },
+    seconds: { type: 'string', default: '30' },
+    mode: { type: 'string', default: 'both' },
+    'same-priority': { type: 'boolean', default: false },
+  },
+});
+const FROM = Number(values.from);
+const MAX = Number(values.max);
+const SECONDS = Number(values.seconds);
+/** Measured window: after start-up, before the end. */
+const WARMUP_S = 8;
+const WINDOW_S = SECONDS - WARMUP_S - 2;
+const KEEP_UP = 0.97;
+const MAX_PART_GAP_MS = 1000;
+const FFMPEG = process.env.FFMPEG_PATH ?? 'ffmpeg';
+
+const PRESET_INPUT: PresetInput = {
+  id: 'capacity',
+  name: 'Capacity benchmark: 3 rungs at x264 superfast',
+  ladder: [
+    { width: 1280, height: 720, fps: 30, videoBitrateKbps: 2500, profile: 'high' },
+    { width: 854, height: 480, fps: 30, videoBitrateKbps: 1200, profile: 'main' },
+    { width: 640, height: 360, fps: 30, videoBitrateKbps: 700, profile: 'main' },
+  ],
+  audio: { codec: 'aac', bitrateKbps: 96, channels: 2, sampleRate: 48000 },
+  gopSeconds: 2,
+  segmentSeconds: 4,
+  partSeconds: 0.333,
+  encoders: { x264: { preset: 'superfast' } },
+  hardware: { policy: 'never' },
+};
+const PRESET = parsePreset(PRESET_INPUT);
+
+interface StepResult {
+  n: number;
+  keptUp: number;
+  /** Lowest real-time ratio of any stream over the window. */
+  worstRate: number;
+  /** Longest wait between two parts of any stream (pipeline only), ms. */
+  worstGapMs: number;
+  /** CPU of what is measured (bare ffmpegs, or the service and its ffmpegs), % of one core. */
+  cpuPct: number;
+  machineBusyPct: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function run(bin: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    c.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${bin} exited ${code}: ${err}`))));
+  });
+}
+
+/** The input, as Matroska: copied into RTP by the WHIP publishers, read from stdin by bare ffmpeg. */
+async function makeInput(dir: string): Promise<string> {
+  const mkv = path.join(dir, 'in.mkv');
+  const seconds = String(SECONDS + 5);
+  await run(FFMPEG, [
+    ...['-hide_banner', '-loglevel', 'error', '-y'],
+    ...['-f', 'lavfi', '-i', `testsrc2=size=1280x720:rate=30:duration=${seconds}`],
+    ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`],
+    ...['-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'high', '-pix_fmt', 'yuv420p', '-bf', '0'],
+    ...['-b:v', '2500k', '-maxrate', '2500k', '-bufsize', '2500k', '-g', '30'],
+    ...['-c:a', 'libopus', '-b:a', '64k', '-ac', '2', '-ar', '48000'],
+    mkv,
+  ]);
+  return mkv;
+}
+
+/** The worker's live arguments for this preset, reading Matroska from stdin at real-time pace. */
+function bareArgs(): string[] {
+  const args = buildFfmpegArgs(PRESET, 'x264', {
+    input: LIVE_PIPE_INPUT,
+    live: { format: 'matroska' },
+    hasAudio: true,
+    firstOutputFd: 3,
+  });
+  const i = args.indexOf('-i');
+  // The input options (-f matroska …) sit before -i; -re paces the read like a live source.
+  const firstInputOption = args.lastIndexOf('-f', i);
+  return [...args.slice(0, firstInputOption), '-re', ...args.slice(firstInputOption)];
+}
+
+async function bareStep(n: number, mkv: string): Promise<StepResult> {
+  const args = bareArgs();
+  const outputs = PRESET.ladder.length + 1;
+  const progress: Array<Array<{ wall: number; media: number }>> = [];
+  const procs: FfmpegProcess[] = [];
+  const trees: TreeCpu[] = [];
+  for (let k = 0; k < n; k++) {
+    const samples: Array<{ wall: number; media: number }> = [];
+    progress.push(samples);
+    const p = new FfmpegProcess({
+      bin: FFMPEG,
+      args,
+      outputCount: outputs,
+      input: createReadStream(mkv),
+      onProgress: (pr) => samples.push({ wall: Date.now(), media: pr.outTimeMs }),
+    });
+    for (const out of p.outputs) out.resume();
+    procs.push(p);
+    if (p.pid) trees.push(new TreeCpu(p.pid));
+  }
+  const t0 = Date.now();
+  await sleep(WARMUP_S * 1000);
+  const cpuA = trees.reduce((s, t) => s + t.sample(), 0);
+  const mA = machineCpu();
+  await sleep(WINDOW_S * 1000);
+  const cpuB = trees.reduce((s, t) => s + t.sample(), 0);
+  const mB = machineCpu();
+  await Promise.allSettled(procs.map((p) => p.close()));
+  const rates = progress.map((samples) =>
+    rateOver(samples, t0 + WARMUP_S * 1000, t0 + (WARMUP_S + WINDOW_S) * 1000),
+  );
+  return {
+    n,
+    keptUp: rates.filter((r) => r >= KEEP_UP).length,
+    worstRate: Math.min(...rates),
+    worstGapMs: 0,
+    cpuPct: (100 * (cpuB - cpuA)) / WINDOW_S,
+    machineBusyPct: busyPercent(mA, mB),
+  };
+}
+
+/** Media time gained per wall time between two instants, from progress samples. */
+function rateOver(samples: Array<{ wall: number; media: number }>, from: number, to: number): number {
+  const at = (t: number) => {
+    let best: { wall: number; media: number } | undefined;
+    for (const s of samples) if (s.wall <= t) best = s;
+    return best;
+  };
+  const a = at(from);
+  const b = at(to);
+  if (!a || !b || b.wall <= a.wall) return 0;
+  return (b.media - a.media) / (b.wall - a.wall);
+}
+
+async function pipelineStep(n: number, mkv: string, redisUrl: string, dir: string): Promise<StepResult> {
+  const service = await ServiceProcess.start({
+    env: {
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: `cap${n}${Date.now().toString(36)}`,
+      DATA_DIR: path.join(dir, `data-${n}`),
+      PORT: '0',
+      HWACCEL: 'none',
+      WORKER_CONCURRENCY: String(n),
+      LOG_LEVEL: 'warn',
+    },
+    waitFor: /listening on/,
+  });
+  const clients: WhipTestClient[] = [];
+  const monitors: PlaylistMonitor[] = [];
+  try {
+    const res = await fetch(`${service.url}/api/presets`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(PRESET_INPUT),
+    });
+    if (res.status !== 201 && res.status !== 409)
+      throw new Error(`preset: ${res.status} ${await res.text()}`);
+    const tree = new TreeCpu(service.pid);
+    if (!values['same-priority']) os.setPriority(10);
+    const t0 = Date.now();
+    for (let k = 0; k < n; k++) {
+      clients.push(
+        await WhipTestClient.publish({
+          url: `${service.url}/whip/cap${k}?preset=capacity`,
+          inputFile: mkv,
+          seconds: SECONDS,
+        }),
+      );
+      const m = new PlaylistMonitor(`${service.url}/hls/cap${k}`, '720p');
+      m.start(100);
+      monitors.push(m);
+    }
+    const from = t0 + WARMUP_S * 1000;
+    const to = from + WINDOW_S * 1000;
+    await sleep(Math.max(0, from - Date.now()));
+    const cpuA = tree.sample();
+    const mA = machineCpu();
+    await sleep(Math.max(0, to - Date.now()));
+    const cpuB = tree.sample();
+    const mB = machineCpu();
+    const part = PRESET.partSeconds * 1000;
+    const rates = monitors.map((m) => {
+      const seen = [...m.partSeen.values()].filter((t) => t >= from && t <= to).length;
+      return (seen * part) / (to - from);
+    });
+    const gaps = monitors.map((m) => m.maxGapMs(from, to));
+    return {
+      n,
+      keptUp: rates.filter((r, k) => r >= KEEP_UP && (gaps[k] ?? Infinity) <= MAX_PART_GAP_MS).length,
+      worstRate: Math.min(...rates),
+      worstGapMs: Math.max(...gaps),
+      cpuPct: (100 * (cpuB - cpuA)) / ((to - from) / 1000),
+      machineBusyPct: busyPercent(mA, mB),
+    };
+  } finally {
+    os.setPriority(0);
+    for (const m of monitors) m.stop();
+    await Promise.allSettled(clients.map((c) => c.close()));
+    await service.close();
+  }
+}
+
+function line(mode: string, r: StepResult): string {
+  const ok = r.keptUp === r.n ? 'keeps up' : `${r.keptUp}/${r.n} keep up`;
+  const gap = mode === 'pipeline' ? `, longest part wait ${r.worstGapMs} ms` : '';
+  return (
+    `  ${mode.padEnd(8)} N=${r.n}: ${ok} (slowest ${r.worstRate.toFixed(3)}x real time${gap}); ` +
+    `CPU ${r.cpuPct.toFixed(0)} % of a core (${(r.cpuPct / r.n).toFixed(0)} % per stream); machine ${r.machineBusyPct.toFixed(0)} % busy`
+  );
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'whipcast-capacity-'));
+  let redis: PrivateRedis | null = null;
+  const best: Record<string, number> = {};
+  try {
+    console.log(`capacity: ${os.cpus().length} cores; ${SECONDS} s per step, measured over ${WINDOW_S} s`);
+    const mkv = await makeInput(dir);
+    redis = await PrivateRedis.start();
+    const modes = values.mode === 'both' ? ['bare', 'pipeline'] : [values.mode];
+    for (const mode of modes) {
+      best[mode] = 0;
+      for (let n = FROM; n <= MAX; n++) {
+        const r = mode === 'bare' ? await bareStep(n, mkv) : await pipelineStep(n, mkv, redis.url, dir);
+        console.log(line(mode, r));
+        if (r.keptUp < r.n) break;
+        best[mode] = n;
+        await sleep(2000);
+      }
+    }
+    console.log('\nsummary');
+    for (const [mode, n] of Object.entries(best)) console.log(`  ${mode}: keeps up with ${n} stream(s)`);
+    if (best.bare && best.pipeline !== undefined) {
+      console.log(`  ratio pipeline/bare: ${(best.pipeline / best.bare).toFixed(2)} (target 1.0)`);
+    }
+  } finally {
+    await redis?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

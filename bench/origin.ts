@@ -1,0 +1,518 @@
+/**
+ * bench/origin: what one origin process does for LL-HLS viewers.
+ *
+ * 1. Held requests. N clients (default 5,000) each hold a blocking playlist request for
+ *    the next part (`?_HLS_msn=M&_HLS_part=P`, the preload hint) on its own keep-alive
+ *    connection; a fake packager (bench/lib/origin-feed.ts: the real LiveTimeline, part
+ *    bytes written to storage, then the event on the real RedisLiveBus) publishes the
+ *    part; per request: publish → answer received. Over several rounds (one part each,
+ *    after an unmeasured round that opens the connections): p50/p95/p99/max, how many
+ *    were answered with a playlist listing the part, and the origin's RSS with N held.
+ *    Target: 5,000 held, p99 <= 50 ms.
+ * 2. Parts per second. The same part files (0.2 s of a 2.5 Mb/s rung, ~62 KB of random
+ *    bytes, the parts the top rung's playlist lists) served by our origin
+ *    (GET /hls/{stream}/{part}) and by nginx (/usr/sbin/nginx, one worker process,
+ *    sendfile) from the same storage folder; C concurrent keep-alive connections for
+ *    S seconds each: req/s, MB/s, and the ratio ours/nginx.
+ *
+ * The origin is the real Service (ROLES=api, as `npm start` configures it from the
+ * environment) against a private Redis, in its own process (bench/lib/origin-server.ts).
+ * The clients run in another process (bench/lib/origin-clients.ts) on bare keep-alive
+ * sockets (bench/lib/origin-http.ts). With two CPUs or more, the origin (and nginx) are
+ * pinned to CPU 0 and the clients to CPU 1 with taskset. The machine's busy share over
+ * each phase (/proc/stat, every process) is printed beside the figures: on a shared
+ * machine other work inflates them.
+ *
+ *   npm run bench:origin -- [--held 5000] [--rounds 10] [--seconds 10] [--connections 64]
+ *       [--part-bytes 62500] [--identity]
+ *
+ * BENCH_CPU_PROF=DIR writes the origin's V8 CPU profile (node --cpu-prof) into DIR;
+ * BENCH_LOG_LEVEL sets the origin's log level (default warn).
+ *
+ * Clients send `Accept-Encoding: gzip, deflate, br` as browsers do (`--identity`: none).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { terminate } from '../src/core/child.js';
+import { PrivateRedis } from '../src/core/redis-server.js';
+import { RedisLiveBus } from '../src/packager/live-bus.js';
+import { LocalStorage } from '../src/packager/storage/local.js';
+import type { ClientAnswer, ClientCommand, HoldResult, LoadResult } from './lib/origin-clients.js';
+import { LiveFeed } from './lib/origin-feed.js';
+import { NginxServer } from './lib/origin-nginx.js';
+import type { ServerMessage } from './lib/origin-server.js';
+
+const { values } = parseArgs({
+  options: {
+    held: { type: 'string', default: '5000' },
+    rounds: { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '64' },
+    'part-bytes': { type: 'string', default: '62500' },
+    identity: { type: 'boolean', default: false },
+  },
+});
+const HELD = Number(values.held);
+const ROUNDS = Number(values.rounds);
+const LOAD_SECONDS = Number(values.seconds);
+const CONNECTIONS = Number(values.connections);
+const PART_BYTES = Number(values['part-bytes']);
+const GZIP = !values.identity;
+const STREAM = 'bench';
+const TOP = '720p';
+const PART_SECONDS = 0.2;
+const PARTS_PER_SEGMENT = 10;
+const TARGET_DURATION = 2;
+const TARGET = { held: 5000, p99Ms: 50 };
+const PREFIX = 'bench-origin';
+const TWO_CPUS = os.cpus().length >= 2;
+const SERVER_CPU = 0;
+const CLIENT_CPU = 1;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const wallMs = (): number => performance.timeOrigin + performance.now();
+
+/** Busy and total jiffies of the whole machine (every process, not only ours), from /proc/stat. */
+function machineCpu(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
+}
+
+function busyPct(a: { busy: number; total: number }, b: { busy: number; total: number }): number {
+  return (100 * (b.busy - a.busy)) / Math.max(1, b.total - a.total);
+}
+
+/** CPU seconds of one process so far (utime + stime), 0 once it is gone. */
+function processCpu(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident set of a process, MB. */
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Children of `pid` (nginx's worker). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/** fork, pinned to `cpu` with taskset when there are two CPUs; `nodeArgs` go to node. */
+function forkPinned(
+  script: string,
+  cpu: number,
+  env?: NodeJS.ProcessEnv,
+  nodeArgs: string[] = [],
+): ChildProcess {
+  return fork(path.join(here, 'lib', script), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    ...(env ? { env } : {}),
+    ...(TWO_CPUS
+      ? { execPath: '/usr/bin/taskset', execArgv: ['-c', String(cpu), process.execPath, ...nodeArgs] }
+      : { execArgv: nodeArgs }),
+  });
+}
+
+/** The origin's process (bench/lib/origin-server.ts). */
+class OriginProcess {
+  readonly child: ChildProcess;
+  url = '';
+  #id = 0;
+
+  private constructor(child: ChildProcess) {
+    this.child = child;
+  }
+
+  static async start(env: NodeJS.ProcessEnv): Promise<OriginProcess> {
+    // BENCH_CPU_PROF=DIR: the origin writes a V8 CPU profile there when it exits.
+    const prof = process.env.BENCH_CPU_PROF;
+    const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(prof)] : [];
+    const o = new OriginProcess(forkPinned('origin-server.js', SERVER_CPU, env, nodeArgs));
+    o.url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('origin did not start in 30 s')), 30_000);
+      o.child.once('exit', (code) => reject(new Error(`origin exited with ${code}`)));
+      o.child.on('message', (m: ServerMessage) => {
+        if ('ready' in m) {
+          clearTimeout(timer);
+          resolve(m.url);
+        }
+      });
+    });
+    return o;
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  held(): Promise<number> {
+    const id = ++this.#id;
+    return new Promise((resolve) => {
+      const on = (m: ServerMessage) => {
+        if ('held' in m && m.id === id) {
+          this.child.off('message', on);
+          resolve(m.held);
+        }
+      };
+      this.child.on('message', on);
+      this.child.send({ cmd: 'held', id });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.child.connected) this.child.disconnect();
+    await terminate(this.child, 10_000);
+  }
+}
+
+type Command = ClientCommand extends infer C ? (C extends unknown ? Omit<C, 'id'> : never) : never;
+
+/** The clients' process (bench/lib/origin-clients.ts). */
+class ClientProcess {
+  readonly child = forkPinned('origin-clients.js', CLIENT_CPU);
+  #id = 0;
+
+  send(c: Command, onSent?: (sentMs: number) => void): Promise<Extract<ClientAnswer, { kind: 'done' }>> {
+    const id = ++this.#id;
+    return new Promise((resolve, reject) => {
+      const onExit = () => reject(new Error(`client process exited during ${c.cmd}`));
+      const on = (a: ClientAnswer) => {
+        if (a.id !== id) return;
+        if (a.kind === 'sent') return onSent?.(a.sentMs);
+        this.child.off('message', on);
+        this.child.off('exit', onExit);
+        if (a.kind === 'error') reject(new Error(`clients: ${a.error}`));
+        else resolve(a);
+      };
+      this.child.on('message', on);
+      this.child.once('exit', onExit);
+      this.child.send({ ...c, id });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode === null && this.child.connected) {
+      await Promise.race([this.send({ cmd: 'close' }).catch(() => undefined), sleep(5000)]);
+    }
+    await terminate(this.child, 3000);
+  }
+}
+
+interface Round {
+  latencies: number[];
+  hold: HoldResult;
+  /** Requests the origin held when the part was published. */
+  heldAtPublish: number;
+  /** From the last request written to the origin holding them all, ms. */
+  settleMs: number;
+  rssMb: number;
+}
+
+interface Load {
+  name: string;
+  r: LoadResult;
+  rps: number;
+  mbps: number;
+  /** CPU of the serving process(es) and of the clients, in cores. */
+  serverCores: number;
+  clientCores: number;
+  machinePct: number;
+}
+
+async function heldRound(origin: OriginProcess, clients: ClientProcess, feed: LiveFeed): Promise<Round> {
+  const next = feed.next(TOP);
+  let sentMs = 0;
+  let onSent = (): void => undefined;
+  const sent = new Promise<void>((resolve) => (onSent = resolve));
+  const answered = clients.send(
+    {
+      cmd: 'hold',
+      path: `/hls/${STREAM}/${TOP}.m3u8?_HLS_msn=${next.msn}&_HLS_part=${next.part}`,
+      gzip: GZIP,
+      expect: `URI="${next.uri}"`,
+    },
+    (ms) => {
+      sentMs = ms;
+      onSent();
+    },
+  );
+  await Promise.race([sent, answered]);
+  // Publish once the origin holds every request (or after a second: whatever it holds then).
+  const deadline = Date.now() + 1000;
+  let heldNow = await origin.held();
+  while (heldNow < HELD && Date.now() < deadline) {
+    await sleep(5);
+    heldNow = await origin.held();
+  }
+  const settleMs = wallMs() - sentMs;
+  const rss = rssMb(origin.pid);
+  const { publishedMs } = await feed.publish(TOP);
+  const hold = (await answered).hold!;
+  const latencies = hold.received.map((t) => t - publishedMs);
+  return { latencies, hold, heldAtPublish: heldNow, settleMs, rssMb: rss };
+}
+
+async function loadTest(
+  name: string,
+  clients: ClientProcess,
+  url: string,
+  paths: string[],
+  serverPids: () => number[],
+): Promise<Load> {
+  const u = new URL(url);
+  const m0 = machineCpu();
+  const pids = serverPids();
+  const s0 = pids.reduce((a, p) => a + processCpu(p), 0);
+  const c0 = processCpu(clients.pid);
+  const t0 = performance.now();
+  const { load } = await clients.send({
+    cmd: 'load',
+    host: u.hostname,
+    port: Number(u.port),
+    paths,
+    connections: CONNECTIONS,
+    seconds: LOAD_SECONDS,
+    gzip: GZIP,
+  });
+  const wall = (performance.now() - t0) / 1000;
+  const s1 = pids.reduce((a, p) => a + processCpu(p), 0);
+  const c1 = processCpu(clients.pid);
+  const m1 = machineCpu();
+  const r = load!;
+  return {
+    name,
+    r,
+    rps: r.requests / r.seconds,
+    mbps: r.bytes / 1e6 / r.seconds,
+    serverCores: (s1 - s0) / wall,
+    clientCores: (c1 - c0) / wall,
+    machinePct: busyPct(m0, m1),
+  };
+}
+
+const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'whipcast-bench-origin-'));
+  const dataDir = path.join(dir, 'data');
+  let redis: PrivateRedis | null = null;
+  let origin: OriginProcess | null = null;
+  let clients: ClientProcess | null = null;
+  let nginx: NginxServer | null = null;
+  let bus: RedisLiveBus | null = null;
+  console.log(
+    `origin bench: ${HELD} held blocking requests x ${ROUNDS} rounds; parts of ${PART_BYTES} bytes ` +
+      `(${PART_SECONDS} s of ${((PART_BYTES * 8) / PART_SECONDS / 1e6).toFixed(2)} Mb/s), ${CONNECTIONS} connections x ` +
+      `${LOAD_SECONDS} s vs nginx; ${GZIP ? 'Accept-Encoding: gzip' : 'identity'}; ${os.cpus().length} CPUs ` +
+      `(${TWO_CPUS ? `origin/nginx on CPU ${SERVER_CPU}, clients on CPU ${CLIENT_CPU}` : 'not pinned'}), ` +
+      `load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
+  );
+  try {
+    redis = await PrivateRedis.start();
+    origin = await OriginProcess.start({
+      PATH: process.env.PATH ?? '',
+      REDIS_URL: redis.url,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      ROLES: 'api',
+      DATA_DIR: dataDir,
+      QUEUE_PREFIX: PREFIX,
+      HWACCEL: 'none',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    });
+    const base = origin.url;
+    const storage = new LocalStorage(path.join(dataDir, 'hls'));
+    bus = new RedisLiveBus({ url: redis.url, prefix: PREFIX });
+    const feed = new LiveFeed({
+      streamId: STREAM,
+      storage,
+      bus,
+      partSeconds: PART_SECONDS,
+      partsPerSegment: PARTS_PER_SEGMENT,
+      targetDuration: TARGET_DURATION,
+      renditions: [
+        { name: TOP, partBytes: PART_BYTES },
+        { name: '480p', partBytes: Math.round(PART_BYTES * 0.48) },
+        { name: '360p', partBytes: Math.round(PART_BYTES * 0.28) },
+        { name: 'audio', partBytes: 2400 },
+      ],
+    });
+    await feed.begin();
+    // A full playlist window (10 segments), as a stream that has been live a while has.
+    for (let i = 0; i < 10 * PARTS_PER_SEGMENT + 3; i++) await feed.publish(TOP);
+    const last = feed.next(TOP);
+    for (let i = 0; ; i++) {
+      const r = await fetch(`${base}/hls/${STREAM}/${TOP}.m3u8`);
+      const text = await r.text();
+      if (r.ok && text.includes(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${last.uri}"`)) break;
+      if (i > 100)
+        throw new Error(`the origin never showed the live playlist: ${r.status} ${text.slice(0, 200)}`);
+      await sleep(50);
+    }
+    const rssIdle = rssMb(origin.pid);
+
+    // 1. Held requests.
+    clients = new ClientProcess();
+    const u = new URL(base);
+    const c = await clients.send({ cmd: 'connect', host: u.hostname, port: Number(u.port), n: HELD });
+    if (c.connected !== HELD) throw new Error(`only ${c.connected} of ${HELD} connections opened`);
+    await heldRound(origin, clients, feed); // warms the connections up, unmeasured
+    await sleep(200);
+    const rounds: Round[] = [];
+    const m0 = machineCpu();
+    const sc0 = processCpu(origin.pid);
+    const t0 = performance.now();
+    for (let i = 0; i < ROUNDS; i++) {
+      const r = await heldRound(origin, clients, feed);
+      rounds.push(r);
+      const sorted = r.latencies.filter(Number.isFinite).sort((a, b) => a - b);
+      console.log(
+        `  round ${i + 1}: held ${r.heldAtPublish} (all in ${f1(r.settleMs)} ms), answered ` +
+          `${JSON.stringify(r.hold.statuses)}${r.hold.wrong ? ` (${r.hold.wrong} without the part)` : ''}` +
+          `${r.hold.errors ? `, ${r.hold.errors} errors` : ''}; release p50 ${f1(quantile(sorted, 0.5))} ` +
+          `p99 ${f1(quantile(sorted, 0.99))} last ${f1(sorted.at(-1) ?? NaN)} ms`,
+      );
+      await sleep(100);
+    }
+    const heldWall = (performance.now() - t0) / 1000;
+    const heldServerCores = (processCpu(origin.pid) - sc0) / heldWall;
+    const heldBusy = busyPct(m0, machineCpu());
+    await clients.close();
+    clients = null;
+
+    // 2. Parts per second: ours vs nginx, the same files.
+    const paths = feed.listedParts(TOP).map((n) => `/hls/${STREAM}/${n}`);
+    nginx = await NginxServer.start({
+      root: path.join(dataDir, 'hls'),
+      ...(TWO_CPUS ? { cpu: SERVER_CPU } : {}),
+    });
+    const check = await fetch(`${nginx.url}${paths[0]}`);
+    const ours = await fetch(`${base}${paths[0]}`);
+    const a = Buffer.from(await check.arrayBuffer());
+    const b = Buffer.from(await ours.arrayBuffer());
+    if (!check.ok || !ours.ok || !a.equals(b) || a.length !== PART_BYTES) {
+      throw new Error(`origin and nginx do not serve the same part: ${ours.status} ${check.status}`);
+    }
+    clients = new ClientProcess();
+    const loads: Load[] = [];
+    const originPid = origin.pid;
+    const nginxPid = nginx.child.pid ?? -1;
+    loads.push(await loadTest('whipcast origin', clients, base, paths, () => [originPid]));
+    await sleep(500);
+    loads.push(await loadTest('nginx', clients, nginx.url, paths, () => [nginxPid, ...childrenOf(nginxPid)]));
+    for (const l of loads) {
+      console.log(
+        `  ${l.name}: ${l.r.requests} parts in ${l.r.seconds.toFixed(1)} s (${l.r.non200} not 200, ` +
+          `${l.r.errors} errors); server ${l.serverCores.toFixed(2)} cores, clients ` +
+          `${l.clientCores.toFixed(2)} cores, machine ${l.machinePct.toFixed(0)}% busy`,
+      );
+    }
+    await clients.close();
+    clients = null;
+    await nginx.close();
+    nginx = null;
+
+    // Summary.
+    const all = rounds.flatMap((r) => r.latencies.filter(Number.isFinite)).sort((x, y) => x - y);
+    const answered = all.length;
+    const other: Record<string, number> = {};
+    for (const r of rounds) {
+      for (const [k, v] of Object.entries(r.hold.statuses)) if (k !== '200') other[k] = (other[k] ?? 0) + v;
+      if (r.hold.wrong) other['200 without the part'] = (other['200 without the part'] ?? 0) + r.hold.wrong;
+      if (r.hold.errors) other['connection errors'] = (other['connection errors'] ?? 0) + r.hold.errors;
+    }
+    const lasts = rounds.map((r) => Math.max(...r.latencies.filter(Number.isFinite)));
+    const settle = rounds.map((r) => r.settleMs).sort((x, y) => x - y);
+    const rss = Math.max(...rounds.map((r) => r.rssMb));
+    const p99 = quantile(all, 0.99);
+    const [o, n] = loads as [Load, Load];
+    const clientBound = n.clientCores > 0.9;
+    console.log('\n== bench:origin summary ==');
+    console.log(
+      `held blocking requests: ${HELD} per round x ${ROUNDS} rounds; answered with the part ${answered}/${HELD * ROUNDS}` +
+        (Object.keys(other).length
+          ? `; other answers ${JSON.stringify(other)} (503: held past the blocking timeout before the publish)`
+          : ''),
+    );
+    console.log(
+      `  release (part published → answer received): p50 ${f1(quantile(all, 0.5))} ms, p95 ` +
+        `${f1(quantile(all, 0.95))} ms, p99 ${f1(p99)} ms, max ${f1(all.at(-1) ?? NaN)} ms ` +
+        `(target p99 <= ${TARGET.p99Ms} ms with ${TARGET.held} held: ${
+          HELD >= TARGET.held && p99 <= TARGET.p99Ms && answered === HELD * ROUNDS ? 'met' : 'MISSED'
+        })`,
+    );
+    console.log(`  last answer per round, ms: ${lasts.map(f1).join(' ')}`);
+    console.log(
+      `  time for the origin to take all ${HELD} requests (last written → all held): median ` +
+        `${f1(quantile(settle, 0.5))} ms, max ${f1(settle.at(-1) ?? NaN)} ms`,
+    );
+    console.log(
+      `  origin RSS ${f1(rssIdle)} MB idle, ${f1(rss)} MB with ${HELD} held; origin CPU ${heldServerCores.toFixed(
+        2,
+      )} cores; machine ${heldBusy.toFixed(0)}% busy`,
+    );
+    console.log(
+      `parts served (${PART_BYTES} bytes, ${CONNECTIONS} keep-alive connections, ${LOAD_SECONDS} s each):`,
+    );
+    for (const l of loads) {
+      console.log(
+        `  ${l.name.padEnd(16)} ${l.rps.toFixed(0).padStart(6)} req/s ${l.mbps.toFixed(0).padStart(5)} MB/s ` +
+          `(server ${l.serverCores.toFixed(2)} cores, machine ${l.machinePct.toFixed(0)}% busy)`,
+      );
+    }
+    const perCore = (l: Load) => l.rps / Math.max(0.01, l.serverCores);
+    console.log(
+      `  ratio ours/nginx: ${(o.rps / n.rps).toFixed(2)} (req/s); per core of the server: ` +
+        `${perCore(o).toFixed(0)} vs ${perCore(n).toFixed(0)} req/s per core, ${(perCore(o) / perCore(n)).toFixed(2)}` +
+        `${clientBound ? ' (nginx figure bounded by the client process: it used a whole core)' : ''}`,
+    );
+  } finally {
+    await clients?.close().catch(() => undefined);
+    await nginx?.close().catch(() => undefined);
+    await bus?.close().catch(() => undefined);
+    await origin?.close().catch(() => undefined);
+    await redis?.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
