@@ -357,6 +357,7 @@ function schemas(): Json {
                       'packetsDropped',
                       'packetsBeforeKeyframe',
                       'retransmitted',
+                      'resendsSkipped',
                       'nacksReceived',
                       'plisReceived',
                       'firsReceived',

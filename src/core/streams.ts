@@ -89,6 +89,8 @@ export interface WhepViewerStats {
   /** Video not sent while waiting for a key frame (join, takeover). */
   packetsBeforeKeyframe: number;
   retransmitted: number;
+  /** NACKed packets not resent because they were resent less than 100 ms before. */
+  resendsSkipped: number;
   nacksReceived: number;
   plisReceived: number;
   firsReceived: number;

@@ -1,3 +1,4 @@
+import { applyIceRestart } from './ice-restart.js';
 import {
   dePacketizeRtpPackets,
   MediaStreamTrack,
@@ -194,27 +195,8 @@ export class WhepTestClient {
   }
 
   /** Applies the server's ICE restart fragment to the answer held and runs the new checks. */
-  async applyIceRestart(fragment: string): Promise<void> {
-    const lines = fragment.split('\r\n');
-    const ufrag = lines.find((l) => l.startsWith('a=ice-ufrag:'))!;
-    const pwd = lines.find((l) => l.startsWith('a=ice-pwd:'))!;
-    const candidates = lines.filter((l) => l.startsWith('a=candidate:'));
-    const answer = this.pc
-      .remoteDescription!.sdp.split('\r\n')
-      .filter((l) => !l.startsWith('a=candidate:'))
-      .flatMap((l) =>
-        l.startsWith('a=ice-ufrag:')
-          ? [ufrag]
-          : l.startsWith('a=ice-pwd:')
-            ? [pwd]
-            : l.startsWith('a=mid:')
-              ? [l, ...candidates]
-              : [l],
-      )
-      .join('\r\n');
-    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
-    // werift's connect() skips a transport whose DTLS is up: run the new checks.
-    for (const t of this.pc.iceTransports) if (!t.connection.nominated) void t.start();
+  applyIceRestart(fragment: string): Promise<void> {
+    return applyIceRestart(this.pc, fragment);
   }
 
   delete(): Promise<Response> {

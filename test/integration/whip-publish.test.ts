@@ -1,3 +1,4 @@
+import { applyIceRestart } from '../helpers/ice-restart.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { FrameSource, MediaFrame } from '../../src/core/media.js';
 import { h264NalType, splitAnnexB } from '../../src/ingest/codecs/h264-access-unit.js';
@@ -167,28 +168,11 @@ describe('WHIP publish with real media (werift client, ffmpeg encoder)', () => {
     expect(res.headers.get('etag')).not.toBe(client.etag);
     const lines = body.split('\r\n');
     const ufrag = lines.find((l) => l.startsWith('a=ice-ufrag:'))!;
-    const pwd = lines.find((l) => l.startsWith('a=ice-pwd:'))!;
     const candidates = lines.filter((l) => l.startsWith('a=candidate:'));
     expect(candidates.length).toBeGreaterThan(0);
     expect(ufrag).not.toBe(client.answer.split('\r\n').find((l) => l.startsWith('a=ice-ufrag:')));
 
-    // Apply the server's fragment to the answer the client holds.
-    const answer = client.pc
-      .remoteDescription!.sdp.split('\r\n')
-      .filter((l) => !l.startsWith('a=candidate:'))
-      .flatMap((l) =>
-        l.startsWith('a=ice-ufrag:')
-          ? [ufrag]
-          : l.startsWith('a=ice-pwd:')
-            ? [pwd]
-            : l.startsWith('a=mid:')
-              ? [l, ...candidates]
-              : [l],
-      )
-      .join('\r\n');
-    await client.pc.setRemoteDescription({ type: 'answer', sdp: answer });
-    // werift's connect() skips a transport whose DTLS is up: run the new checks (as the server does).
-    for (const t of client.pc.iceTransports) if (!t.connection.nominated) void t.start();
+    await applyIceRestart(client.pc, body);
 
     await until(() => c.video.length >= before + 45, 15_000);
     expect(c.video.length).toBeGreaterThanOrEqual(before + 45);

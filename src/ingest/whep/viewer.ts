@@ -43,6 +43,7 @@ export const zeroViewerStats = (): ViewerStats => ({
   packetsDropped: 0,
   packetsBeforeKeyframe: 0,
   retransmitted: 0,
+  resendsSkipped: 0,
   nacksReceived: 0,
   plisReceived: 0,
   firsReceived: 0,
@@ -68,6 +69,9 @@ const wallMs = () => performance.timeOrigin + performance.now();
 /** Viewers send with AES_CM_128_HMAC_SHA1_80 (every WebRTC stack has it, RFC 8827): FastSrtp protects it cheaply. */
 const VIEWER_SRTP_PROFILES = [ProtectionProfileAes128CmHmacSha1_80];
 
+const RESEND_SLOTS = 512;
+const RESEND_GUARD_MS = 100;
+
 /** One send track of a viewer: its SSRC, payload type and rewriter; video waits for a key frame. */
 class ViewerTrack {
   readonly kind: 'video' | 'audio';
@@ -81,6 +85,14 @@ class ViewerTrack {
   waitingForKeyframe: boolean;
   packets = 0;
   octets = 0;
+  /**
+   * The last resend of each recent sequence number (slot = seq & mask): a receiver repeats
+   * its NACK list until the packet arrives, and a loaded one NACKs packets that are merely
+   * late, so a packet is resent at most once per RESEND_GUARD_MS (libwebrtc does the same
+   * with the RTT).
+   */
+  readonly resentSeq = new Int32Array(RESEND_SLOTS).fill(-1);
+  readonly resentAt = new Float64Array(RESEND_SLOTS);
 
   constructor(choice: ViewerTrackChoice & { payloadType: number }, t: RTCRtpTransceiver) {
     this.kind = choice.kind;
@@ -312,12 +324,22 @@ export class WhepViewer {
   }
 
   #resend(track: ViewerTrack, viewerSeq: number): void {
+    const slot = viewerSeq & (RESEND_SLOTS - 1);
+    const now = performance.now();
+    if (track.resentSeq[slot] === viewerSeq && now - (track.resentAt[slot] ?? 0) < RESEND_GUARD_MS) {
+      this.stats.resendsSkipped++;
+      return;
+    }
     const transport = this.#connectedTransport(track);
     if (!transport) return;
     const original = this.#opts.retransmit(track.kind, track.rewriter.original(viewerSeq));
     if (!original) return;
     const ts = track.rewriter.timestamp(original.header.timestamp);
-    if (this.#send(track, transport, original, viewerSeq, ts)) this.stats.retransmitted++;
+    if (this.#send(track, transport, original, viewerSeq, ts)) {
+      this.stats.retransmitted++;
+      track.resentSeq[slot] = viewerSeq;
+      track.resentAt[slot] = now;
+    }
   }
 
   /**

@@ -129,6 +129,30 @@ export function tolerateRepeatedHelloVerify(transport: RTCDtlsTransport): void {
   });
 }
 
+/** Bytes a peer's UDP socket may queue: about 3 s of a 2.5 Mb/s publish. */
+const RECEIVE_BUFFER_BYTES = 1 << 20;
+
+/**
+ * The kernel's default UDP receive buffer (212 KB on Debian) holds well under a second of
+ * a publish; when the event loop is held up (a burst of viewers, GC) the rest is dropped
+ * before NACKs can help, and every WHEP viewer inherits the gap. The kernel caps the size
+ * at net.core.rmem_max. werift keeps its sockets in internals, hence the duck typing.
+ */
+function enlargeReceiveBuffers(pc: RTCPeerConnection): void {
+  for (const t of pc.iceTransports) {
+    const protocols = (t.connection as unknown as { protocols?: Array<{ transport?: { socket?: unknown } }> })
+      .protocols;
+    for (const p of protocols ?? []) {
+      const socket = p.transport?.socket as { setRecvBufferSize?: (n: number) => void } | undefined;
+      try {
+        socket?.setRecvBufferSize?.(RECEIVE_BUFFER_BYTES);
+      } catch {
+        // not bound yet, or closed: the default stays
+      }
+    }
+  }
+}
+
 /**
  * Applies an offer and returns the answer once ICE gathering is complete, so it holds
  * every server candidate (OBS sends an offer without candidates and never trickles; it
@@ -151,6 +175,7 @@ export async function answerOffer(
   const answer = await pc.createAnswer();
   // werift gathers inside setLocalDescription: when it resolves, gathering is complete.
   await pc.setLocalDescription(answer);
+  enlargeReceiveBuffers(pc);
   const local = pc.localDescription?.sdp;
   if (!local) throw new Error('werift produced no local description');
   return local;
