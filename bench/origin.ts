@@ -24,9 +24,10 @@
  * machine other work inflates them.
  *
  *   npm run bench:origin -- [--held 5000] [--rounds 10] [--seconds 10] [--connections 64]
- *       [--part-bytes 62500] [--identity]
+ *       [--part-bytes 62500] [--identity] [--only held|parts]
  *
  * BENCH_CPU_PROF=DIR writes the origin's V8 CPU profile (node --cpu-prof) into DIR;
+ * BENCH_ORIGIN_NODE_ARGS adds node/V8 flags to the origin's command line (experiments);
  * BENCH_LOG_LEVEL sets the origin's log level (default warn).
  *
  * Clients send `Accept-Encoding: gzip, deflate, br` as browsers do (`--identity`: none).
@@ -54,8 +55,15 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '64' },
     'part-bytes': { type: 'string', default: '62500' },
     identity: { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
+if (values.only !== undefined && values.only !== 'held' && values.only !== 'parts') {
+  throw new Error(`--only must be held or parts, not ${values.only}`);
+}
+/** Which phases run (--only held|parts: one, e.g. for a CPU profile of that phase alone). */
+const RUN_HELD = values.only !== 'parts';
+const RUN_PARTS = values.only !== 'held';
 const HELD = Number(values.held);
 const ROUNDS = Number(values.rounds);
 const LOAD_SECONDS = Number(values.seconds);
@@ -153,6 +161,8 @@ class OriginProcess {
     // BENCH_CPU_PROF=DIR: the origin writes a V8 CPU profile there when it exits.
     const prof = process.env.BENCH_CPU_PROF;
     const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(prof)] : [];
+    // BENCH_ORIGIN_NODE_ARGS: more node/V8 flags for the origin (e.g. --max-semi-space-size=64).
+    nodeArgs.push(...(process.env.BENCH_ORIGIN_NODE_ARGS ?? '').split(/\s+/).filter(Boolean));
     const o = new OriginProcess(forkPinned('origin-server.js', SERVER_CPU, env, nodeArgs));
     o.url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('origin did not start in 30 s')), 30_000);
@@ -385,120 +395,132 @@ async function main(): Promise<void> {
     const rssIdle = rssMb(origin.pid);
 
     // 1. Held requests.
-    clients = new ClientProcess();
-    const u = new URL(base);
-    const c = await clients.send({ cmd: 'connect', host: u.hostname, port: Number(u.port), n: HELD });
-    if (c.connected !== HELD) throw new Error(`only ${c.connected} of ${HELD} connections opened`);
-    await heldRound(origin, clients, feed); // warms the connections up, unmeasured
-    await sleep(200);
     const rounds: Round[] = [];
-    const m0 = machineCpu();
-    const sc0 = processCpu(origin.pid);
-    const t0 = performance.now();
-    for (let i = 0; i < ROUNDS; i++) {
-      const r = await heldRound(origin, clients, feed);
-      rounds.push(r);
-      const sorted = r.latencies.filter(Number.isFinite).sort((a, b) => a - b);
-      console.log(
-        `  round ${i + 1}: held ${r.heldAtPublish} (all in ${f1(r.settleMs)} ms), answered ` +
-          `${JSON.stringify(r.hold.statuses)}${r.hold.wrong ? ` (${r.hold.wrong} without the part)` : ''}` +
-          `${r.hold.errors ? `, ${r.hold.errors} errors` : ''}; release p50 ${f1(quantile(sorted, 0.5))} ` +
-          `p99 ${f1(quantile(sorted, 0.99))} last ${f1(sorted.at(-1) ?? NaN)} ms`,
-      );
-      await sleep(100);
+    let heldServerCores = NaN;
+    let heldBusy = NaN;
+    if (RUN_HELD) {
+      clients = new ClientProcess();
+      const u = new URL(base);
+      const c = await clients.send({ cmd: 'connect', host: u.hostname, port: Number(u.port), n: HELD });
+      if (c.connected !== HELD) throw new Error(`only ${c.connected} of ${HELD} connections opened`);
+      await heldRound(origin, clients, feed); // warms the connections up, unmeasured
+      await sleep(200);
+      const m0 = machineCpu();
+      const sc0 = processCpu(origin.pid);
+      const t0 = performance.now();
+      for (let i = 0; i < ROUNDS; i++) {
+        const r = await heldRound(origin, clients, feed);
+        rounds.push(r);
+        const sorted = r.latencies.filter(Number.isFinite).sort((a, b) => a - b);
+        console.log(
+          `  round ${i + 1}: held ${r.heldAtPublish} (all in ${f1(r.settleMs)} ms), answered ` +
+            `${JSON.stringify(r.hold.statuses)}${r.hold.wrong ? ` (${r.hold.wrong} without the part)` : ''}` +
+            `${r.hold.errors ? `, ${r.hold.errors} errors` : ''}; release p50 ${f1(quantile(sorted, 0.5))} ` +
+            `p99 ${f1(quantile(sorted, 0.99))} last ${f1(sorted.at(-1) ?? NaN)} ms`,
+        );
+        await sleep(100);
+      }
+      const heldWall = (performance.now() - t0) / 1000;
+      heldServerCores = (processCpu(origin.pid) - sc0) / heldWall;
+      heldBusy = busyPct(m0, machineCpu());
+      await clients.close();
+      clients = null;
     }
-    const heldWall = (performance.now() - t0) / 1000;
-    const heldServerCores = (processCpu(origin.pid) - sc0) / heldWall;
-    const heldBusy = busyPct(m0, machineCpu());
-    await clients.close();
-    clients = null;
 
     // 2. Parts per second: ours vs nginx, the same files.
-    const paths = feed.listedParts(TOP).map((n) => `/hls/${STREAM}/${n}`);
-    nginx = await NginxServer.start({
-      root: path.join(dataDir, 'hls'),
-      ...(TWO_CPUS ? { cpu: SERVER_CPU } : {}),
-    });
-    const check = await fetch(`${nginx.url}${paths[0]}`);
-    const ours = await fetch(`${base}${paths[0]}`);
-    const a = Buffer.from(await check.arrayBuffer());
-    const b = Buffer.from(await ours.arrayBuffer());
-    if (!check.ok || !ours.ok || !a.equals(b) || a.length !== PART_BYTES) {
-      throw new Error(`origin and nginx do not serve the same part: ${ours.status} ${check.status}`);
-    }
-    clients = new ClientProcess();
     const loads: Load[] = [];
-    const originPid = origin.pid;
-    const nginxPid = nginx.child.pid ?? -1;
-    loads.push(await loadTest('whipcast origin', clients, base, paths, () => [originPid]));
-    await sleep(500);
-    loads.push(await loadTest('nginx', clients, nginx.url, paths, () => [nginxPid, ...childrenOf(nginxPid)]));
-    for (const l of loads) {
-      console.log(
-        `  ${l.name}: ${l.r.requests} parts in ${l.r.seconds.toFixed(1)} s (${l.r.non200} not 200, ` +
-          `${l.r.errors} errors); server ${l.serverCores.toFixed(2)} cores, clients ` +
-          `${l.clientCores.toFixed(2)} cores, machine ${l.machinePct.toFixed(0)}% busy`,
+    if (RUN_PARTS) {
+      const paths = feed.listedParts(TOP).map((n) => `/hls/${STREAM}/${n}`);
+      nginx = await NginxServer.start({
+        root: path.join(dataDir, 'hls'),
+        ...(TWO_CPUS ? { cpu: SERVER_CPU } : {}),
+      });
+      const check = await fetch(`${nginx.url}${paths[0]}`);
+      const ours = await fetch(`${base}${paths[0]}`);
+      const a = Buffer.from(await check.arrayBuffer());
+      const b = Buffer.from(await ours.arrayBuffer());
+      if (!check.ok || !ours.ok || !a.equals(b) || a.length !== PART_BYTES) {
+        throw new Error(`origin and nginx do not serve the same part: ${ours.status} ${check.status}`);
+      }
+      clients = new ClientProcess();
+      const originPid = origin.pid;
+      const nginxPid = nginx.child.pid ?? -1;
+      loads.push(await loadTest('whipcast origin', clients, base, paths, () => [originPid]));
+      await sleep(500);
+      loads.push(
+        await loadTest('nginx', clients, nginx.url, paths, () => [nginxPid, ...childrenOf(nginxPid)]),
       );
+      for (const l of loads) {
+        console.log(
+          `  ${l.name}: ${l.r.requests} parts in ${l.r.seconds.toFixed(1)} s (${l.r.non200} not 200, ` +
+            `${l.r.errors} errors); server ${l.serverCores.toFixed(2)} cores, clients ` +
+            `${l.clientCores.toFixed(2)} cores, machine ${l.machinePct.toFixed(0)}% busy`,
+        );
+      }
+      await clients.close();
+      clients = null;
+      await nginx.close();
+      nginx = null;
     }
-    await clients.close();
-    clients = null;
-    await nginx.close();
-    nginx = null;
 
     // Summary.
-    const all = rounds.flatMap((r) => r.latencies.filter(Number.isFinite)).sort((x, y) => x - y);
-    const answered = all.length;
-    const other: Record<string, number> = {};
-    for (const r of rounds) {
-      for (const [k, v] of Object.entries(r.hold.statuses)) if (k !== '200') other[k] = (other[k] ?? 0) + v;
-      if (r.hold.wrong) other['200 without the part'] = (other['200 without the part'] ?? 0) + r.hold.wrong;
-      if (r.hold.errors) other['connection errors'] = (other['connection errors'] ?? 0) + r.hold.errors;
-    }
-    const lasts = rounds.map((r) => Math.max(...r.latencies.filter(Number.isFinite)));
-    const settle = rounds.map((r) => r.settleMs).sort((x, y) => x - y);
-    const rss = Math.max(...rounds.map((r) => r.rssMb));
-    const p99 = quantile(all, 0.99);
-    const [o, n] = loads as [Load, Load];
-    const clientBound = n.clientCores > 0.9;
     console.log('\n== bench:origin summary ==');
-    console.log(
-      `held blocking requests: ${HELD} per round x ${ROUNDS} rounds; answered with the part ${answered}/${HELD * ROUNDS}` +
-        (Object.keys(other).length
-          ? `; other answers ${JSON.stringify(other)} (503: held past the blocking timeout before the publish)`
-          : ''),
-    );
-    console.log(
-      `  release (part published → answer received): p50 ${f1(quantile(all, 0.5))} ms, p95 ` +
-        `${f1(quantile(all, 0.95))} ms, p99 ${f1(p99)} ms, max ${f1(all.at(-1) ?? NaN)} ms ` +
-        `(target p99 <= ${TARGET.p99Ms} ms with ${TARGET.held} held: ${
-          HELD >= TARGET.held && p99 <= TARGET.p99Ms && answered === HELD * ROUNDS ? 'met' : 'MISSED'
-        })`,
-    );
-    console.log(`  last answer per round, ms: ${lasts.map(f1).join(' ')}`);
-    console.log(
-      `  time for the origin to take all ${HELD} requests (last written → all held): median ` +
-        `${f1(quantile(settle, 0.5))} ms, max ${f1(settle.at(-1) ?? NaN)} ms`,
-    );
-    console.log(
-      `  origin RSS ${f1(rssIdle)} MB idle, ${f1(rss)} MB with ${HELD} held; origin CPU ${heldServerCores.toFixed(
-        2,
-      )} cores; machine ${heldBusy.toFixed(0)}% busy`,
-    );
-    console.log(
-      `parts served (${PART_BYTES} bytes, ${CONNECTIONS} keep-alive connections, ${LOAD_SECONDS} s each):`,
-    );
-    for (const l of loads) {
+    if (RUN_HELD) {
+      const all = rounds.flatMap((r) => r.latencies.filter(Number.isFinite)).sort((x, y) => x - y);
+      const answered = all.length;
+      const other: Record<string, number> = {};
+      for (const r of rounds) {
+        for (const [k, v] of Object.entries(r.hold.statuses)) if (k !== '200') other[k] = (other[k] ?? 0) + v;
+        if (r.hold.wrong) other['200 without the part'] = (other['200 without the part'] ?? 0) + r.hold.wrong;
+        if (r.hold.errors) other['connection errors'] = (other['connection errors'] ?? 0) + r.hold.errors;
+      }
+      const lasts = rounds.map((r) => Math.max(...r.latencies.filter(Number.isFinite)));
+      const settle = rounds.map((r) => r.settleMs).sort((x, y) => x - y);
+      const rss = Math.max(...rounds.map((r) => r.rssMb));
+      const p99 = quantile(all, 0.99);
       console.log(
-        `  ${l.name.padEnd(16)} ${l.rps.toFixed(0).padStart(6)} req/s ${l.mbps.toFixed(0).padStart(5)} MB/s ` +
-          `(server ${l.serverCores.toFixed(2)} cores, machine ${l.machinePct.toFixed(0)}% busy)`,
+        `held blocking requests: ${HELD} per round x ${ROUNDS} rounds; answered with the part ${answered}/${HELD * ROUNDS}` +
+          (Object.keys(other).length
+            ? `; other answers ${JSON.stringify(other)} (503: held past the blocking timeout before the publish)`
+            : ''),
+      );
+      console.log(
+        `  release (part published → answer received): p50 ${f1(quantile(all, 0.5))} ms, p95 ` +
+          `${f1(quantile(all, 0.95))} ms, p99 ${f1(p99)} ms, max ${f1(all.at(-1) ?? NaN)} ms ` +
+          `(target p99 <= ${TARGET.p99Ms} ms with ${TARGET.held} held: ${
+            HELD >= TARGET.held && p99 <= TARGET.p99Ms && answered === HELD * ROUNDS ? 'met' : 'MISSED'
+          })`,
+      );
+      console.log(`  last answer per round, ms: ${lasts.map(f1).join(' ')}`);
+      console.log(
+        `  time for the origin to take all ${HELD} requests (last written → all held): median ` +
+          `${f1(quantile(settle, 0.5))} ms, max ${f1(settle.at(-1) ?? NaN)} ms`,
+      );
+      console.log(
+        `  origin RSS ${f1(rssIdle)} MB idle, ${f1(rss)} MB with ${HELD} held; origin CPU ${heldServerCores.toFixed(
+          2,
+        )} cores; machine ${heldBusy.toFixed(0)}% busy`,
       );
     }
-    const perCore = (l: Load) => l.rps / Math.max(0.01, l.serverCores);
-    console.log(
-      `  ratio ours/nginx: ${(o.rps / n.rps).toFixed(2)} (req/s); per core of the server: ` +
-        `${perCore(o).toFixed(0)} vs ${perCore(n).toFixed(0)} req/s per core, ${(perCore(o) / perCore(n)).toFixed(2)}` +
-        `${clientBound ? ' (nginx figure bounded by the client process: it used a whole core)' : ''}`,
-    );
+    if (RUN_PARTS) {
+      const [o, n] = loads as [Load, Load];
+      const clientBound = n.clientCores > 0.9;
+      console.log(
+        `parts served (${PART_BYTES} bytes, ${CONNECTIONS} keep-alive connections, ${LOAD_SECONDS} s each):`,
+      );
+      for (const l of loads) {
+        console.log(
+          `  ${l.name.padEnd(16)} ${l.rps.toFixed(0).padStart(6)} req/s ${l.mbps.toFixed(0).padStart(5)} MB/s ` +
+            `(server ${l.serverCores.toFixed(2)} cores, machine ${l.machinePct.toFixed(0)}% busy)`,
+        );
+      }
+      const perCore = (l: Load) => l.rps / Math.max(0.01, l.serverCores);
+      console.log(
+        `  ratio ours/nginx: ${(o.rps / n.rps).toFixed(2)} (req/s); per core of the server: ` +
+          `${perCore(o).toFixed(0)} vs ${perCore(n).toFixed(0)} req/s per core, ${(perCore(o) / perCore(n)).toFixed(2)}` +
+          `${clientBound ? ' (nginx figure bounded by the client process: it used a whole core)' : ''}`,
+      );
+    }
   } finally {
     await clients?.close().catch(() => undefined);
     await nginx?.close().catch(() => undefined);

@@ -61,6 +61,12 @@ export function createApp(deps: ApiDeps): Express {
   );
   deps.liveEvents?.((e) => metrics.live.observe(e));
   app.use(metrics.middleware());
+  // First after metrics: the origin's traffic (thousands of held playlist requests, parts)
+  // is most of all requests, and every router mounted before it costs each one a hop.
+  app.use(
+    '/hls',
+    hlsRouter({ storage: deps.storage, ...(deps.liveOrigin ? { live: deps.liveOrigin } : {}) }),
+  );
 
   const requireApiToken = requireToken(config.apiToken, 'whipcast-api');
   const root = packageRoot();
@@ -113,10 +119,6 @@ export function createApp(deps: ApiDeps): Express {
     );
     app.use('/internal/relay', relayRouter({ relay: deps.live.relay }));
   }
-  app.use(
-    '/hls',
-    hlsRouter({ storage: deps.storage, ...(deps.liveOrigin ? { live: deps.liveOrigin } : {}) }),
-  );
 
   // The pages: plain HTML, compiled TypeScript, and hls.js straight from node_modules.
   const staticOpts = { index: false, fallthrough: true, maxAge: 0 } as const;

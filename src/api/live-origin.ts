@@ -40,6 +40,12 @@ export type PlaylistAnswer =
 
 export type PartAnswer = 'published' | 'not_live' | 'never' | 'timeout' | 'busy' | 'aborted';
 
+/**
+ * Drops a held request (its client went away) without an answer; does nothing once it
+ * was answered. What holdPlaylist/holdPart return when they hold the request.
+ */
+export type CancelHold = () => void;
+
 /** Which streams are live (their playlists change, so caches revalidate them). */
 export interface LiveStreams {
   isLive(streamId: string): boolean;
@@ -54,6 +60,19 @@ export interface LiveOriginApi extends LiveStreams {
     d: DeliveryDirectives,
     signal: AbortSignal,
   ): Promise<PlaylistAnswer>;
+  /**
+   * mediaPlaylist without a promise, a signal or a timer per request beyond its timeout:
+   * the answer now, or a CancelHold when the request is held; `answer` is then called
+   * once, synchronously from the bus event that satisfies it (every request one event
+   * releases is answered in one loop, with no async hop between the event and the
+   * writes), or from its timeout. Never 'aborted'.
+   */
+  holdPlaylist(
+    streamId: string,
+    rendition: string,
+    d: DeliveryDirectives,
+    answer: (a: PlaylistAnswer) => void,
+  ): PlaylistAnswer | CancelHold;
   /** Whether part (msn, part) exists, waiting for it when it is the next one or close to it. */
   awaitPart(
     streamId: string,
@@ -62,6 +81,14 @@ export interface LiveOriginApi extends LiveStreams {
     part: number,
     signal: AbortSignal,
   ): Promise<PartAnswer>;
+  /** awaitPart as holdPlaylist is to mediaPlaylist. */
+  holdPart(
+    streamId: string,
+    rendition: string,
+    msn: number,
+    part: number,
+    answer: (a: PartAnswer) => void,
+  ): PartAnswer | CancelHold;
   /**
    * Part `name` of the stream from memory: a part read from storage earlier (keepPart)
    * whose segment the rendition's playlist window still holds, so storage still has it
@@ -124,21 +151,42 @@ export interface LiveOriginOptions {
   onWake?: (o: { streamId: string; rendition: string; woken: number; busLagMs: number }) => void;
 }
 
-interface Waiter {
-  /** Settles the waiter if the state allows; returns whether it did. */
-  check(state: LiveRenditionState): boolean;
+/**
+ * A held request. One object per request, no closures: the event that wakes thousands of
+ * them at once only calls decide() and answer() on each.
+ */
+class Waiter {
+  timer: NodeJS.Timeout | null = null;
+  done = false;
+
+  constructor(
+    readonly entry: RenditionEntry,
+    /** The answer once `s` allows one, else null. */
+    readonly decide: (s: LiveRenditionState) => unknown,
+    readonly answer: (v: unknown) => void,
+  ) {}
 }
 
 interface RenditionEntry {
   state: LiveRenditionState;
+  /** Held requests, oldest first. */
   waiters: Set<Waiter>;
+  /** This state's playlists (full, delta): rendered once per event, shared by every request. */
+  full: PlaylistAnswer | null;
+  delta: PlaylistAnswer | null;
 }
 
 interface StreamEntry {
   renditions: Map<string, RenditionEntry>;
-  /** Rendered playlists of the current states, by `rendition|form`; cleared by every event (reports change too). */
-  cache: Map<string, Buffer>;
   lastEventMs: number;
+}
+
+/** A part in memory with its parsed name, so that a hit needs no parsing. */
+interface KeptPart {
+  obj: StoredObject;
+  rendition: string;
+  msn: number;
+  part: number;
 }
 
 /** Progress of a state: later parts and segments, then the end. */
@@ -153,12 +201,37 @@ function older(a: LiveRenditionState, b: LiveRenditionState): boolean {
   return false;
 }
 
+/** A promise for a callback-style hold, cancelled by `signal`. */
+function promiseOf<T>(
+  signal: AbortSignal,
+  onAbort: T,
+  hold: (answer: (v: T) => void) => T | CancelHold,
+): Promise<T> {
+  if (signal.aborted) return Promise.resolve(onAbort);
+  return new Promise<T>((resolve) => {
+    let cancel: CancelHold = () => undefined;
+    const aborted = (): void => {
+      cancel();
+      resolve(onAbort);
+    };
+    const now = hold((v) => {
+      signal.removeEventListener('abort', aborted);
+      resolve(v);
+    });
+    if (typeof now !== 'function') return resolve(now as T);
+    cancel = now as CancelHold;
+    signal.addEventListener('abort', aborted, { once: true });
+  });
+}
+
 export class LiveOrigin implements LiveOriginApi {
   readonly #o: LiveOriginOptions;
   readonly #now: () => number;
+  readonly #maxHeld: number;
+  readonly #partCap: number;
   readonly #streams = new Map<string, StreamEntry>();
   /** Recent parts by `{streamId}/{name}`, least recently served first. */
-  readonly #parts = new Map<string, StoredObject>();
+  readonly #parts = new Map<string, KeptPart>();
   #partBytes = 0;
   readonly #unsubscribe: () => void;
   readonly #sweeper: NodeJS.Timeout;
@@ -168,6 +241,8 @@ export class LiveOrigin implements LiveOriginApi {
   constructor(o: LiveOriginOptions) {
     this.#o = o;
     this.#now = o.now ?? Date.now;
+    this.#maxHeld = o.maxHeld ?? 10_000;
+    this.#partCap = o.partCacheBytes ?? 64 * 1024 * 1024;
     this.#unsubscribe = o.bus.subscribe((e) => this.#onEvent(e));
     this.#sweeper = setInterval(() => this.#sweep(), 5000);
     this.#sweeper.unref();
@@ -183,9 +258,16 @@ export class LiveOrigin implements LiveOriginApi {
     return this.#held;
   }
 
+  /** Bytes of parts in memory now (tests, diagnostics). */
+  get partBytes(): number {
+    return this.#partBytes;
+  }
+
   isLive(streamId: string): boolean {
     const s = this.#streams.get(streamId);
-    return !!s && [...s.renditions.values()].some((r) => !r.state.ended);
+    if (!s) return false;
+    for (const r of s.renditions.values()) if (!r.state.ended) return true;
+    return false;
   }
 
   /** The latest state of a rendition, if live here (tests, diagnostics). */
@@ -193,18 +275,29 @@ export class LiveOrigin implements LiveOriginApi {
     return this.#streams.get(streamId)?.renditions.get(rendition)?.state ?? null;
   }
 
-  async mediaPlaylist(
+  mediaPlaylist(
     streamId: string,
     rendition: string,
     d: DeliveryDirectives,
     signal: AbortSignal,
   ): Promise<PlaylistAnswer> {
-    const entry = this.#streams.get(streamId)?.renditions.get(rendition);
-    if (!entry || this.#closed) return { kind: 'not_live' };
+    return promiseOf<PlaylistAnswer>(signal, { kind: 'aborted' }, (answer) =>
+      this.holdPlaylist(streamId, rendition, d, answer),
+    );
+  }
+
+  holdPlaylist(
+    streamId: string,
+    rendition: string,
+    d: DeliveryDirectives,
+    answer: (a: PlaylistAnswer) => void,
+  ): PlaylistAnswer | CancelHold {
+    const stream = this.#streams.get(streamId);
+    const entry = stream?.renditions.get(rendition);
+    if (!stream || !entry || this.#closed) return { kind: 'not_live' };
     const s = entry.state;
-    const { msn, part } = d;
-    if (msn === undefined || s.ended || satisfies(s, msn, part))
-      return this.#answer(streamId, rendition, d.skip);
+    const { msn, part, skip } = d;
+    if (msn === undefined || s.ended || satisfies(s, msn, part)) return this.#answer(stream, entry, skip);
     // RFC 8216bis 6.2.5.2: "If the _HLS_msn is greater than the Media Sequence Number of
     // the last Media Segment in the current Playlist plus two, ... the server MUST
     // immediately respond with HTTP 400."
@@ -213,22 +306,33 @@ export class LiveOrigin implements LiveOriginApi {
     const timeoutMs = blockingTimeoutMs(s.targetDuration, s.partTarget, part !== undefined);
     return this.#hold<PlaylistAnswer>(
       entry,
-      signal,
       timeoutMs,
       { kind: 'timeout' },
       { kind: 'busy' },
-      { kind: 'aborted' },
-      (st) => (st.ended || satisfies(st, msn, part) ? this.#answer(streamId, rendition, d.skip) : null),
+      (st) => (st.ended || satisfies(st, msn, part) ? this.#answer(stream, entry, skip) : null),
+      answer,
     );
   }
 
-  async awaitPart(
+  awaitPart(
     streamId: string,
     rendition: string,
     msn: number,
     part: number,
     signal: AbortSignal,
   ): Promise<PartAnswer> {
+    return promiseOf<PartAnswer>(signal, 'aborted', (answer) =>
+      this.holdPart(streamId, rendition, msn, part, answer),
+    );
+  }
+
+  holdPart(
+    streamId: string,
+    rendition: string,
+    msn: number,
+    part: number,
+    answer: (a: PartAnswer) => void,
+  ): PartAnswer | CancelHold {
     const entry = this.#streams.get(streamId)?.renditions.get(rendition);
     if (!entry || this.#closed) return 'not_live';
     const decide = (st: LiveRenditionState): PartAnswer | null =>
@@ -238,29 +342,32 @@ export class LiveOrigin implements LiveOriginApi {
     // Only the next few parts are worth waiting for: a preload hint names the next one.
     if (msn > lastShownMsn(entry.state) + 1) return 'never';
     const timeoutMs = partWaitMs(entry.state.targetDuration, entry.state.partTarget);
-    return this.#hold<PartAnswer>(entry, signal, timeoutMs, 'timeout', 'busy', 'aborted', decide);
+    return this.#hold<PartAnswer>(entry, timeoutMs, 'timeout', 'busy', decide, answer);
   }
 
   cachedPart(streamId: string, name: string): StoredObject | null {
     const key = `${streamId}/${name}`;
-    const obj = this.#parts.get(key);
-    if (!obj) return null;
-    if (!this.#inWindow(streamId, name)) {
+    const kept = this.#parts.get(key);
+    if (!kept) return null;
+    const state = this.#streams.get(streamId)?.renditions.get(kept.rendition)?.state;
+    if (!state || state.ended || !partInWindow(state, kept.msn, kept.part)) {
       this.#dropPart(key);
       return null;
     }
     // Most recently served last.
     this.#parts.delete(key);
-    this.#parts.set(key, obj);
-    return obj;
+    this.#parts.set(key, kept);
+    return kept.obj;
   }
 
   keepPart(streamId: string, name: string, obj: StoredObject): void {
     const key = `${streamId}/${name}`;
-    const cap = this.#o.partCacheBytes ?? 64 * 1024 * 1024;
+    const cap = this.#partCap;
     if (this.#closed || this.#parts.has(key) || obj.body.length > cap / 4) return;
-    if (!this.#inWindow(streamId, name)) return;
-    this.#parts.set(key, obj);
+    const p = parsePartName(name);
+    const state = p && this.#streams.get(streamId)?.renditions.get(p.rendition)?.state;
+    if (!p || !state || state.ended || !partInWindow(state, p.msn, p.part)) return;
+    this.#parts.set(key, { obj, rendition: p.rendition, msn: p.msn, part: p.part });
     this.#partBytes += obj.body.length;
     for (const k of this.#parts.keys()) {
       if (this.#partBytes <= cap) break;
@@ -275,101 +382,117 @@ export class LiveOrigin implements LiveOriginApi {
     this.#unsubscribe();
     clearInterval(this.#sweeper);
     for (const s of this.#streams.values()) {
-      for (const r of s.renditions.values())
-        for (const w of [...r.waiters]) w.check({ ...r.state, ended: true });
+      for (const r of s.renditions.values()) this.#wake(r, { ...r.state, ended: true });
     }
     this.#streams.clear();
     this.#parts.clear();
     this.#partBytes = 0;
   }
 
-  #inWindow(streamId: string, name: string): boolean {
-    const p = parsePartName(name);
-    const state = p && this.#streams.get(streamId)?.renditions.get(p.rendition)?.state;
-    return !!state && !state.ended && partInWindow(state, p.msn, p.part);
-  }
-
   #dropPart(key: string): void {
-    const obj = this.#parts.get(key);
-    if (!obj) return;
+    const kept = this.#parts.get(key);
+    if (!kept) return;
     this.#parts.delete(key);
-    this.#partBytes -= obj.body.length;
+    this.#partBytes -= kept.obj.body.length;
   }
 
   #hold<T>(
     entry: RenditionEntry,
-    signal: AbortSignal,
     timeoutMs: number,
     onTimeout: T,
     onBusy: T,
-    onAbort: T,
     decide: (s: LiveRenditionState) => T | null,
-  ): Promise<T> {
-    if (signal.aborted) return Promise.resolve(onAbort);
-    if (this.#held >= (this.#o.maxHeld ?? 10_000)) return Promise.resolve(onBusy);
+    answer: (v: T) => void,
+  ): T | CancelHold {
+    if (this.#held >= this.#maxHeld) return onBusy;
     this.#held++;
-    return new Promise<T>((resolve) => {
-      let done = false;
-      const settle = (v: T): void => {
-        if (done) return;
-        done = true;
-        this.#held--;
-        clearTimeout(timer);
-        signal.removeEventListener('abort', aborted);
-        entry.waiters.delete(waiter);
-        resolve(v);
-      };
-      const waiter: Waiter = {
-        check: (s) => {
-          const v = decide(s);
-          if (v === null) return false;
-          settle(v);
-          return true;
-        },
-      };
-      const aborted = (): void => settle(onAbort);
-      const timer = setTimeout(() => settle(onTimeout), timeoutMs);
-      signal.addEventListener('abort', aborted, { once: true });
-      entry.waiters.add(waiter);
-    });
+    const w = new Waiter(entry, decide, answer as (v: unknown) => void);
+    w.timer = setTimeout(() => {
+      if (this.#release(w)) this.#deliver(w, onTimeout);
+    }, timeoutMs);
+    entry.waiters.add(w);
+    return () => void this.#release(w);
   }
 
-  #answer(streamId: string, rendition: string, skip: boolean): PlaylistAnswer {
-    const stream = this.#streams.get(streamId)!;
-    const entry = stream.renditions.get(rendition)!;
-    const key = `${rendition}|${skip ? 'delta' : 'full'}`;
-    let body = stream.cache.get(key);
-    if (!body) {
-      const reports: RenditionReport[] = [];
-      for (const [name, other] of stream.renditions) {
-        if (name === rendition) continue;
-        const rep = renditionReport(other.state);
-        if (rep) reports.push(rep);
-      }
-      body = Buffer.from(renderLivePlaylist(entry.state, { skip, reports }));
-      stream.cache.set(key, body);
+  /** Marks a waiter answered (or dropped) and forgets it; false if it already was. */
+  #release(w: Waiter): boolean {
+    if (w.done) return false;
+    w.done = true;
+    this.#held--;
+    if (w.timer) clearTimeout(w.timer);
+    w.entry.waiters.delete(w);
+    return true;
+  }
+
+  #deliver(w: Waiter, v: unknown): void {
+    try {
+      w.answer(v);
+    } catch (e) {
+      // One failing answer must not keep the others held.
+      this.#o.log?.error({ err: e }, 'answering a held request failed');
     }
-    return { kind: 'playlist', body, modified: new Date(entry.state.updatedMs) };
+  }
+
+  /** Answers every waiter of `r` that `state` satisfies, oldest first; returns how many. */
+  #wake(r: RenditionEntry, state: LiveRenditionState): number {
+    if (r.waiters.size === 0) return 0;
+    // Swap the set: the woken leave it by not being copied back, O(1) each.
+    const waiters = r.waiters;
+    r.waiters = new Set();
+    let woken = 0;
+    for (const w of waiters) {
+      if (w.done) continue;
+      const v = w.decide(state);
+      if (v === null) {
+        r.waiters.add(w);
+        continue;
+      }
+      w.done = true;
+      this.#held--;
+      if (w.timer) clearTimeout(w.timer);
+      woken++;
+      this.#deliver(w, v);
+    }
+    return woken;
+  }
+
+  #answer(stream: StreamEntry, entry: RenditionEntry, skip: boolean): PlaylistAnswer {
+    const cached = skip ? entry.delta : entry.full;
+    if (cached) return cached;
+    const reports: RenditionReport[] = [];
+    for (const other of stream.renditions.values()) {
+      if (other === entry) continue;
+      const rep = renditionReport(other.state);
+      if (rep) reports.push(rep);
+    }
+    const body = Buffer.from(renderLivePlaylist(entry.state, { skip, reports }));
+    const a: PlaylistAnswer = { kind: 'playlist', body, modified: new Date(entry.state.updatedMs) };
+    if (skip) entry.delta = a;
+    else entry.full = a;
+    return a;
   }
 
   #onEvent(e: LiveEvent): void {
     if (this.#closed) return;
     let stream = this.#streams.get(e.streamId);
     if (!stream) {
-      stream = { renditions: new Map(), cache: new Map(), lastEventMs: 0 };
+      stream = { renditions: new Map(), lastEventMs: 0 };
       this.#streams.set(e.streamId, stream);
     }
     let entry = stream.renditions.get(e.rendition);
     if (entry && older(e.state, entry.state)) return;
     if (!entry) {
-      entry = { state: e.state, waiters: new Set() };
+      entry = { state: e.state, waiters: new Set(), full: null, delta: null };
       stream.renditions.set(e.rendition, entry);
     }
     entry.state = e.state;
-    stream.cache.clear();
+    // Every playlist of the stream changes: its own, and the others' rendition reports.
+    for (const r of stream.renditions.values()) {
+      r.full = null;
+      r.delta = null;
+    }
     stream.lastEventMs = this.#now();
-    let woken = 0;
-    for (const w of [...entry.waiters]) if (w.check(e.state)) woken++;
+    const woken = this.#wake(entry, e.state);
     if (woken > 0) {
       this.#o.onWake?.({ streamId: e.streamId, rendition: e.rendition, woken, busLagMs: this.#now() - e.at });
     }

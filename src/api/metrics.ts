@@ -1,14 +1,25 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { JobsApi } from '../core/jobs.js';
 import type { StreamView } from '../core/streams.js';
 import type { BacklogStats } from '../packager/storage/upload-queue.js';
 import { LiveMetrics } from './live-metrics.js';
 
+/** One label set of whipcast_http_requests_total: counted per request, shown at collection. */
+interface HttpCell {
+  labels: { method: string; route: string; status: string };
+  n: number;
+  /** How much of `n` the Counter has. */
+  shown: number;
+}
+
 /** Prometheus metrics of one API process; collected from the queue at scrape time. */
 export class ApiMetrics {
   readonly registry = new Registry();
-  readonly #http: Counter<'method' | 'route' | 'status'>;
+  /** Requests by method, route and status; fed to whipcast_http_requests_total at collection. */
+  readonly #counts = new Map<string, Map<string, Map<number, HttpCell>>>();
+  /** The same cells in the order they were first counted (the order /metrics lists them). */
+  readonly #cells: HttpCell[] = [];
 
   readonly live: LiveMetrics;
 
@@ -19,11 +30,19 @@ export class ApiMetrics {
     storageStats: () => BacklogStats | null = () => null,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'whipcast_' });
-    this.#http = new Counter({
+    const cells = this.#cells;
+    new Counter({
       name: 'whipcast_http_requests_total',
       help: 'HTTP requests by route pattern and status',
       labelNames: ['method', 'route', 'status'],
       registers: [this.registry],
+      collect() {
+        for (const cell of cells) {
+          if (cell.n === cell.shown) continue;
+          this.inc(cell.labels, cell.n - cell.shown);
+          cell.shown = cell.n;
+        }
+      },
     });
     const redisUp = new Gauge({
       name: 'whipcast_redis_up',
@@ -117,26 +136,66 @@ export class ApiMetrics {
     total('whipcast_storage_upload_retries_total', 'S3 upload attempts after a failure', (s) => s.retries);
   }
 
-  /** Counts each request under its route pattern (never the raw URL: ids would explode the labels). */
+  /**
+   * Counts each request under its route pattern (never the raw URL: ids would explode the
+   * labels). Per request this costs a listener and three map lookups: the counts live in
+   * `#counts` and reach the Counter when it is collected (a scrape), so prom-client's
+   * label hashing runs per label set and scrape, not per request.
+   */
   middleware(): RequestHandler {
+    const counts = this.#counts;
+    const cells = this.#cells;
+    const onFinish = function (this: Response): void {
+      const req = this.req;
+      const route = routes.get(req)?.label ?? 'unmatched';
+      const method = req.method;
+      const status = this.statusCode;
+      let byRoute = counts.get(method);
+      if (!byRoute) counts.set(method, (byRoute = new Map()));
+      let byStatus = byRoute.get(route);
+      if (!byStatus) byRoute.set(route, (byStatus = new Map()));
+      let cell = byStatus.get(status);
+      if (!cell) {
+        cell = { labels: { method, route, status: String(status) }, n: 0, shown: 0 };
+        byStatus.set(status, cell);
+        cells.push(cell);
+      }
+      cell.n++;
+    };
     return (req, res, next) => {
-      // Express sets req.route when a route matches, while req.baseUrl still names the
-      // mount point; by 'finish' a router has restored baseUrl, so capture it then.
-      let route = 'unmatched';
-      let current: unknown;
-      Object.defineProperty(req, 'route', {
-        configurable: true,
-        enumerable: true,
-        get: () => current,
-        set: (v: { path?: unknown } | undefined) => {
-          current = v;
-          if (typeof v?.path === 'string') route = `${req.baseUrl}${v.path}`;
-        },
-      });
-      res.on('finish', () => {
-        this.#http.inc({ method: req.method, route, status: String(res.statusCode) });
-      });
+      trackRoute(req);
+      res.on('finish', onFinish);
       next();
     };
   }
+}
+
+/** Each routed request's req.route and its label (see trackRoute). */
+const routes = new WeakMap<object, { route: unknown; label: string | null }>();
+const tracked = new WeakSet<object>();
+
+/**
+ * Express sets req.route when a route matches, while req.baseUrl still names the mount
+ * point; by 'finish' a router has restored baseUrl, so the label is taken at that
+ * assignment. The accessor goes once on the request prototype (express gives every
+ * request of an app the same one), and what it records goes to a WeakMap: a request
+ * object gets no accessor nor property of its own (either costs microseconds per request
+ * on objects express has re-prototyped).
+ */
+function trackRoute(req: Request): void {
+  const proto = Object.getPrototypeOf(req) as object | null;
+  if (!proto || tracked.has(proto)) return;
+  tracked.add(proto);
+  Object.defineProperty(proto, 'route', {
+    configurable: true,
+    enumerable: true,
+    get(this: object) {
+      return routes.get(this)?.route;
+    },
+    set(this: Request, v: { path?: unknown } | undefined) {
+      const label = typeof v?.path === 'string' ? `${this.baseUrl}${v.path}` : null;
+      // The last route with a path names the request, as before a route without one.
+      routes.set(this, { route: v, label: label ?? routes.get(this)?.label ?? null });
+    },
+  });
 }

@@ -3,6 +3,7 @@ import { LiveOrigin, blockingTimeoutMs, type PlaylistAnswer } from '../../src/ap
 import { parseDirectives } from '../../src/api/routes/hls.js';
 import { MemoryLiveBus, parseLiveEvent, type LiveEvent } from '../../src/packager/live-bus.js';
 import { renderLivePlaylist, renditionReport } from '../../src/packager/live-playlist.js';
+import type { StoredObject } from '../../src/packager/storage/storage.js';
 import { TimelineFeed } from '../helpers/live-timeline-feed.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -168,6 +169,31 @@ describe('LiveOrigin', () => {
     expect(origin.state('cam', 'v')?.open?.parts.length).toBe(v.t.state.open?.parts.length);
   });
 
+  it('answers every request one event releases in that turn, oldest first, with one shared body', async () => {
+    const order: number[] = [];
+    const bodies = new Set<Buffer>();
+    const cancels = [0, 1, 2].map((i) =>
+      origin.holdPlaylist('cam', 'v', { msn: 2, part: 2, skip: false }, (got) => {
+        order.push(i);
+        if (got.kind === 'playlist') bodies.add(got.body);
+      }),
+    );
+    expect(cancels.every((c) => typeof c === 'function')).toBe(true);
+    expect(origin.held).toBe(3);
+    (cancels[1] as () => void)(); // its client went away: never answered
+    expect(origin.held).toBe(2);
+    // Answered within the event's own delivery: a listener after the origin's sees them all.
+    const seen: number[][] = [];
+    bus.subscribe(() => seen.push([...order]));
+    v.parts(1);
+    await publish(v);
+    expect(seen).toEqual([[0, 2]]);
+    expect(bodies.size).toBe(1);
+    expect(origin.held).toBe(0);
+    (cancels[0] as () => void)(); // cancelling after the answer does nothing
+    expect(origin.held).toBe(0);
+  });
+
   it('holds a request for the next part until it is published', async () => {
     expect(await origin.awaitPart('cam', 'v', 2, 1, never)).toBe('published');
     expect(await origin.awaitPart('cam', 'v', 1, 9, never)).toBe('never');
@@ -182,6 +208,90 @@ describe('LiveOrigin', () => {
     v.parts(2); // 2.3, then 3.0 (segment 2 ended with 4 parts)
     await publish(v);
     expect(await missing).toBe('never');
+  });
+});
+
+describe('LiveOrigin part memory', () => {
+  let bus: MemoryLiveBus;
+  let origin: LiveOrigin;
+  let v: TimelineFeed;
+
+  const part = (bytes: number): StoredObject => ({
+    body: Buffer.alloc(bytes, 7),
+    contentType: 'video/mp4',
+    modified: new Date(0),
+  });
+  const publish = async (): Promise<void> => {
+    const e: LiveEvent = {
+      v: 1,
+      streamId: 'cam',
+      rendition: 'v',
+      state: v.t.state,
+      part: null,
+      at: Date.now(),
+    };
+    await bus.publish(e);
+    await tick();
+  };
+
+  beforeEach(async () => {
+    bus = new MemoryLiveBus();
+    origin = new LiveOrigin({ bus, partCacheBytes: 1000 });
+    v = new TimelineFeed({ rendition: 'v', windowSegments: 6 });
+    v.beginRun();
+    v.parts(6); // segment 1 complete (parts 0-3), segment 2 has parts 0 and 1
+    await publish();
+  });
+
+  afterEach(async () => {
+    await origin.close();
+    await bus.close();
+  });
+
+  it('serves a part only while its segment is in the window, never after the packager deleted it', async () => {
+    origin.keepPart('cam', 'v_1.0.m4s', part(100));
+    expect(origin.cachedPart('cam', 'v_1.0.m4s')?.body.length).toBe(100);
+    // Never kept: a part not published yet, another stream's, a name that is no part.
+    origin.keepPart('cam', 'v_2.3.m4s', part(100));
+    origin.keepPart('other', 'v_1.0.m4s', part(100));
+    origin.keepPart('cam', 'v.m3u8', part(100));
+    expect(origin.cachedPart('cam', 'v_2.3.m4s')).toBeNull();
+    expect(origin.cachedPart('other', 'v_1.0.m4s')).toBeNull();
+    expect(origin.partBytes).toBe(100);
+    // The window moves on one part at a time: served exactly while segment 1 is in it. The
+    // packager deletes the part later still (a window after), so memory never serves a
+    // part storage no longer has.
+    let left = -1;
+    for (let step = 0; !v.deleted.includes('v_1.0.m4s'); step++) {
+      expect(step).toBeLessThan(200);
+      v.parts(1);
+      await publish();
+      const inWindow = v.t.state.segments.some((seg) => seg.msn === 1);
+      if (!inWindow && left < 0) left = step;
+      expect(origin.cachedPart('cam', 'v_1.0.m4s') !== null).toBe(inWindow);
+    }
+    expect(left).toBeGreaterThan(0);
+    expect(origin.partBytes).toBe(0);
+    // Once gone it is not taken back.
+    origin.keepPart('cam', 'v_1.0.m4s', part(100));
+    expect(origin.cachedPart('cam', 'v_1.0.m4s')).toBeNull();
+  });
+
+  it('stays within its byte cap, dropping the least recently served part first', () => {
+    const names = ['v_1.0.m4s', 'v_1.1.m4s', 'v_1.2.m4s', 'v_1.3.m4s'];
+    for (const n of names) origin.keepPart('cam', n, part(250));
+    expect(origin.partBytes).toBe(1000);
+    expect(origin.cachedPart('cam', 'v_1.0.m4s')).not.toBeNull(); // now the most recently served
+    origin.keepPart('cam', 'v_2.0.m4s', part(250));
+    expect(origin.partBytes).toBe(1000);
+    expect(origin.cachedPart('cam', 'v_1.1.m4s')).toBeNull();
+    for (const n of ['v_1.0.m4s', 'v_1.2.m4s', 'v_1.3.m4s', 'v_2.0.m4s']) {
+      expect(origin.cachedPart('cam', n)).not.toBeNull();
+    }
+    // A part above a quarter of the cap is never kept.
+    origin.keepPart('cam', 'v_2.1.m4s', part(251));
+    expect(origin.cachedPart('cam', 'v_2.1.m4s')).toBeNull();
+    expect(origin.partBytes).toBeLessThanOrEqual(1000);
   });
 });
 

@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
-import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
+import { gzip, gzipSync } from 'node:zlib';
+import express, {
+  type ErrorRequestHandler,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import { AppError } from '../../core/errors.js';
 import { isStreamId } from '../../core/ids.js';
 import { RENDITION_NAME } from '../../packager/rendition.js';
@@ -13,6 +19,8 @@ import {
   type DeliveryDirectives,
   type LiveOriginApi,
   type LiveStreams,
+  type PartAnswer,
+  type PlaylistAnswer,
 } from '../live-origin.js';
 
 export type { LiveStreams } from '../live-origin.js';
@@ -35,6 +43,7 @@ function liveOrigin(live: HlsRouterDeps['live']): LiveOriginApi | null {
 
 const EXPOSED =
   'Content-Length, Content-Type, Content-Encoding, ETag, Last-Modified, Cache-Control, Age, Date';
+const CORS_HEADERS = ['Access-Control-Allow-Origin', '*', 'Access-Control-Expose-Headers', EXPOSED];
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** A finished VOD's playlists never change, but index.m3u8 is what a re-run replaces: a short TTL. */
@@ -71,10 +80,25 @@ export function acceptsGzip(header: string | undefined): boolean {
   return star ?? false;
 }
 
+/** A response's header block for one body in one form, built once and reused for every request. */
+interface Head {
+  gz: boolean;
+  cacheControl: string;
+  contentType: string;
+  modifiedMs: number;
+  etag: string;
+  /** For `writeHead(304, …)`: what a 304 carries (no Content-Encoding, no Content-Length). */
+  notModified: string[];
+  /** For `writeHead(200, …)`, once the body's length in this form is known. */
+  ok: string[] | null;
+}
+
 /** What send() derives from a body, kept as long as the body lives. */
 interface BodyInfo {
   hash: string;
-  gzip: Promise<Buffer> | null;
+  gzip: Buffer | Promise<Buffer> | null;
+  /** A body is served in one or two forms (identity, gzip), rarely more: a list beats a keyed map. */
+  heads: Head[];
 }
 
 /**
@@ -87,31 +111,108 @@ const bodyInfos = new WeakMap<Buffer, BodyInfo>();
 function bodyInfo(body: Buffer): BodyInfo {
   let info = bodyInfos.get(body);
   if (!info) {
-    info = { hash: createHash('sha1').update(body).digest('base64url'), gzip: null };
+    info = { hash: createHash('sha1').update(body).digest('base64url'), gzip: null, heads: [] };
     bodyInfos.set(body, info);
   }
   return info;
 }
 
-function etagOf(body: Buffer, suffix: string): string {
-  return `"${bodyInfo(body).hash}${suffix}"`;
+/**
+ * Bodies up to this size are gzipped on the event loop: a live playlist (a few KB, in
+ * well under 0.1 ms), so that thousands of held requests released by one event are
+ * answered in that same turn, without waiting for the thread pool. Larger ones (a long
+ * VOD playlist) go to the thread pool. Both give the same bytes (zlib's defaults).
+ */
+const GZIP_SYNC_MAX_BYTES = 32 * 1024;
+
+/** The gzip form of `body`: a Buffer once known, else a promise of it. */
+function gzipped(info: BodyInfo, body: Buffer): Buffer | Promise<Buffer> {
+  if (info.gzip) return info.gzip;
+  if (body.length <= GZIP_SYNC_MAX_BYTES) {
+    info.gzip = gzipSync(body);
+    return info.gzip;
+  }
+  const p = gzipAsync(body).then((z) => {
+    if (info.gzip === p) info.gzip = z;
+    return z;
+  });
+  info.gzip = p;
+  p.catch(() => {
+    if (info.gzip === p) info.gzip = null;
+  });
+  return p;
 }
 
-function gzipped(body: Buffer): Promise<Buffer> {
-  const info = bodyInfo(body);
-  if (!info.gzip) {
-    const p = gzipAsync(body);
-    info.gzip = p;
-    p.catch(() => {
-      if (info.gzip === p) info.gzip = null;
-    });
+/**
+ * The Content-Type value express's res.set() writes for `type` (it appends a charset to
+ * text types through mime-types), computed once per type with express itself.
+ */
+const contentTypes = new Map<string, string>();
+
+function contentTypeHeader(res: Response, type: string): string {
+  let v = contentTypes.get(type);
+  if (v === undefined) {
+    const had = res.getHeader('Content-Type');
+    res.set('Content-Type', type);
+    v = String(res.getHeader('Content-Type'));
+    if (had === undefined) res.removeHeader('Content-Type');
+    else res.setHeader('Content-Type', had);
+    if (contentTypes.size < 64) contentTypes.set(type, v);
   }
-  return info.gzip;
+  return v;
+}
+
+function headOf(
+  res: Response,
+  info: BodyInfo,
+  gz: boolean,
+  cacheControl: string,
+  contentType: string,
+  modified: Date,
+  playlist: boolean,
+): Head {
+  const modifiedMs = modified.getTime();
+  for (const h of info.heads) {
+    if (
+      h.gz === gz &&
+      h.modifiedMs === modifiedMs &&
+      h.cacheControl === cacheControl &&
+      h.contentType === contentType
+    )
+      return h;
+  }
+  // A strong ETag names one representation (RFC 9110 8.8.3), so the gzip one differs.
+  const etag = `"${info.hash}${gz ? '-gz' : ''}"`;
+  const notModified = [
+    ...CORS_HEADERS,
+    'Content-Type',
+    contentTypeHeader(res, contentType),
+    'Cache-Control',
+    cacheControl,
+    'Last-Modified',
+    modified.toUTCString(),
+    'ETag',
+    etag,
+  ];
+  if (playlist) notModified.push('Vary', 'Accept-Encoding');
+  const h: Head = { gz, cacheControl, contentType, modifiedMs, etag, notModified, ok: null };
+  // Bounded: a body seen under ever new dates (storage re-reads give new Buffers, not this).
+  if (info.heads.length < 8) info.heads.push(h);
+  return h;
+}
+
+function okHead(h: Head, length: number): string[] {
+  if (!h.ok) {
+    h.ok = h.gz
+      ? [...h.notModified, 'Content-Encoding', 'gzip', 'Content-Length', String(length)]
+      : [...h.notModified, 'Content-Length', String(length)];
+  }
+  return h.ok;
 }
 
 /** RFC 9110 13.1.2 (If-None-Match uses the weak comparison) and 13.1.3 (If-Modified-Since). */
 function notModified(req: Request, etag: string, modified: Date): boolean {
-  const inm = req.get('if-none-match');
+  const inm = req.headers['if-none-match'];
   if (inm !== undefined) {
     const bare = etag.replace(/^W\//, '');
     return inm.split(',').some((t) => {
@@ -119,68 +220,89 @@ function notModified(req: Request, etag: string, modified: Date): boolean {
       return v === '*' || v.replace(/^W\//, '') === bare;
     });
   }
-  const ims = req.get('if-modified-since');
+  const ims = req.headers['if-modified-since'];
   if (ims === undefined) return false;
   const since = Date.parse(ims);
   return !Number.isNaN(since) && Math.floor(modified.getTime() / 1000) <= Math.floor(since / 1000);
 }
 
+/** The last Accept-Encoding seen and its verdict: clients of one kind all send the same. */
+let lastAcceptEncoding: string | undefined;
+let lastAcceptsGzip = false;
+
+function wantsGzip(header: string | undefined): boolean {
+  if (header !== lastAcceptEncoding) {
+    lastAcceptsGzip = acceptsGzip(header);
+    lastAcceptEncoding = header;
+  }
+  return lastAcceptsGzip;
+}
+
+/** CORS on every answer but a preflight (send() writes them in its header block). */
+function setCors(res: Response): void {
+  if (res.headersSent) return;
+  res.set('Access-Control-Allow-Origin', '*');
+  res.set('Access-Control-Expose-Headers', EXPOSED);
+}
+
 function notFound(res: Response): void {
   const e = new AppError('not_found', 'no such playlist or segment');
+  setCors(res);
   res
     .status(e.status)
     .set('Cache-Control', 'no-store')
     .json({ error: { code: e.code, message: e.message } });
 }
 
-const cors: RequestHandler = (req, res, next) => {
-  res.set('Access-Control-Allow-Origin', '*');
-  res.set('Access-Control-Expose-Headers', EXPOSED);
-  if (req.method === 'OPTIONS') {
-    res
-      .status(204)
-      .set({
-        'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
-        'Access-Control-Allow-Headers': 'Range, If-None-Match, If-Modified-Since',
-        'Access-Control-Max-Age': '86400',
-      })
-      .end();
-    return;
-  }
-  next();
+const preflight: RequestHandler = (req, res, next) => {
+  if (req.method !== 'OPTIONS') return next();
+  setCors(res);
+  res
+    .status(204)
+    .set({
+      'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+      'Access-Control-Allow-Headers': 'Range, If-None-Match, If-Modified-Since',
+      'Access-Control-Max-Age': '86400',
+    })
+    .end();
 };
 
-async function send(
+/**
+ * Answers with `obj`: the header block comes precomputed per body and form (headOf) and
+ * goes out with one writeHead(status, array) and end(body), none of express's per-header
+ * helpers. Synchronous unless a large body must first be gzipped.
+ */
+function send(
   req: Request,
   res: Response,
   obj: StoredObject,
   name: string,
   live: boolean,
-): Promise<void> {
+): void | Promise<void> {
   const playlist = isPlaylist(name);
-  const gz = playlist && acceptsGzip(req.get('accept-encoding'));
-  // A strong ETag names one representation (RFC 9110 8.8.3), so the gzip one differs.
-  const etag = etagOf(obj.body, gz ? '-gz' : '');
-  res.set({
-    'Content-Type': obj.contentType,
-    'Cache-Control': cacheControlFor(name, live),
-    'Last-Modified': obj.modified.toUTCString(),
-    ETag: etag,
-  });
-  if (playlist) res.set('Vary', 'Accept-Encoding');
-  if (notModified(req, etag, obj.modified)) {
-    res.status(304).end();
+  const gz = playlist && wantsGzip(req.headers['accept-encoding']);
+  const info = bodyInfo(obj.body);
+  const h = headOf(res, info, gz, cacheControlFor(name, live), obj.contentType, obj.modified, playlist);
+  if (notModified(req, h.etag, obj.modified)) {
+    res.writeHead(304, h.notModified);
+    res.end();
     return;
   }
-  const body = gz ? await gzipped(obj.body) : obj.body;
-  if (gz) res.set('Content-Encoding', 'gzip');
-  res.status(200).set('Content-Length', String(body.length));
-  // Node drops the body of a HEAD response itself; the headers stay identical to GET's.
+  const body = gz ? gzipped(info, obj.body) : obj.body;
+  if (!Buffer.isBuffer(body)) {
+    return body.then((b) => {
+      // Node drops the body of a HEAD response itself; the headers stay identical to GET's.
+      res.writeHead(200, okHead(h, b.length));
+      res.end(b);
+    });
+  }
+  res.writeHead(200, okHead(h, body.length));
   res.end(body);
 }
 
 function badRequest(res: Response, message: string): void {
   const e = new AppError('bad_request', message);
+  setCors(res);
   res
     .status(e.status)
     .set('Cache-Control', 'no-store')
@@ -189,21 +311,29 @@ function badRequest(res: Response, message: string): void {
 
 function unavailable(res: Response, message: string): void {
   const e = new AppError('unavailable', message);
+  setCors(res);
   res
     .status(e.status)
     .set({ 'Cache-Control': 'no-store', 'Retry-After': '1' })
     .json({ error: { code: e.code, message: e.message } });
 }
 
-/** An AbortSignal that fires when the client goes away before the answer: a held request is dropped. */
-function abortOnClose(res: Response): AbortSignal {
-  const ac = new AbortController();
-  // 'close' follows every response; only one closed before its answer finished aborts
-  // (an abort builds a DOMException: thousands at once when held requests are released).
-  res.once('close', () => {
-    if (!res.writableFinished) ac.abort();
+/** LiveOriginApi.holdPart as a promise; 'aborted' when the client goes away first. */
+function holdPart(
+  origin: LiveOriginApi,
+  res: Response,
+  id: string,
+  p: { rendition: string; msn: number; part: number },
+): Promise<PartAnswer> {
+  return new Promise((resolve) => {
+    const now = origin.holdPart(id, p.rendition, p.msn, p.part, resolve);
+    if (typeof now !== 'function') return resolve(now);
+    res.on('close', () => {
+      if (res.writableFinished) return;
+      now();
+      resolve('aborted');
+    });
   });
-  return ac.signal;
 }
 
 /** `{rendition}.m3u8` of a Media Playlist (not index.m3u8), else null. */
@@ -270,9 +400,70 @@ export function parseDirectives(query: unknown): DeliveryDirectives | string {
  */
 export function hlsRouter(deps: HlsRouterDeps): express.Router {
   const router = express.Router({ caseSensitive: true, strict: true });
-  router.use(cors);
+  router.use(preflight);
   const origin = liveOrigin(deps.live);
-  router.get('/:id/:name', async (req, res) => {
+
+  /** A live playlist answer (from memory) to the HTTP answer. */
+  const answerPlaylist = (
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    name: string,
+    a: Exclude<PlaylistAnswer, { kind: 'not_live' | 'aborted' }>,
+  ): void => {
+    switch (a.kind) {
+      case 'playlist': {
+        const obj = { body: a.body, contentType: PLAYLIST_TYPE, modified: a.modified };
+        const sent = send(req, res, obj, name, true);
+        if (sent) sent.catch(next);
+        return;
+      }
+      case 'too_far':
+        return badRequest(res, `_HLS_msn is more than two segments after the last one (${a.lastMsn})`);
+      case 'timeout':
+        return unavailable(res, 'the requested part did not arrive in time; reload the playlist');
+      case 'busy':
+        return unavailable(res, 'too many blocked playlist requests; retry shortly');
+    }
+  };
+
+  /**
+   * A media playlist without EXT-X-ENDLIST is live even when no origin knows it yet (the
+   * API restarted, or no bus): caches must revalidate it. Only a playlist's Cache-Control
+   * depends on it.
+   */
+  const liveNow = (id: string, name: string, rendition: string | null, obj: StoredObject): boolean =>
+    isPlaylist(name) &&
+    ((deps.live?.isLive(id) ?? false) ||
+      (rendition !== null && !obj.body.includes('#EXT-X-ENDLIST') && obj.body.includes('#EXT-X-PART-INF')));
+
+  /** Everything not answered from the live origin's playlists or part memory. */
+  const fromStorage = async (
+    req: Request,
+    res: Response,
+    id: string,
+    name: string,
+    rendition: string | null,
+    live: { rendition: string; msn: number; part: number } | null,
+  ): Promise<void> => {
+    const read = async () => {
+      const o = await deps.storage.get(`${id}/${name}`);
+      if (o && live) origin!.keepPart?.(id, name, o);
+      return o;
+    };
+    let obj = await read();
+    if (!obj && live) {
+      // A preload hint names the next part before it exists: hold the request until it is published.
+      const a = await holdPart(origin!, res, id, live);
+      if (a === 'aborted') return;
+      if (a === 'busy') return unavailable(res, 'too many held requests; retry shortly');
+      if (a === 'published') obj = await read();
+    }
+    if (!obj) return notFound(res);
+    await send(req, res, obj, name, liveNow(id, name, rendition, obj));
+  };
+
+  router.get('/:id/:name', (req, res, next) => {
     const { id, name } = req.params as { id: string; name: string };
     if (!isStreamId(id) || !isObjectName(name)) return notFound(res);
     const rendition = mediaPlaylistRendition(name);
@@ -280,57 +471,39 @@ export function hlsRouter(deps: HlsRouterDeps): express.Router {
       const d = parseDirectives(req.query);
       if (typeof d === 'string') return badRequest(res, d);
       if (origin) {
-        const a = await origin.mediaPlaylist(id, rendition, d, abortOnClose(res));
-        switch (a.kind) {
-          case 'playlist':
-            return send(
-              req,
-              res,
-              { body: a.body, contentType: PLAYLIST_TYPE, modified: a.modified },
-              name,
-              true,
-            );
-          case 'too_far':
-            return badRequest(res, `_HLS_msn is more than two segments after the last one (${a.lastMsn})`);
-          case 'timeout':
-            return unavailable(res, 'the requested part did not arrive in time; reload the playlist');
-          case 'busy':
-            return unavailable(res, 'too many blocked playlist requests; retry shortly');
-          case 'aborted':
-            return;
-          case 'not_live':
-            break;
+        // Held: answered synchronously from the bus event that satisfies it.
+        const now = origin.holdPlaylist(id, rendition, d, (a) => {
+          try {
+            if (a.kind !== 'not_live' && a.kind !== 'aborted') answerPlaylist(req, res, next, name, a);
+          } catch (e) {
+            next(e);
+          }
+        });
+        if (typeof now === 'function') {
+          // 'close' follows every response; only one closed before its answer drops the hold.
+          res.on('close', () => {
+            if (!res.writableFinished) now();
+          });
+          return;
+        }
+        if (now.kind !== 'not_live' && now.kind !== 'aborted') {
+          return answerPlaylist(req, res, next, name, now);
         }
       }
     }
     const live = origin && rendition === null ? partOf(name) : null;
     // A recent part of a live stream comes from the origin's memory; storage otherwise.
-    const read = async () => {
-      const o = await deps.storage.get(`${id}/${name}`);
-      if (o && live) origin!.keepPart?.(id, name, o);
-      return o;
-    };
-    let obj = (live && origin!.cachedPart?.(id, name)) || (await read());
-    if (!obj && live) {
-      // A preload hint names the next part before it exists: hold the request until it is published.
-      const a = await origin!.awaitPart(id, live.rendition, live.msn, live.part, abortOnClose(res));
-      if (a === 'aborted') return;
-      if (a === 'busy') return unavailable(res, 'too many held requests; retry shortly');
-      if (a === 'published') obj = await read();
-    }
-    if (!obj) return notFound(res);
-    // A media playlist without EXT-X-ENDLIST is live even when no origin knows it yet
-    // (the API restarted, or no bus): caches must revalidate it.
-    const liveNow =
-      (deps.live?.isLive(id) ?? false) ||
-      (rendition !== null && !obj.body.includes('#EXT-X-ENDLIST') && obj.body.includes('#EXT-X-PART-INF'));
-    await send(req, res, obj, name, liveNow);
+    const kept = live && origin!.cachedPart?.(id, name);
+    if (kept) return send(req, res, kept, name, false);
+    return fromStorage(req, res, id, name, rendition, live);
   });
   router.use((_req, res) => notFound(res));
   // A URL express cannot decode (`%zz`) names nothing we have: the same 404.
   const decodeFailure: ErrorRequestHandler = (err: unknown, _req, res, next) => {
     const status = (err as { status?: unknown } | null)?.status;
     if (err instanceof URIError || status === 400) return notFound(res);
+    // Whatever answers the error carries CORS too, as every answer from here does.
+    setCors(res);
     next(err);
   };
   router.use(decodeFailure);
