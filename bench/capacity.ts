@@ -30,7 +30,7 @@ import { FfmpegProcess } from '../src/workers/ffmpeg/process.js';
 import { PlaylistMonitor } from '../test/helpers/playlist-monitor.js';
 import { ServiceProcess } from '../test/helpers/service-process.js';
 import { WhipTestClient } from '../test/helpers/whip-client.js';
-import { busyPercent, machineCpu, TreeCpu } from './lib/cpu.js';
+import { busyPercent, machineCpu, ownCpuSeconds, TreeCpu } from './lib/cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -77,6 +77,10 @@ interface StepResult {
   worstGapMs: number;
   /** CPU of what is measured (bare ffmpegs, or the service and its ffmpegs), % of one core. */
   cpuPct: number;
+  /** Pipeline: the service's own node process (ingest, relay, packager, origin), % of one core. */
+  nodePct?: number;
+  /** Pipeline: this process and its children (the WHIP publishers), % of one core. */
+  publishersPct?: number;
   machineBusyPct: number;
 }
 
@@ -91,9 +95,14 @@ function run(bin: string, args: string[]): Promise<void> {
   });
 }
 
-/** The input, as Matroska: copied into RTP by the WHIP publishers, read from stdin by bare ffmpeg. */
-async function makeInput(dir: string): Promise<string> {
+/**
+ * The input, twice with the same streams: MPEG-TS for the WHIP publishers (copied into
+ * RTP; ffmpeg's -stream_loop does not restart a copied Matroska input) and Matroska, the
+ * relay's format, for bare ffmpeg's stdin.
+ */
+async function makeInput(dir: string): Promise<{ ts: string; mkv: string }> {
   const mkv = path.join(dir, 'in.mkv');
+  const ts = path.join(dir, 'in.ts');
   const seconds = String(SECONDS + 5);
   await run(FFMPEG, [
     ...['-hide_banner', '-loglevel', 'error', '-y'],
@@ -104,7 +113,20 @@ async function makeInput(dir: string): Promise<string> {
     ...['-c:a', 'libopus', '-b:a', '64k', '-ac', '2', '-ar', '48000'],
     mkv,
   ]);
-  return mkv;
+  await run(FFMPEG, [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-i',
+    mkv,
+    '-c',
+    'copy',
+    '-f',
+    'mpegts',
+    ts,
+  ]);
+  return { ts, mkv };
 }
 
 /** The worker's live arguments for this preset, reading Matroska from stdin at real-time pace. */
@@ -175,7 +197,7 @@ function rateOver(samples: Array<{ wall: number; media: number }>, from: number,
   return (b.media - a.media) / (b.wall - a.wall);
 }
 
-async function pipelineStep(n: number, mkv: string, redisUrl: string, dir: string): Promise<StepResult> {
+async function pipelineStep(n: number, ts: string, redisUrl: string, dir: string): Promise<StepResult> {
   const service = await ServiceProcess.start({
     env: {
       REDIS_URL: redisUrl,
@@ -199,13 +221,14 @@ async function pipelineStep(n: number, mkv: string, redisUrl: string, dir: strin
     if (res.status !== 201 && res.status !== 409)
       throw new Error(`preset: ${res.status} ${await res.text()}`);
     const tree = new TreeCpu(service.pid);
+    const publishers = new TreeCpu(process.pid);
     if (!values['same-priority']) os.setPriority(10);
     const t0 = Date.now();
     for (let k = 0; k < n; k++) {
       clients.push(
         await WhipTestClient.publish({
           url: `${service.url}/whip/cap${k}?preset=capacity`,
-          inputFile: mkv,
+          inputFile: ts,
           seconds: SECONDS,
         }),
       );
@@ -217,10 +240,15 @@ async function pipelineStep(n: number, mkv: string, redisUrl: string, dir: strin
     const to = from + WINDOW_S * 1000;
     await sleep(Math.max(0, from - Date.now()));
     const cpuA = tree.sample();
+    const nodeA = ownCpuSeconds(service.pid);
+    const pubA = publishers.sample();
     const mA = machineCpu();
     await sleep(Math.max(0, to - Date.now()));
     const cpuB = tree.sample();
+    const nodeB = ownCpuSeconds(service.pid);
+    const pubB = publishers.sample();
     const mB = machineCpu();
+    const windowS = (to - from) / 1000;
     const part = PRESET.partSeconds * 1000;
     const rates = monitors.map((m) => {
       const seen = [...m.partSeen.values()].filter((t) => t >= from && t <= to).length;
@@ -232,7 +260,10 @@ async function pipelineStep(n: number, mkv: string, redisUrl: string, dir: strin
       keptUp: rates.filter((r, k) => r >= KEEP_UP && (gaps[k] ?? Infinity) <= MAX_PART_GAP_MS).length,
       worstRate: Math.min(...rates),
       worstGapMs: Math.max(...gaps),
-      cpuPct: (100 * (cpuB - cpuA)) / ((to - from) / 1000),
+      cpuPct: (100 * (cpuB - cpuA)) / windowS,
+      nodePct: (100 * (nodeB - nodeA)) / windowS,
+      // The service is this process's child too: count only the rest.
+      publishersPct: (100 * (pubB - pubA - (cpuB - cpuA))) / windowS,
       machineBusyPct: busyPercent(mA, mB),
     };
   } finally {
@@ -246,9 +277,13 @@ async function pipelineStep(n: number, mkv: string, redisUrl: string, dir: strin
 function line(mode: string, r: StepResult): string {
   const ok = r.keptUp === r.n ? 'keeps up' : `${r.keptUp}/${r.n} keep up`;
   const gap = mode === 'pipeline' ? `, longest part wait ${r.worstGapMs} ms` : '';
+  const split =
+    r.nodePct !== undefined
+      ? ` [service node process ${r.nodePct.toFixed(0)} %, its ffmpegs ${(r.cpuPct - r.nodePct).toFixed(0)} %; publishers ${(r.publishersPct ?? 0).toFixed(0)} %]`
+      : '';
   return (
     `  ${mode.padEnd(8)} N=${r.n}: ${ok} (slowest ${r.worstRate.toFixed(3)}x real time${gap}); ` +
-    `CPU ${r.cpuPct.toFixed(0)} % of a core (${(r.cpuPct / r.n).toFixed(0)} % per stream); machine ${r.machineBusyPct.toFixed(0)} % busy`
+    `CPU ${r.cpuPct.toFixed(0)} % of a core (${(r.cpuPct / r.n).toFixed(0)} % per stream)${split}; machine ${r.machineBusyPct.toFixed(0)} % busy`
   );
 }
 
@@ -256,18 +291,21 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'whipcast-capacity-'));
   let redis: PrivateRedis | null = null;
   const best: Record<string, number> = {};
+  /** CPU per stream (% of a core) at the largest step each mode kept up with. */
+  const perStream: Record<string, StepResult> = {};
   try {
     console.log(`capacity: ${os.cpus().length} cores; ${SECONDS} s per step, measured over ${WINDOW_S} s`);
-    const mkv = await makeInput(dir);
+    const { ts, mkv } = await makeInput(dir);
     redis = await PrivateRedis.start();
     const modes = values.mode === 'both' ? ['bare', 'pipeline'] : [values.mode];
     for (const mode of modes) {
       best[mode] = 0;
       for (let n = FROM; n <= MAX; n++) {
-        const r = mode === 'bare' ? await bareStep(n, mkv) : await pipelineStep(n, mkv, redis.url, dir);
+        const r = mode === 'bare' ? await bareStep(n, mkv) : await pipelineStep(n, ts, redis.url, dir);
         console.log(line(mode, r));
         if (r.keptUp < r.n) break;
         best[mode] = n;
+        perStream[mode] = r;
         await sleep(2000);
       }
     }
@@ -275,6 +313,24 @@ async function main(): Promise<void> {
     for (const [mode, n] of Object.entries(best)) console.log(`  ${mode}: keeps up with ${n} stream(s)`);
     if (best.bare && best.pipeline !== undefined) {
       console.log(`  ratio pipeline/bare: ${(best.pipeline / best.bare).toFixed(2)} (target 1.0)`);
+    }
+    const bare = perStream.bare;
+    const pipe = perStream.pipeline;
+    if (bare && pipe) {
+      const b = bare.cpuPct / bare.n;
+      const p = pipe.cpuPct / pipe.n;
+      const node = (pipe.nodePct ?? 0) / pipe.n;
+      const pub = (pipe.publishersPct ?? 0) / pipe.n;
+      const cores = os.cpus().length * 100;
+      console.log(
+        `  CPU per stream: bare ffmpeg ${b.toFixed(1)} %; pipeline ${p.toFixed(1)} % (ffmpeg ${(p - node).toFixed(1)} %, ` +
+          `ingest + relay + packager + origin ${node.toFixed(1)} %) = ${(p / b).toFixed(2)}x; ` +
+          `the publishers on this machine took another ${pub.toFixed(1)} % per stream`,
+      );
+      console.log(
+        `  streams the machine's ${cores} % would hold by CPU alone: bare ${Math.floor(cores / b)}, ` +
+          `pipeline with publishers elsewhere ${Math.floor(cores / p)}, with publishers here ${Math.floor(cores / (p + pub))}`,
+      );
     }
   } finally {
     await redis?.close();
