@@ -299,7 +299,7 @@ export class Service {
     this.#shutdown ??= (async () => {
       this.#draining = true;
       const started = Date.now();
-      this.log.info('draining: new publishes get 503, running jobs go back to the queue');
+      this.log.info('draining: new publishes get 503, running work goes back to the queue');
       try {
         await this.worker?.close();
       } catch (e) {
