@@ -159,6 +159,13 @@ describe('scale-out: API, ingest and workers in separate processes', () => {
     await client?.close();
     client = null;
     api.child.kill('SIGTERM');
+    // The signal reaches the process a moment later: readiness says when it is draining.
+    await waitFor(
+      'the API to drain',
+      async () => (await fetch(`${api.url}/readyz`)).status === 503,
+      5000,
+      20,
+    );
     const res = await fetch(`${api.url}/whip/another`, {
       method: 'POST',
       headers: { 'content-type': 'application/sdp' },
@@ -166,7 +173,6 @@ describe('scale-out: API, ingest and workers in separate processes', () => {
     });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');
-    expect((await fetch(`${api.url}/readyz`)).status).toBe(503);
     const t0 = Date.now();
     await exited(api.child);
     expect(Date.now() - t0).toBeLessThan(30_000);
