@@ -232,8 +232,9 @@ async function pipelineStep(n: number, ts: string, redisUrl: string, dir: string
           seconds: SECONDS,
         }),
       );
-      const m = new PlaylistMonitor(`${service.url}/hls/cap${k}`, '720p');
-      m.start(100);
+      // A viewer's load, not a checker's: each new part fetched once, the playlist every 250 ms.
+      const m = new PlaylistMonitor(`${service.url}/hls/cap${k}`, '720p', { fullCheckEveryMs: null });
+      m.start(250);
       monitors.push(m);
     }
     const from = t0 + WARMUP_S * 1000;

@@ -51,11 +51,17 @@ export class PlaylistMonitor {
   #timer: NodeJS.Timeout | null = null;
   #busy = false;
   #lastFullCheck = 0;
+  readonly #fullCheckEveryMs: number | null;
 
-  /** `base`: e.g. http://127.0.0.1:1234/hls/cam; `rendition`: e.g. 240p. */
-  constructor(base: string, rendition: string) {
+  /**
+   * `base`: e.g. http://127.0.0.1:1234/hls/cam; `rendition`: e.g. 240p. Each newly listed
+   * URI is fetched once, as a player would; `fullCheckEveryMs` (default 2000, null: never)
+   * fetches the whole window again that often, to catch a listed URI that went missing.
+   */
+  constructor(base: string, rendition: string, opts: { fullCheckEveryMs?: number | null } = {}) {
     this.#base = base;
     this.#playlist = `${base}/${rendition}.m3u8`;
+    this.#fullCheckEveryMs = opts.fullCheckEveryMs === undefined ? 2000 : opts.fullCheckEveryMs;
   }
 
   start(everyMs = 100): void {
@@ -107,8 +113,8 @@ export class PlaylistMonitor {
         this.maxDiscontinuities,
         snap.discontinuitySequence + snap.discontinuities,
       );
-      // Every newly listed URI at once; the whole window again every 2 s.
-      const full = now - this.#lastFullCheck > 2000;
+      // Every newly listed URI at once; the whole window again now and then.
+      const full = this.#fullCheckEveryMs !== null && now - this.#lastFullCheck > this.#fullCheckEveryMs;
       if (full) this.#lastFullCheck = now;
       const toCheck = snap.uris.filter((u) => full || !this.#checked.has(u));
       await Promise.all(
