@@ -27,3 +27,17 @@ export async function applyIceRestart(pc: RTCPeerConnection, fragment: string): 
   // werift's connect() skips a transport whose DTLS is up: run the new checks.
   for (const t of pc.iceTransports) if (!t.connection.nominated) void t.start();
 }
+
+/** The client's side of an ICE restart: new credentials, as a fragment of the bundle's m-line. */
+export async function iceRestartFragment(pc: RTCPeerConnection): Promise<string> {
+  pc.restartIce();
+  await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+  const offer = pc.localDescription!.sdp.split('\r\n');
+  return [
+    offer.find((l) => l.startsWith('a=ice-ufrag:')),
+    offer.find((l) => l.startsWith('a=ice-pwd:')),
+    'm=video 9 UDP/TLS/RTP/SAVPF 0',
+    offer.find((l) => l.startsWith('a=mid:')),
+    '',
+  ].join('\r\n');
+}

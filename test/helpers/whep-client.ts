@@ -1,4 +1,4 @@
-import { applyIceRestart } from './ice-restart.js';
+import { applyIceRestart, iceRestartFragment } from './ice-restart.js';
 import {
   dePacketizeRtpPackets,
   MediaStreamTrack,
@@ -169,17 +169,8 @@ export class WhepTestClient {
   }
 
   /** The client's side of an ICE restart: new credentials, as a fragment of the bundle's m-line. */
-  async iceRestartFragment(): Promise<string> {
-    this.pc.restartIce();
-    await this.pc.setLocalDescription(await this.pc.createOffer({ iceRestart: true }));
-    const offer = this.pc.localDescription!.sdp.split('\r\n');
-    return [
-      offer.find((l) => l.startsWith('a=ice-ufrag:')),
-      offer.find((l) => l.startsWith('a=ice-pwd:')),
-      'm=video 9 UDP/TLS/RTP/SAVPF 0',
-      offer.find((l) => l.startsWith('a=mid:')),
-      '',
-    ].join('\r\n');
+  iceRestartFragment(): Promise<string> {
+    return iceRestartFragment(this.pc);
   }
 
   patch(fragment: string, headers: Record<string, string>): Promise<Response> {

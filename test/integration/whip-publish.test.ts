@@ -1,4 +1,4 @@
-import { applyIceRestart } from '../helpers/ice-restart.js';
+import { applyIceRestart, iceRestartFragment } from '../helpers/ice-restart.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { FrameSource, MediaFrame } from '../../src/core/media.js';
 import { h264NalType, splitAnnexB } from '../../src/ingest/codecs/h264-access-unit.js';
@@ -146,16 +146,7 @@ describe('WHIP publish with real media (werift client, ffmpeg encoder)', () => {
     const before = c.video.length;
 
     // The client's side of the restart: new credentials in a fragment of the bundle's m-line.
-    client.pc.restartIce();
-    await client.pc.setLocalDescription(await client.pc.createOffer({ iceRestart: true }));
-    const offer = client.pc.localDescription!.sdp.split('\r\n');
-    const fragment = [
-      offer.find((l) => l.startsWith('a=ice-ufrag:')),
-      offer.find((l) => l.startsWith('a=ice-pwd:')),
-      'm=video 9 UDP/TLS/RTP/SAVPF 0',
-      offer.find((l) => l.startsWith('a=mid:')),
-      '',
-    ].join('\r\n');
+    const fragment = await iceRestartFragment(client.pc);
     const res = await fetch(client.location, {
       method: 'PATCH',
       headers: { 'Content-Type': 'application/trickle-ice-sdpfrag', 'If-Match': client.etag },
