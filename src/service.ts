@@ -144,8 +144,14 @@ export class Service {
         workers: this.workers,
       });
       if (config.roles.has('ingest')) {
+        // Where WebRTC peers (publishers and viewers) bind and what they announce.
+        const network = {
+          ...(config.icePortRange ? { portRange: config.icePortRange } : {}),
+          publicAddresses: config.icePublicAddresses,
+        };
         this.ingest = new IngestRegistry({
           log,
+          network,
           iceServers: config.iceServers,
           takeover: config.takeover,
           mediaTimeoutMs: config.mediaTimeoutMs,
@@ -155,6 +161,7 @@ export class Service {
         this.whep = new WhepRegistry({
           publishers: this.ingest,
           log,
+          network,
           iceServers: config.iceServers,
           maxViewersPerStream: config.maxViewersPerStream,
         });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -39,6 +40,10 @@ export interface Config {
   apiToken: string | undefined;
   hwaccel: HwaccelSetting;
   iceServers: string[];
+  /** ICE_PORT_RANGE: the UDP ports WebRTC peers bind, [min, max]; unset: any free port. */
+  icePortRange: [number, number] | undefined;
+  /** ICE_PUBLIC_ADDRESSES: addresses announced beside the host candidates (1:1 NAT, Docker). */
+  icePublicAddresses: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest multipart upload accepted by `POST /api/vod`, in bytes. */
   maxUploadBytes: number;
@@ -141,6 +146,26 @@ const EnvSchema = z.object({
       message: 'must be comma-separated stun:, stuns:, turn: or turns: URLs',
     })
     .optional(),
+  ICE_PORT_RANGE: z
+    .string()
+    .regex(/^\d{1,5}-\d{1,5}$/, 'must be MIN-MAX, e.g. 40000-40199')
+    .transform((s) => s.split('-').map(Number) as [number, number])
+    .refine(([min, max]) => min >= 1024 && max <= 65535 && min < max, {
+      message: 'must be MIN-MAX with 1024 <= MIN < MAX <= 65535',
+    })
+    .optional(),
+  ICE_PUBLIC_ADDRESSES: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
+    )
+    .refine((as) => as.every((a) => isIP(a) !== 0), {
+      message: 'must be comma-separated IPv4 or IPv6 addresses (no names)',
+    })
+    .optional(),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be fatal, error, warn, info, debug, trace or silent',
@@ -217,6 +242,8 @@ export function loadConfig(
     apiToken: e.API_TOKEN,
     hwaccel: e.HWACCEL,
     iceServers: e.ICE_SERVERS ?? [],
+    icePortRange: e.ICE_PORT_RANGE,
+    icePublicAddresses: e.ICE_PUBLIC_ADDRESSES ?? [],
     logLevel: e.LOG_LEVEL,
     maxUploadBytes: e.MAX_UPLOAD_MB * 1024 * 1024,
     queuePrefix: e.QUEUE_PREFIX,

@@ -27,6 +27,10 @@ describe('loadConfig', () => {
     [{ REDIS_URL: 'http://x' }, /^REDIS_URL: /],
     [{ STORAGE: 's3' }, /^S3_BUCKET: must be set when STORAGE=s3$/],
     [{ ICE_SERVERS: 'http://evil' }, /^ICE_SERVERS: /],
+    [{ ICE_PORT_RANGE: '40000' }, /^ICE_PORT_RANGE: must be MIN-MAX/],
+    [{ ICE_PORT_RANGE: '40100-40000' }, /^ICE_PORT_RANGE: must be MIN-MAX with 1024 <= MIN < MAX <= 65535/],
+    [{ ICE_PORT_RANGE: '80-90' }, /^ICE_PORT_RANGE: /],
+    [{ ICE_PUBLIC_ADDRESSES: 'example.com' }, /^ICE_PUBLIC_ADDRESSES: must be comma-separated IPv4 or IPv6/],
     [{ PUBLISH_TOKEN: 'short' }, /^PUBLISH_TOKEN: must be at least 16 characters$/],
   ])('rejects %j with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
@@ -47,6 +51,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ HOST: '0.0.0.0', PUBLISH_TOKEN: 'p'.repeat(16) })).toThrow(/^HOST:/);
     const c = loadConfig({ HOST: '0.0.0.0', PUBLISH_TOKEN: 'p'.repeat(16), API_TOKEN: 'a'.repeat(16) });
     expect(c.host).toBe('0.0.0.0');
+  });
+
+  it('reads the ICE port range and announced addresses', () => {
+    const c = loadConfig({
+      ICE_PORT_RANGE: '40000-40199',
+      ICE_PUBLIC_ADDRESSES: '198.51.100.7, 2001:db8::7',
+    });
+    expect(c.icePortRange).toEqual([40000, 40199]);
+    expect(c.icePublicAddresses).toEqual(['198.51.100.7', '2001:db8::7']);
+    expect(loadConfig({}).icePublicAddresses).toEqual([]);
+    expect(loadConfig({}).icePortRange).toBeUndefined();
   });
 
   it('treats empty variables as unset', () => {

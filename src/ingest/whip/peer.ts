@@ -1,3 +1,4 @@
+import { announceAddresses } from '../sdp/announce.js';
 import {
   DtlsClient,
   RTCPeerConnection,
@@ -34,6 +35,8 @@ export interface PeerNetworkOptions {
   useIpv6?: boolean;
   /** UDP ports for ICE, [min, max] (min < max). @defaultValue any free port */
   portRange?: [number, number];
+  /** Announced beside each host candidate of an answer (see announceAddresses). */
+  publicAddresses?: readonly string[];
 }
 
 /** The codecs and header extensions of a peer, per kind. */
@@ -178,7 +181,7 @@ export async function answerOffer(
   enlargeReceiveBuffers(pc);
   const local = pc.localDescription?.sdp;
   if (!local) throw new Error('werift produced no local description');
-  return local;
+  return announceAddresses(local, opts.publicAddresses ?? []);
 }
 
 /** The server's ICE credentials and candidates in an answer, from the bundle's m-section. */
