@@ -52,4 +52,39 @@ describe('ICE_PORT_RANGE and ICE_PUBLIC_ADDRESSES', () => {
     while (viewer.video.length < 30 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(viewer.video.length).toBeGreaterThanOrEqual(30);
   }, 60_000);
+
+  it('answers 503 with Retry-After, not an answer without candidates, once the range is used up', async () => {
+    const small = await startTestService({ ICE_PORT_RANGE: '47300-47303' });
+    const open: Array<{ close(): Promise<void> }> = [];
+    try {
+      const pub = await WhipTestClient.publish({ url: `${small.service.url}/whip/full`, seconds: 8 });
+      open.push(pub);
+      const statuses: number[] = [];
+      for (let i = 0; i < 8 && !statuses.includes(503); i++) {
+        const v = await WhepTestClient.create({ url: `${small.service.url}/whep/full` });
+        open.push(v);
+        const res = await fetch(`${small.service.url}/whep/full`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/sdp' },
+          body: await v.offer(),
+        });
+        const body = await res.text();
+        statuses.push(res.status);
+        if (res.status === 201) expect(candidates(body).length).toBeGreaterThan(0);
+        else {
+          expect(res.status).toBe(503);
+          expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+          expect(body).toMatch(/ICE_PORT_RANGE/);
+        }
+      }
+      expect(statuses).toContain(503);
+      // A publish finds the range used up the same way.
+      await expect(
+        WhipTestClient.publish({ url: `${small.service.url}/whip/second`, noMedia: true }),
+      ).rejects.toThrow(/: 503 .*ICE_PORT_RANGE/);
+    } finally {
+      await Promise.allSettled(open.map((c) => c.close()));
+      await small.close();
+    }
+  }, 60_000);
 });

@@ -115,6 +115,7 @@ export class PeerSignaling {
           }
         }
       } catch (e) {
+        if (e instanceof AppError && e.code === 'unavailable') throw e;
         throw unprocessable(`the ICE restart failed: ${errorMessage(e)}`, e);
       }
       this.#offerSdp = offer;

@@ -1,3 +1,4 @@
+import { AppError } from '../../core/errors.js';
 import { announceAddresses } from '../sdp/announce.js';
 import {
   DtlsClient,
@@ -181,6 +182,11 @@ export async function answerOffer(
   enlargeReceiveBuffers(pc);
   const local = pc.localDescription?.sdp;
   if (!local) throw new Error('werift produced no local description');
+  // werift gathers nothing, silently, when every port of ICE_PORT_RANGE is taken: an
+  // answer without candidates could never connect.
+  if (!local.includes('\r\na=candidate:')) {
+    throw new AppError('unavailable', 'no UDP port free for ICE: too many sessions for ICE_PORT_RANGE');
+  }
   return announceAddresses(local, opts.publicAddresses ?? []);
 }
 

@@ -86,7 +86,8 @@ export class WhipSession implements FrameSource {
 
   /**
    * Creates the peer, applies the (already negotiated) offer and waits for the answer.
-   * A failure closes the peer and throws a `bad_request` AppError.
+   * A failure closes the peer and throws a `bad_request` AppError (`unavailable` when no
+   * ICE port is free).
    */
   static async start(opts: WhipSessionOptions): Promise<WhipSession> {
     const s = new WhipSession(opts, createIngestPeer(opts.network));
@@ -96,6 +97,7 @@ export class WhipSession implements FrameSource {
     } catch (e) {
       s.#started = false;
       await s.close('shutdown');
+      if (e instanceof AppError && e.code === 'unavailable') throw e;
       throw new AppError('bad_request', `the offer could not be applied: ${errorMessage(e)}`, { cause: e });
     }
     return s;
