@@ -42,6 +42,7 @@ import { terminate } from '../src/core/child.js';
 import { PrivateRedis } from '../src/core/redis-server.js';
 import { RedisLiveBus } from '../src/packager/live-bus.js';
 import { LocalStorage } from '../src/packager/storage/local.js';
+import { busyPercent, machineCpu, ownCpuSeconds } from './lib/cpu.js';
 import type { ClientAnswer, ClientCommand, HoldResult, LoadResult } from './lib/origin-clients.js';
 import { LiveFeed } from './lib/origin-feed.js';
 import { NginxServer } from './lib/origin-nginx.js';
@@ -84,28 +85,6 @@ const CLIENT_CPU = 1;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const wallMs = (): number => performance.timeOrigin + performance.now();
-
-/** Busy and total jiffies of the whole machine (every process, not only ours), from /proc/stat. */
-function machineCpu(): { busy: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
-}
-
-function busyPct(a: { busy: number; total: number }, b: { busy: number; total: number }): number {
-  return (100 * (b.busy - a.busy)) / Math.max(1, b.total - a.total);
-}
-
-/** CPU seconds of one process so far (utime + stime), 0 once it is gone. */
-function processCpu(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 /** Resident set of a process, MB. */
 function rssMb(pid: number): number {
@@ -302,8 +281,8 @@ async function loadTest(
   const u = new URL(url);
   const m0 = machineCpu();
   const pids = serverPids();
-  const s0 = pids.reduce((a, p) => a + processCpu(p), 0);
-  const c0 = processCpu(clients.pid);
+  const s0 = pids.reduce((a, p) => a + ownCpuSeconds(p), 0);
+  const c0 = ownCpuSeconds(clients.pid);
   const t0 = performance.now();
   const { load } = await clients.send({
     cmd: 'load',
@@ -315,8 +294,8 @@ async function loadTest(
     gzip: GZIP,
   });
   const wall = (performance.now() - t0) / 1000;
-  const s1 = pids.reduce((a, p) => a + processCpu(p), 0);
-  const c1 = processCpu(clients.pid);
+  const s1 = pids.reduce((a, p) => a + ownCpuSeconds(p), 0);
+  const c1 = ownCpuSeconds(clients.pid);
   const m1 = machineCpu();
   const r = load!;
   return {
@@ -326,7 +305,7 @@ async function loadTest(
     mbps: r.bytes / 1e6 / r.seconds,
     serverCores: (s1 - s0) / wall,
     clientCores: (c1 - c0) / wall,
-    machinePct: busyPct(m0, m1),
+    machinePct: busyPercent(m0, m1),
   };
 }
 
@@ -406,7 +385,7 @@ async function main(): Promise<void> {
       await heldRound(origin, clients, feed); // warms the connections up, unmeasured
       await sleep(200);
       const m0 = machineCpu();
-      const sc0 = processCpu(origin.pid);
+      const sc0 = ownCpuSeconds(origin.pid);
       const t0 = performance.now();
       for (let i = 0; i < ROUNDS; i++) {
         const r = await heldRound(origin, clients, feed);
@@ -421,8 +400,8 @@ async function main(): Promise<void> {
         await sleep(100);
       }
       const heldWall = (performance.now() - t0) / 1000;
-      heldServerCores = (processCpu(origin.pid) - sc0) / heldWall;
-      heldBusy = busyPct(m0, machineCpu());
+      heldServerCores = (ownCpuSeconds(origin.pid) - sc0) / heldWall;
+      heldBusy = busyPercent(m0, machineCpu());
       await clients.close();
       clients = null;
     }

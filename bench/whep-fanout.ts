@@ -34,6 +34,7 @@ import { terminate } from '../src/core/child.js';
 import { PrivateRedis } from '../src/core/redis-server.js';
 import { ServiceProcess } from '../test/helpers/service-process.js';
 import { WhipTestClient } from '../test/helpers/whip-client.js';
+import { busyPercent, machineCpu, ownCpuSeconds } from './lib/cpu.js';
 import type { ViewerAnswer, ViewerCommand, ViewerReport } from './lib/whep-viewers.js';
 
 const { values } = parseArgs({
@@ -57,25 +58,7 @@ const kbps = Number(values.kbps);
 const maxLoss = Number(values['max-loss']);
 const STREAM = 'fanout';
 const here = path.dirname(fileURLToPath(import.meta.url));
-const TICK = 100; // USER_HZ on Linux
 const TARGET_PER_CORE = 100;
-
-/** CPU seconds of one process, its own only (utime + stime, fields 14 and 15 of /proc/PID/stat). */
-function ownCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[14 - 3]) + Number(fields[15 - 3])) / TICK;
-}
-
-/** Busy and total jiffies of the whole machine (`cpu`) or one core (`cpu0`), from /proc/stat. */
-function machineCpu(line = 'cpu'): { busy: number; total: number } {
-  const row = readFileSync('/proc/stat', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${line} `));
-  const f = (row ?? '').trim().split(/\s+/).slice(1).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
-}
 
 /** UDP datagrams the kernel dropped for a full receive buffer (all sockets), from /proc/net/snmp. */
 function udpRcvbufErrors(): number {
@@ -86,9 +69,6 @@ function udpRcvbufErrors(): number {
   const vals = rows[1]?.split(/\s+/) ?? [];
   return Number(vals[names.indexOf('RcvbufErrors')] ?? NaN);
 }
-
-const busyPct = (a: { busy: number; total: number }, b: { busy: number; total: number }) =>
-  b.total > a.total ? (100 * (b.busy - a.busy)) / (b.total - a.total) : NaN;
 
 /** Pins every thread of `pid` to `core` (taskset -a); false when taskset is missing or refuses. */
 function pin(pid: number, core: string): boolean {
@@ -353,9 +333,9 @@ async function main(): Promise<void> {
         lossWorst: losses.length ? Math.max(...losses) : NaN,
         lossyViewers: losses.filter((l) => l >= maxLoss).length,
         mbps,
-        machinePct: busyPct(m0, m1),
-        serverCorePct: busyPct(s0, s1),
-        clientCorePct: busyPct(k0, k1),
+        machinePct: busyPercent(m0, m1),
+        serverCorePct: busyPercent(s0, s1),
+        clientCorePct: busyPercent(k0, k1),
         rcvbufErrors: u1 - u0,
         viewerCores: (v1 - v0) / wall,
         published: p1 - p0,

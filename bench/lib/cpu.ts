@@ -55,9 +55,12 @@ export class TreeCpu {
   }
 }
 
-/** Busy and total jiffies of the whole machine (every process), from /proc/stat. */
-export function machineCpu(): { busy: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+/** Busy and total jiffies of the whole machine (`cpu`, every process) or one core (`cpu0`), from /proc/stat. */
+export function machineCpu(line = 'cpu'): { busy: number; total: number } {
+  const row = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${line} `));
+  const f = (row ?? '').trim().split(/\s+/).slice(1).map(Number);
   const total = f.reduce((a, b) => a + b, 0);
   return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
 }

@@ -88,15 +88,17 @@ const intIn = (min: number, max: number) =>
     .transform(Number)
     .refine((n) => n >= min && n <= max, `must be a whole number from ${min} to ${max}`);
 
+/** `a, b,,c` → ['a', 'b', 'c']. */
+const commaList = (s: string): string[] =>
+  s
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+
 const EnvSchema = z.object({
   ROLES: z
     .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((r) => r.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .refine((rs) => rs.length > 0 && rs.every((r) => (ROLES as readonly string[]).includes(r)), {
       message: `must be a comma-separated list of ${ROLES.join(', ')}`,
     })
@@ -136,12 +138,7 @@ const EnvSchema = z.object({
     .default('auto'),
   ICE_SERVERS: z
     .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((u) => u.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .refine((us) => us.every((u) => /^(stun|stuns|turn|turns):[^\s"<>]+$/.test(u)), {
       message: 'must be comma-separated stun:, stuns:, turn: or turns: URLs',
     })
@@ -156,12 +153,7 @@ const EnvSchema = z.object({
     .optional(),
   ICE_PUBLIC_ADDRESSES: z
     .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((a) => a.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .refine((as) => as.every((a) => isIP(a) !== 0), {
       message: 'must be comma-separated IPv4 or IPv6 addresses (no names)',
     })
