@@ -17,6 +17,7 @@
  *   no wait between two parts exceeds 1 s.
  * The publishers run at nice 10 (they stand for machines elsewhere); `--same-priority`
  * keeps them at the service's priority. The machine's busy share is printed per step.
+ * BENCH_CPU_PROF=DIR writes the service's V8 CPU profile (node --cpu-prof) per step into DIR.
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
@@ -208,6 +209,9 @@ async function pipelineStep(n: number, ts: string, redisUrl: string, dir: string
       WORKER_CONCURRENCY: String(n),
       LOG_LEVEL: 'warn',
     },
+    nodeArgs: process.env.BENCH_CPU_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+      : [],
     waitFor: /listening on/,
   });
   const clients: WhipTestClient[] = [];
@@ -331,6 +335,14 @@ async function main(): Promise<void> {
       console.log(
         `  streams the machine's ${cores} % would hold by CPU alone: bare ${Math.floor(cores / b)}, ` +
           `pipeline with publishers elsewhere ${Math.floor(cores / p)}, with publishers here ${Math.floor(cores / (p + pub))}`,
+      );
+      // What ratio 1.0 asks of everything but the encoders: the machine's idle share at bare's
+      // largest count, spread over that many streams.
+      const spare = ((100 - bare.machineBusyPct) / 100) * cores;
+      console.log(
+        `  ratio 1.0 needs the service's node process and the publishers together under ` +
+          `${(spare / bare.n).toFixed(1)} % per stream (the ${spare.toFixed(0)} % of the machine left idle by ${bare.n} bare ` +
+          `ffmpegs); measured ${(node + pub).toFixed(1)} % (${node.toFixed(1)} % + ${pub.toFixed(1)} %)`,
       );
     }
   } finally {

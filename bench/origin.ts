@@ -9,6 +9,11 @@
  *    after an unmeasured round that opens the connections): p50/p95/p99/max, how many
  *    were answered with a playlist listing the part, and the origin's RSS with N held.
  *    Target: 5,000 held, p99 <= 50 ms.
+ * 1b. The floor under that figure (bench/lib/origin-floor.ts): the same N held requests
+ *    on the same client connections, answered in one loop by a bare TCP server writing
+ *    the prebuilt bytes our origin sends, and by bare node:http with the same status,
+ *    headers and body; release (loop start) → answer received, as for ours. What the
+ *    machine's loopback TCP and node's HTTP layer cost before any origin logic.
  * 2. Parts per second. The same part files (0.2 s of a 2.5 Mb/s rung, ~62 KB of random
  *    bytes, the parts the top rung's playlist lists) served by our origin
  *    (GET /hls/{stream}/{part}) and by nginx (/usr/sbin/nginx, one worker process,
@@ -24,7 +29,7 @@
  * machine other work inflates them.
  *
  *   npm run bench:origin -- [--held 5000] [--rounds 10] [--seconds 10] [--connections 64]
- *       [--part-bytes 62500] [--identity] [--only held|parts]
+ *       [--part-bytes 62500] [--identity] [--only held|floor|parts]
  *
  * BENCH_CPU_PROF=DIR writes the origin's V8 CPU profile (node --cpu-prof) into DIR;
  * BENCH_ORIGIN_NODE_ARGS adds node/V8 flags to the origin's command line (experiments);
@@ -44,6 +49,8 @@ import { RedisLiveBus } from '../src/packager/live-bus.js';
 import { LocalStorage } from '../src/packager/storage/local.js';
 import { busyPercent, machineCpu, ownCpuSeconds } from './lib/cpu.js';
 import type { ClientAnswer, ClientCommand, HoldResult, LoadResult } from './lib/origin-clients.js';
+import type { FloorMessage } from './lib/origin-floor.js';
+import { RawConnection } from './lib/origin-http.js';
 import { LiveFeed } from './lib/origin-feed.js';
 import { NginxServer } from './lib/origin-nginx.js';
 import type { ServerMessage } from './lib/origin-server.js';
@@ -59,12 +66,13 @@ const { values } = parseArgs({
     only: { type: 'string' },
   },
 });
-if (values.only !== undefined && values.only !== 'held' && values.only !== 'parts') {
-  throw new Error(`--only must be held or parts, not ${values.only}`);
+if (values.only !== undefined && !['held', 'floor', 'parts'].includes(values.only)) {
+  throw new Error(`--only must be held, floor or parts, not ${values.only}`);
 }
-/** Which phases run (--only held|parts: one, e.g. for a CPU profile of that phase alone). */
-const RUN_HELD = values.only !== 'parts';
-const RUN_PARTS = values.only !== 'held';
+/** Which phases run (--only held|floor|parts: one, e.g. for a CPU profile of that phase alone). */
+const RUN_HELD = values.only === undefined || values.only === 'held';
+const RUN_FLOOR = values.only === undefined || values.only === 'floor';
+const RUN_PARTS = values.only === undefined || values.only === 'parts';
 const HELD = Number(values.held);
 const ROUNDS = Number(values.rounds);
 const LOAD_SECONDS = Number(values.seconds);
@@ -177,6 +185,140 @@ class OriginProcess {
   async close(): Promise<void> {
     if (this.child.connected) this.child.disconnect();
     await terminate(this.child, 10_000);
+  }
+}
+
+/** A floor server's process (bench/lib/origin-floor.ts), pinned where the origin runs. */
+class FloorProcess {
+  readonly child: ChildProcess;
+  url = '';
+  #id = 0;
+
+  private constructor(child: ChildProcess) {
+    this.child = child;
+  }
+
+  static async start(mode: 'net' | 'http'): Promise<FloorProcess> {
+    const env = { PATH: process.env.PATH ?? '', FLOOR_MODE: mode };
+    const f = new FloorProcess(forkPinned('origin-floor.js', SERVER_CPU, env));
+    f.url = await new Promise<string>((resolve, reject) => {
+      f.child.once('exit', (code) => reject(new Error(`floor server exited with ${code}`)));
+      f.child.on('message', (m: FloorMessage) => {
+        if ('ready' in m) resolve(m.url);
+      });
+    });
+    return f;
+  }
+
+  response(head: string[], body: Buffer): void {
+    this.child.send({ cmd: 'response', head, body: body.toString('base64') });
+  }
+
+  #ask<K extends 'held' | 'release'>(cmd: K): Promise<FloorMessage> {
+    const id = ++this.#id;
+    return new Promise((resolve) => {
+      const on = (m: FloorMessage) => {
+        if ('id' in m && m.id === id) {
+          this.child.off('message', on);
+          resolve(m);
+        }
+      };
+      this.child.on('message', on);
+      this.child.send({ cmd, id });
+    });
+  }
+
+  async held(): Promise<number> {
+    const m = await this.#ask('held');
+    return 'held' in m ? m.held : -1;
+  }
+
+  async release(): Promise<{ releasedMs: number; loopMs: number }> {
+    const m = await this.#ask('release');
+    if (!('releasedMs' in m)) throw new Error('floor server: no release answer');
+    return m;
+  }
+
+  async close(): Promise<void> {
+    if (this.child.connected) this.child.disconnect();
+    await terminate(this.child, 5000);
+  }
+}
+
+interface FloorResult {
+  mode: 'net' | 'http';
+  latencies: number[];
+  loopMs: number[];
+  answered: number;
+}
+
+/**
+ * `rounds` rounds of HELD requests held by a floor server and released at once; the
+ * response it sends is `answer` (our origin's own answer to the same request).
+ */
+async function floorRounds(
+  mode: 'net' | 'http',
+  answer: { head: string[]; body: Buffer },
+  expect: string,
+  rounds: number,
+): Promise<FloorResult> {
+  const floor = await FloorProcess.start(mode);
+  const clients = new ClientProcess();
+  const out: FloorResult = { mode, latencies: [], loopMs: [], answered: 0 };
+  try {
+    // node:http writes its own Date, Connection and Keep-Alive, as it does for our origin.
+    const own = /^(date|connection|keep-alive)$/i;
+    const head: string[] = [];
+    for (let i = 0; i < answer.head.length; i += 2) {
+      if (mode === 'net' || !own.test(answer.head[i]!)) head.push(answer.head[i]!, answer.head[i + 1]!);
+    }
+    floor.response(head, answer.body);
+    const u = new URL(floor.url);
+    const c = await clients.send({ cmd: 'connect', host: u.hostname, port: Number(u.port), n: HELD });
+    if (c.connected !== HELD) throw new Error(`floor ${mode}: only ${c.connected} of ${HELD} connections`);
+    for (let i = 0; i <= rounds; i++) {
+      let onSent = (): void => undefined;
+      const sent = new Promise<void>((resolve) => (onSent = resolve));
+      const answered = clients.send({ cmd: 'hold', path: '/floor', gzip: GZIP, expect }, () => onSent());
+      await Promise.race([sent, answered]);
+      const deadline = Date.now() + 2000;
+      while ((await floor.held()) < HELD && Date.now() < deadline) await sleep(5);
+      await sleep(100);
+      const { releasedMs, loopMs } = await floor.release();
+      const hold = (await answered).hold!;
+      if (i === 0) continue; // the first round warms the connections up, unmeasured
+      const lat = hold.received.filter(Number.isFinite).map((t) => t - releasedMs);
+      out.latencies.push(...lat);
+      out.loopMs.push(loopMs);
+      out.answered += lat.length;
+      await sleep(100);
+    }
+  } finally {
+    await clients.close();
+    await floor.close();
+  }
+  out.latencies.sort((a, b) => a - b);
+  return out;
+}
+
+/** Our origin's answer to `path` (a playlist, from memory): header pairs and body bytes. */
+async function originAnswer(base: string, path: string): Promise<{ head: string[]; body: Buffer }> {
+  const u = new URL(base);
+  const conn = await RawConnection.connect(u.hostname, Number(u.port));
+  try {
+    const r = await conn.get(path, {
+      headers: GZIP ? 'Accept-Encoding: gzip, deflate, br\r\n' : '',
+      keepBody: true,
+    });
+    if (r.status !== 200) throw new Error(`origin answered ${r.status} to ${path}`);
+    const head: string[] = [];
+    for (const line of r.head.split('\r\n').slice(1)) {
+      const i = line.indexOf(':');
+      head.push(line.slice(0, i), line.slice(i + 1).trim());
+    }
+    return { head, body: r.body };
+  } finally {
+    conn.close();
   }
 }
 
@@ -406,6 +548,21 @@ async function main(): Promise<void> {
       clients = null;
     }
 
+    // 1b. The floor: bare TCP and bare node:http answering the same bytes to as many held requests.
+    const floors: FloorResult[] = [];
+    if (RUN_FLOOR) {
+      const answer = await originAnswer(base, `/hls/${STREAM}/${TOP}.m3u8`);
+      for (const mode of ['net', 'http'] as const) {
+        const r = await floorRounds(mode, answer, '#EXT-X-PART-INF', Math.min(ROUNDS, 5));
+        floors.push(r);
+        console.log(
+          `  floor ${mode === 'net' ? 'bare TCP     ' : 'bare node:http'}: answered ${r.answered}; release p50 ` +
+            `${f1(quantile(r.latencies, 0.5))} p99 ${f1(quantile(r.latencies, 0.99))} last ` +
+            `${f1(r.latencies.at(-1) ?? NaN)} ms; its loop took ${r.loopMs.map(f1).join(' ')} ms`,
+        );
+      }
+    }
+
     // 2. Parts per second: ours vs nginx, the same files.
     const loads: Load[] = [];
     if (RUN_PARTS) {
@@ -480,6 +637,16 @@ async function main(): Promise<void> {
           2,
         )} cores; machine ${heldBusy.toFixed(0)}% busy`,
       );
+    }
+    if (RUN_FLOOR) {
+      console.log(`the floor with ${HELD} held (same client, same response bytes, release → received):`);
+      for (const r of floors) {
+        console.log(
+          `  ${r.mode === 'net' ? 'bare TCP (one write each)' : 'bare node:http (writeHead + end)'}: p50 ` +
+            `${f1(quantile(r.latencies, 0.5))} ms, p99 ${f1(quantile(r.latencies, 0.99))} ms, max ` +
+            `${f1(r.latencies.at(-1) ?? NaN)} ms over ${r.loopMs.length} rounds`,
+        );
+      }
     }
     if (RUN_PARTS) {
       const [o, n] = loads as [Load, Load];

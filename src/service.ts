@@ -1,7 +1,7 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { createApp } from './api/app.js';
+import { createRequestListener } from './api/app.js';
 import type { Capabilities } from './core/capabilities.js';
 import type { Config } from './core/config.js';
 import { errorMessage } from './core/errors.js';
@@ -167,7 +167,7 @@ export class Service {
         });
       }
       this.liveOrigin = new LiveOrigin({ bus: this.#bus, log });
-      const app = createApp({
+      const handler = createRequestListener({
         config,
         log,
         presets,
@@ -187,7 +187,7 @@ export class Service {
         draining: () => this.#draining,
       });
       await new Promise<void>((resolve, reject) => {
-        const server = app.listen(config.port, config.host, () => resolve());
+        const server = createServer(handler).listen(config.port, config.host, () => resolve());
         server.once('error', reject);
         this.#server = server;
       });

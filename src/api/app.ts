@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import express, { type Express } from 'express';
 import type { Capabilities } from '../core/capabilities.js';
@@ -17,11 +18,11 @@ import { whepRouter, type WhepPlayback } from './routes/whep.js';
 import { storageStats } from '../packager/storage/create.js';
 import type { Storage } from '../packager/storage/storage.js';
 import { requireToken } from './auth.js';
-import { errorHandler, notFoundHandler } from './errors.js';
+import { errorHandler, GENERIC_500, notFoundHandler } from './errors.js';
 import { ApiMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { healthRouter } from './routes/health.js';
-import { hlsRouter } from './routes/hls.js';
+import { HLS_ROUTE_LABEL, hlsFastLane, hlsRouter } from './routes/hls.js';
 import { jobsRouter } from './routes/jobs.js';
 import { presetsRouter } from './routes/presets.js';
 import { streamsRouter } from './routes/streams.js';
@@ -50,6 +51,39 @@ export interface ApiDeps {
 
 /** The HTTP edge: parse, call a role through its interface, answer. */
 export function createApp(deps: ApiDeps): Express {
+  return buildApp(deps).app;
+}
+
+/**
+ * What the service's HTTP server runs: the app, behind the HLS fast lane (routes/hls.ts
+ * hlsFastLane) when there is a live origin. The lane's requests count in /metrics under
+ * the same route as express's; a failure after it took a request is logged and answered
+ * as the error handler would.
+ */
+export function createRequestListener(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { app, metrics } = buildApp(deps);
+  if (!deps.liveOrigin) return app;
+  const lane = hlsFastLane({
+    live: deps.liveOrigin,
+    taken: metrics.countAs(HLS_ROUTE_LABEL),
+    onError: (err, req, res) => {
+      deps.log.error({ err, method: req.method, path: (req.url ?? '').split('?')[0] }, 'request failed');
+      if (res.headersSent) return void res.destroy();
+      const body = JSON.stringify({ error: { code: 'internal', message: GENERIC_500 } });
+      res.writeHead(500, {
+        'Cache-Control': 'no-store',
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+      });
+      res.end(body);
+    },
+  });
+  return (req, res) => {
+    if (!lane(req, res)) app(req, res);
+  };
+}
+
+function buildApp(deps: ApiDeps): { app: Express; metrics: ApiMetrics } {
   const { config } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -132,7 +166,7 @@ export function createApp(deps: ApiDeps): Express {
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.log));
-  return app;
+  return { app, metrics };
 }
 
 export { listExpressRoutes as listRoutes } from './openapi-check.js';

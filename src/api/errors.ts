@@ -17,7 +17,7 @@ export interface ErrorHandlerOptions {
   plainTextPrefixes?: readonly string[];
 }
 
-const GENERIC_500 = 'internal error; the server log has the details';
+export const GENERIC_500 = 'internal error; the server log has the details';
 
 /** The status codes of errors from express's own middleware (body-parser, router) that we expect. */
 const BY_STATUS: Partial<Record<number, ErrorCode>> = {

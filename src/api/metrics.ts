@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { JobsApi } from '../core/jobs.js';
 import type { StreamView } from '../core/streams.js';
@@ -143,30 +144,41 @@ export class ApiMetrics {
    * label hashing runs per label set and scrape, not per request.
    */
   middleware(): RequestHandler {
-    const counts = this.#counts;
-    const cells = this.#cells;
+    const count = (m: string, r: string, st: number) => this.#count(m, r, st);
     const onFinish = function (this: Response): void {
-      const req = this.req;
-      const route = routes.get(req)?.label ?? 'unmatched';
-      const method = req.method;
-      const status = this.statusCode;
-      let byRoute = counts.get(method);
-      if (!byRoute) counts.set(method, (byRoute = new Map()));
-      let byStatus = byRoute.get(route);
-      if (!byStatus) byRoute.set(route, (byStatus = new Map()));
-      let cell = byStatus.get(status);
-      if (!cell) {
-        cell = { labels: { method, route, status: String(status) }, n: 0, shown: 0 };
-        byStatus.set(status, cell);
-        cells.push(cell);
-      }
-      cell.n++;
+      count(this.req.method, routes.get(this.req)?.label ?? 'unmatched', this.statusCode);
     };
     return (req, res, next) => {
       trackRoute(req);
       res.on('finish', onFinish);
       next();
     };
+  }
+
+  /**
+   * For requests answered outside express (the HLS fast lane): counts each under `route`,
+   * as middleware() would have labelled it.
+   */
+  countAs(route: string): (req: IncomingMessage, res: ServerResponse) => void {
+    const count = (m: string, st: number) => this.#count(m, route, st);
+    const onFinish = function (this: ServerResponse): void {
+      count(this.req.method ?? 'GET', this.statusCode);
+    };
+    return (_req, res) => void res.on('finish', onFinish);
+  }
+
+  #count(method: string, route: string, status: number): void {
+    let byRoute = this.#counts.get(method);
+    if (!byRoute) this.#counts.set(method, (byRoute = new Map()));
+    let byStatus = byRoute.get(route);
+    if (!byStatus) byRoute.set(route, (byStatus = new Map()));
+    let cell = byStatus.get(status);
+    if (!cell) {
+      cell = { labels: { method, route, status: String(status) }, n: 0, shown: 0 };
+      byStatus.set(status, cell);
+      this.#cells.push(cell);
+    }
+    cell.n++;
   }
 }
 

@@ -22,12 +22,18 @@ export class ServiceProcess {
     worker?: boolean;
     env: Record<string, string>;
     waitFor?: RegExp;
+    /** Flags for node itself (benchmarks: --cpu-prof, which NODE_OPTIONS refuses). */
+    nodeArgs?: string[];
   }): Promise<ServiceProcess> {
     const main = path.join(packageRoot(), 'dist', 'src', 'main.js');
-    const child = spawn(process.execPath, [main, ...(opts.worker ? ['--worker'] : [])], {
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...(opts.nodeArgs ?? []), main, ...(opts.worker ? ['--worker'] : [])],
+      {
+        env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...opts.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const sp = new ServiceProcess(child);
     const ready = opts.waitFor ?? (opts.worker ? /"msg":"worker started"/ : /"msg":"listening"/);
     await new Promise<void>((resolve, reject) => {

@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
 import { LiveOrigin } from '../../src/api/live-origin.js';
-import { hlsRouter } from '../../src/api/routes/hls.js';
+import { hlsFastLane, hlsRouter } from '../../src/api/routes/hls.js';
 import { MemoryLiveBus } from '../../src/packager/live-bus.js';
 import { renderLivePlaylist, renditionReport } from '../../src/packager/live-playlist.js';
 import { partName } from '../../src/packager/segmenter.js';
@@ -16,9 +16,14 @@ import { MemoryStorage } from '../helpers/memory-storage.js';
 /**
  * The origin's HTTP behaviour for live streams, on synthetic playlists (no ffmpeg): what
  * a blocking reload, a delta update, a preload-hinted part and the error cases answer.
- * live-origin.test.ts runs the same against a real ffmpeg ladder over Redis.
+ * live-origin.test.ts runs the same against a real ffmpeg ladder over Redis. Everything
+ * runs twice: with express's hlsRouter alone, and with the fast lane (hlsFastLane) in
+ * front of it, as the service runs it.
  */
-describe('HLS origin, live streams', () => {
+describe.each([
+  ['through express', false],
+  ['through the fast lane', true],
+] as const)('HLS origin, live streams, %s', (_label, withLane) => {
   const storage = new MemoryStorage();
   const bus = new MemoryLiveBus();
   const origin = new LiveOrigin({ bus, maxHeld: 5 });
@@ -26,6 +31,10 @@ describe('HLS origin, live streams', () => {
   const a = new TimelineFeed({ rendition: 'a', windowSegments: 10 });
   let server: http.Server;
   let port: number;
+  /** An express-only server on the same origin, to compare the lane's bytes with. */
+  let plain: http.Server;
+  let plainPort: number;
+  const taken: string[] = [];
 
   /** Adds `n` parts to a rendition: bytes to storage first, then the event, as the packager does. */
   async function parts(f: TimelineFeed, n: number): Promise<void> {
@@ -61,17 +70,64 @@ describe('HLS origin, live streams', () => {
     await parts(v, 6);
     await parts(a, 6);
     const app = express();
+    app.disable('x-powered-by'); // as the service's app does
     app.use('/hls', hlsRouter({ storage, live: origin }));
-    server = http.createServer(app);
+    const lane = withLane ? hlsFastLane({ live: origin, taken: (req) => void taken.push(req.url!) }) : null;
+    server = http.createServer((req, res) => {
+      if (!lane?.(req, res)) app(req, res);
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as AddressInfo).port;
+    plain = http.createServer(app);
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    plainPort = (plain.address() as AddressInfo).port;
   });
 
   afterAll(async () => {
     await origin.close();
     await bus.close();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    for (const srv of [server, plain]) {
+      srv.closeAllConnections();
+      await new Promise((r) => srv.close(r));
+    }
+  });
+
+  /** Status, headers but Date, and body: what must not depend on which path answered. */
+  const same = (r: Awaited<ReturnType<typeof get>>) => {
+    const { date: _date, ...headers } = r.headers;
+    return { status: r.status, headers, body: r.body.toString('base64') };
+  };
+
+  it('answers in the same bytes whichever path takes a request', async () => {
+    await get(port, '/hls/cam/v_1.1.m4s'); // a storage read keeps the part in memory
+    const etag = (await get(plainPort, '/hls/cam/v.m3u8')).headers['etag']!;
+    for (const [path, headers] of [
+      ['/hls/cam/v.m3u8', {}],
+      ['/hls/cam/v.m3u8', { 'Accept-Encoding': 'gzip, deflate, br' }],
+      ['/hls/cam/v.m3u8?_HLS_msn=1&_HLS_part=0', {}],
+      ['/hls/cam/v.m3u8', { 'If-None-Match': etag }],
+      ['/hls/cam/v_1.1.m4s', {}],
+      ['/hls/cam/v.m3u8?_HLS_msn=99', {}],
+      ['/hls/cam/index.m3u8', {}],
+    ] as const) {
+      const a = await get(port, path, { headers });
+      const b = await get(plainPort, path, { headers });
+      expect([path, same(a)]).toEqual([path, same(b)]);
+    }
+    const head = await get(port, '/hls/cam/v.m3u8', { method: 'HEAD' });
+    expect(same(head)).toEqual(same(await get(plainPort, '/hls/cam/v.m3u8', { method: 'HEAD' })));
+    if (withLane) {
+      // The live playlists and the remembered part came through the lane; the rest did not.
+      expect(taken).toEqual(
+        expect.arrayContaining([
+          '/hls/cam/v.m3u8',
+          '/hls/cam/v.m3u8?_HLS_msn=1&_HLS_part=0',
+          '/hls/cam/v_1.1.m4s',
+        ]),
+      );
+      expect(taken).not.toContain('/hls/cam/v.m3u8?_HLS_msn=99');
+      expect(taken).not.toContain('/hls/cam/index.m3u8');
+    }
   });
 
   const check = (body: Buffer, extra: { delta?: boolean; ended?: boolean } = {}) =>
@@ -232,5 +288,10 @@ describe('HLS origin, live streams', () => {
     expect(r.status).toBe(200);
     check(r.body, { ended: true });
     expect((await hinted).status).toBe(404);
+  });
+
+  it('took the held requests in the lane when it is there', () => {
+    const heldInLane = taken.filter((u) => u.includes('_HLS_msn=')).length;
+    expect(heldInLane > 0).toBe(withLane);
   });
 });
