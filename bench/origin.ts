@@ -134,6 +134,20 @@ function forkPinned(
   });
 }
 
+/** Sends `msg` to a forked child and resolves with its answer carrying the same id. */
+function ask<M>(child: ChildProcess, msg: { cmd: string; id: number }): Promise<M> {
+  return new Promise((resolve) => {
+    const on = (m: M) => {
+      if (typeof m === 'object' && m !== null && 'id' in m && m.id === msg.id) {
+        child.off('message', on);
+        resolve(m);
+      }
+    };
+    child.on('message', on);
+    child.send(msg);
+  });
+}
+
 /** The origin's process (bench/lib/origin-server.ts). */
 class OriginProcess {
   readonly child: ChildProcess;
@@ -168,18 +182,9 @@ class OriginProcess {
     return this.child.pid ?? -1;
   }
 
-  held(): Promise<number> {
-    const id = ++this.#id;
-    return new Promise((resolve) => {
-      const on = (m: ServerMessage) => {
-        if ('held' in m && m.id === id) {
-          this.child.off('message', on);
-          resolve(m.held);
-        }
-      };
-      this.child.on('message', on);
-      this.child.send({ cmd: 'held', id });
-    });
+  async held(): Promise<number> {
+    const m = await ask<ServerMessage>(this.child, { cmd: 'held', id: ++this.#id });
+    return 'held' in m ? m.held : -1;
   }
 
   async close(): Promise<void> {
@@ -214,27 +219,13 @@ class FloorProcess {
     this.child.send({ cmd: 'response', head, body: body.toString('base64') });
   }
 
-  #ask<K extends 'held' | 'release'>(cmd: K): Promise<FloorMessage> {
-    const id = ++this.#id;
-    return new Promise((resolve) => {
-      const on = (m: FloorMessage) => {
-        if ('id' in m && m.id === id) {
-          this.child.off('message', on);
-          resolve(m);
-        }
-      };
-      this.child.on('message', on);
-      this.child.send({ cmd, id });
-    });
-  }
-
   async held(): Promise<number> {
-    const m = await this.#ask('held');
+    const m = await ask<FloorMessage>(this.child, { cmd: 'held', id: ++this.#id });
     return 'held' in m ? m.held : -1;
   }
 
   async release(): Promise<{ releasedMs: number; loopMs: number }> {
-    const m = await this.#ask('release');
+    const m = await ask<FloorMessage>(this.child, { cmd: 'release', id: ++this.#id });
     if (!('releasedMs' in m)) throw new Error('floor server: no release answer');
     return m;
   }

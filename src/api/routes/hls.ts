@@ -408,6 +408,53 @@ function answerPlaylist(
 }
 
 /**
+ * A live Media Playlist (`rendition` set, with its directives `d`) or a part, from the
+ * origin's memory: answered now, or held and answered synchronously from the bus event
+ * that satisfies it. Returns false, having written nothing, when memory has no answer
+ * (not live here, a part not kept), and for an answer that is an error at once unless
+ * `errorsToo`.
+ */
+function fromMemory(
+  origin: LiveOriginApi,
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+  name: string,
+  rendition: string | null,
+  d: DeliveryDirectives | null,
+  o: { onError: (e: unknown) => void; errorsToo: boolean; taken?: () => void },
+): boolean {
+  if (rendition !== null && d !== null) {
+    const now = origin.holdPlaylist(id, rendition, d, (a) => {
+      try {
+        if (a.kind !== 'not_live' && a.kind !== 'aborted') answerPlaylist(req, res, o.onError, name, a);
+      } catch (e) {
+        o.onError(e);
+      }
+    });
+    if (typeof now === 'function') {
+      o.taken?.();
+      // 'close' follows every response; only one closed before its answer drops the hold.
+      res.on('close', () => {
+        if (!res.writableFinished) now();
+      });
+      return true;
+    }
+    if (now.kind === 'not_live' || now.kind === 'aborted') return false;
+    if (now.kind !== 'playlist' && !o.errorsToo) return false;
+    o.taken?.();
+    answerPlaylist(req, res, o.onError, name, now);
+    return true;
+  }
+  const kept = partOf(name) && origin.cachedPart?.(id, name);
+  if (!kept) return false;
+  o.taken?.();
+  const sent = send(req, res, kept, name, false);
+  if (sent) sent.catch(o.onError);
+  return true;
+}
+
+/**
  * The HLS origin: `GET|HEAD /hls/{id}/{name}`. `id` and `name` pass the same
  * allow-lists storage keys do, after express has percent-decoded them once, so `..`,
  * encoded or doubly encoded slashes and dots, and backslashes never reach storage;
@@ -465,34 +512,11 @@ export function hlsRouter(deps: HlsRouterDeps): express.Router {
     const { id, name } = req.params as { id: string; name: string };
     if (!isStreamId(id) || !isObjectName(name)) return notFound(res);
     const rendition = mediaPlaylistRendition(name);
-    if (rendition !== null) {
-      const d = parseDirectives(req.query);
-      if (typeof d === 'string') return badRequest(res, d);
-      if (origin) {
-        // Held: answered synchronously from the bus event that satisfies it.
-        const now = origin.holdPlaylist(id, rendition, d, (a) => {
-          try {
-            if (a.kind !== 'not_live' && a.kind !== 'aborted') answerPlaylist(req, res, next, name, a);
-          } catch (e) {
-            next(e);
-          }
-        });
-        if (typeof now === 'function') {
-          // 'close' follows every response; only one closed before its answer drops the hold.
-          res.on('close', () => {
-            if (!res.writableFinished) now();
-          });
-          return;
-        }
-        if (now.kind !== 'not_live' && now.kind !== 'aborted') {
-          return answerPlaylist(req, res, next, name, now);
-        }
-      }
-    }
+    const d = rendition === null ? null : parseDirectives(req.query);
+    if (typeof d === 'string') return badRequest(res, d);
+    if (origin && fromMemory(origin, req, res, id, name, rendition, d, { onError: next, errorsToo: true }))
+      return;
     const live = origin && rendition === null ? partOf(name) : null;
-    // A recent part of a live stream comes from the origin's memory; storage otherwise.
-    const kept = live && origin!.cachedPart?.(id, name);
-    if (kept) return send(req, res, kept, name, false);
     return fromStorage(req, res, id, name, rendition, live);
   });
   router.use((_req, res) => notFound(res));
@@ -552,36 +576,13 @@ export function hlsFastLane(deps: HlsFastLaneDeps): (req: IncomingMessage, res: 
     const name = path.slice(slash + 1);
     // Names that pass the allow-lists as sent have no '%' and no '/': decoding is a no-op.
     if (!isStreamId(id) || !isObjectName(name)) return false;
-    const onError = (e: unknown) => fail(e, req, res);
     const rendition = mediaPlaylistRendition(name);
-    if (rendition !== null) {
-      const d = parseDirectives(q < 0 ? {} : parseQuery(url.slice(q + 1)));
-      if (typeof d === 'string') return false;
-      const now = origin.holdPlaylist(id, rendition, d, (a) => {
-        try {
-          if (a.kind !== 'not_live' && a.kind !== 'aborted') answerPlaylist(req, res, onError, name, a);
-        } catch (e) {
-          onError(e);
-        }
-      });
-      if (typeof now === 'function') {
-        deps.taken?.(req, res);
-        res.on('close', () => {
-          if (!res.writableFinished) now();
-        });
-        return true;
-      }
-      if (now.kind !== 'playlist') return false;
-      deps.taken?.(req, res);
-      answerPlaylist(req, res, onError, name, now);
-      return true;
-    }
-    if (!partOf(name)) return false;
-    const kept = origin.cachedPart?.(id, name);
-    if (!kept) return false;
-    deps.taken?.(req, res);
-    const sent = send(req, res, kept, name, false);
-    if (sent) sent.catch(onError);
-    return true;
+    const d = rendition === null ? null : parseDirectives(q < 0 ? {} : parseQuery(url.slice(q + 1)));
+    if (typeof d === 'string') return false;
+    return fromMemory(origin, req, res, id, name, rendition, d, {
+      onError: (e) => fail(e, req, res),
+      errorsToo: false,
+      ...(deps.taken ? { taken: () => deps.taken!(req, res) } : {}),
+    });
   };
 }
