@@ -5,12 +5,11 @@
  * on the live bus (one event per change: a closed segment, a part), and deletes what left
  * the window. No ffmpeg, no fMP4 parsing: the origin only sees storage and the bus.
  */
+import { partName, segmentName, MP4_TYPE, PLAYLIST_TYPE } from '../../src/packager/names.js';
 import { randomBytes } from 'node:crypto';
 import type { LiveBus } from '../../src/packager/live-bus.js';
 import { nextPartUri } from '../../src/packager/live-playlist.js';
 import { LiveTimeline, type TimelineEffects } from '../../src/packager/live-timeline.js';
-import { partName, segmentName } from '../../src/packager/segmenter.js';
-import { MP4_TYPE, PLAYLIST_TYPE } from '../../src/packager/storage/keys.js';
 import type { Storage } from '../../src/packager/storage/storage.js';
 
 export interface FeedRendition {

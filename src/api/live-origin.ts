@@ -1,3 +1,4 @@
+import { parsePartName } from '../packager/names.js';
 import type { Logger } from '../core/log.js';
 import type { LiveBus, LiveEvent } from '../packager/live-bus.js';
 import {
@@ -98,13 +99,6 @@ export interface LiveOriginApi extends LiveStreams {
   cachedPart?(streamId: string, name: string): StoredObject | null;
   /** Offers a part just read from storage to memory; kept while its segment is in the window. */
   keepPart?(streamId: string, name: string, obj: StoredObject): void;
-}
-
-/** `{rendition}_{msn}.{part}.m4s`, the part names the live packager writes; null for any other name. */
-export function parsePartName(name: string): { rendition: string; msn: number; part: number } | null {
-  const m = /^(.+)_(\d{1,15})\.(\d{1,6})\.m4s$/.exec(name);
-  if (!m) return null;
-  return { rendition: m[1]!, msn: Number(m[2]), part: Number(m[3]) };
 }
 
 /** Whether part (msn, part) belongs to a segment the window holds: open, or complete and not a gap. */

@@ -1,3 +1,4 @@
+import { OBJECT_NAME } from './names.js';
 import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -5,7 +6,6 @@ import { isStreamId } from '../core/ids.js';
 import type { Logger } from '../core/log.js';
 import { closeRedis, withTimeout } from '../core/redis.js';
 import { liveRenditionStateSchema, type LiveRenditionState } from './live-state.js';
-import { OBJECT_NAME } from './storage/keys.js';
 
 /**
  * How the live packager (in a worker process) tells origins (in API processes) that a

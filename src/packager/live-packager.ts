@@ -1,3 +1,4 @@
+import { playlistName, PLAYLIST_TYPE, MULTIVARIANT_NAME, objectKey } from './names.js';
 import { Writable } from 'node:stream';
 import { isStreamId } from '../core/ids.js';
 import type { Logger } from '../core/log.js';
@@ -11,10 +12,7 @@ import { LatestWriter } from './latest-writer.js';
 import { renderMultivariantPlaylist } from './playlist/multivariant.js';
 import type { RenditionReport } from './playlist/media.js';
 import { checkRenditions, type RenditionSpec } from './rendition.js';
-import { playlistName } from './segmenter.js';
-import { PLAYLIST_TYPE } from './storage/keys.js';
 import type { Storage } from './storage/storage.js';
-import { MULTIVARIANT_NAME } from './vod-packager.js';
 import type { MultivariantOptions } from './vod-playlists.js';
 
 export interface LivePackagerOptions extends MultivariantOptions {
@@ -237,7 +235,7 @@ export class LivePackager implements LivePackagerLike {
     if (!t) return;
     const text = renderLivePlaylist(t.state, { reports: this.#reports(r.spec.name) });
     await this.#o.storage.put(
-      `${this.streamId}/${playlistName(r.spec.name)}`,
+      objectKey(this.streamId, playlistName(r.spec.name)),
       Buffer.from(text),
       PLAYLIST_TYPE,
     );
@@ -282,7 +280,7 @@ export class LivePackager implements LivePackagerLike {
     this.#lastMultivariant = text;
     this.#multivariantKey = key;
     if (measured) run.measured = true;
-    await this.#o.storage.put(`${this.streamId}/${MULTIVARIANT_NAME}`, Buffer.from(text), PLAYLIST_TYPE);
+    await this.#o.storage.put(objectKey(this.streamId, MULTIVARIANT_NAME), Buffer.from(text), PLAYLIST_TYPE);
     this.#log.debug('index.m3u8 written');
   }
 
@@ -298,7 +296,7 @@ export class LivePackager implements LivePackagerLike {
     for (const name of names) {
       this.#track(
         this.#o.storage
-          .delete(`${this.streamId}/${name}`)
+          .delete(objectKey(this.streamId, name))
           .catch((err: unknown) => this.#log.warn({ err, name }, 'deleting an old segment failed')),
       );
     }

@@ -1,3 +1,4 @@
+import { partName, playlistName } from './names.js';
 import type { LivePart, LiveRenditionState } from './live-state.js';
 import { serverControlFor } from './live-targets.js';
 import {
@@ -7,7 +8,6 @@ import {
   type MediaSegment,
   type RenditionReport,
 } from './playlist/media.js';
-import { partName, playlistName } from './segmenter.js';
 
 /**
  * Live Media Playlists from a LiveRenditionState: the full playlist, the delta update

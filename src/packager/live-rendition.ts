@@ -1,3 +1,4 @@
+import { playlistName, segmentName, MP4_TYPE, objectKey, initName } from './names.js';
 import { AppError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { SizedSegment } from './bandwidth.js';
@@ -9,8 +10,7 @@ import { LiveTimeline, type TimelineEffects } from './live-timeline.js';
 import { Mp4ParseError } from './mp4/boxes.js';
 import type { TrackInfo } from './mp4/init.js';
 import type { RenditionSpec } from './rendition.js';
-import { Segmenter, playlistName, segmentName, type PartReady, type SegmentReady } from './segmenter.js';
-import { MP4_TYPE } from './storage/keys.js';
+import { Segmenter, type PartReady, type SegmentReady } from './segmenter.js';
 import type { Storage } from './storage/storage.js';
 
 /** One ffmpeg run as every rendition of the stream sees it. */
@@ -106,7 +106,7 @@ export class LiveRendition {
 
   /** Picks up the playlist a previous worker or session stored, if any. */
   async load(now: number): Promise<void> {
-    const key = `${this.#o.streamId}/${playlistName(this.spec.name)}`;
+    const key = objectKey(this.#o.streamId, playlistName(this.spec.name));
     const obj = await this.#o.storage.get(key);
     if (!obj) return;
     let resumed;
@@ -199,8 +199,8 @@ export class LiveRendition {
         );
       }
       this.track = ev.info;
-      input.initName = `${this.spec.name}_init_${input.run.initIndex}.mp4`;
-      await this.#o.storage.put(`${this.#o.streamId}/${input.initName}`, ev.data, MP4_TYPE);
+      input.initName = initName(this.spec.name, input.run.initIndex);
+      await this.#o.storage.put(objectKey(this.#o.streamId, input.initName), ev.data, MP4_TYPE);
       this.#log.debug({ codec: ev.info.codec, init: input.initName }, 'init segment stored');
       return;
     }
@@ -222,7 +222,7 @@ export class LiveRendition {
       } else if (e.type === 'part') {
         part = e;
         input.pending.push(ev.data);
-        writes.push(this.#o.storage.put(`${this.#o.streamId}/${e.name}`, ev.data, MP4_TYPE));
+        writes.push(this.#o.storage.put(objectKey(this.#o.streamId, e.name), ev.data, MP4_TYPE));
       }
     }
     // The segment and the part that follows it are stored together; both are
@@ -301,7 +301,7 @@ export class LiveRendition {
         'segment does not start with a keyframe (a GOP overran the target duration)',
       );
     }
-    await this.#o.storage.put(`${this.#o.streamId}/${e.name}`, body, MP4_TYPE);
+    await this.#o.storage.put(objectKey(this.#o.streamId, e.name), body, MP4_TYPE);
   }
 
   #closed(e: SegmentReady): void {
@@ -356,14 +356,14 @@ export class LiveRendition {
     const open = t.state.open!;
     const bodies: Buffer[] = [];
     for (const p of open.parts) {
-      const obj = await this.#o.storage.get(`${this.#o.streamId}/${p.uri}`);
+      const obj = await this.#o.storage.get(objectKey(this.#o.streamId, p.uri));
       if (!obj) break;
       bodies.push(obj.body);
     }
     if (bodies.length === open.parts.length) {
       const name = segmentName(this.spec.name, open.msn);
       const body = Buffer.concat(bodies);
-      await this.#o.storage.put(`${this.#o.streamId}/${name}`, body, MP4_TYPE);
+      await this.#o.storage.put(objectKey(this.#o.streamId, name), body, MP4_TYPE);
       this.#effects(
         t.closeSegment({
           msn: open.msn,

@@ -1,6 +1,5 @@
+import { OBJECT_NAME, RENDITION_NAME } from './names.js';
 import { z } from 'zod';
-import { RENDITION_NAME } from './rendition.js';
-import { OBJECT_NAME } from './storage/keys.js';
 
 /**
  * One live rendition's playlist as data: what the packager publishes on the bus after

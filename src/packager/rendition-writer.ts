@@ -1,9 +1,9 @@
+import { initName, MP4_TYPE, objectKey } from './names.js';
 import type { Logger } from '../core/log.js';
 import { Fmp4Splitter, type Fmp4Event } from './fmp4-splitter.js';
 import type { TrackInfo } from './mp4/init.js';
 import type { RenditionSpec } from './rendition.js';
-import { Segmenter, initName, type SegmentReady } from './segmenter.js';
-import { MP4_TYPE } from './storage/keys.js';
+import { Segmenter, type SegmentReady } from './segmenter.js';
 import type { Storage } from './storage/storage.js';
 import type { RenditionRecord } from './vod-playlists.js';
 
@@ -71,7 +71,7 @@ export class RenditionWriter {
           );
         }
         this.#track = ev.info;
-        await this.#o.storage.put(`${this.#o.assetId}/${initName(this.spec.name)}`, ev.data, MP4_TYPE);
+        await this.#o.storage.put(objectKey(this.#o.assetId, initName(this.spec.name)), ev.data, MP4_TYPE);
         this.#o.log?.debug({ rendition: this.spec.name, codec: ev.info.codec }, 'init segment stored');
         continue;
       }
@@ -95,7 +95,7 @@ export class RenditionWriter {
   async #store(seg: SegmentReady): Promise<void> {
     const body = Buffer.concat(this.#pending);
     this.#pending = [];
-    await this.#o.storage.put(`${this.#o.assetId}/${seg.name}`, body, MP4_TYPE);
+    await this.#o.storage.put(objectKey(this.#o.assetId, seg.name), body, MP4_TYPE);
     this.#segments.push(seg);
     this.#o.log?.debug(
       { rendition: this.spec.name, msn: seg.msn, duration: seg.duration, bytes: seg.byteLength },

@@ -1,3 +1,6 @@
+import { RENDITION_NAME } from './names.js';
+
+export { RENDITION_NAME };
 /** What the worker tells the packager about each rendition of a ladder. */
 export interface RenditionSpec {
   /** File-name stem: `720p`, `audio` (the preset's rung name). */
@@ -10,9 +13,6 @@ export interface RenditionSpec {
   /** Encoder target, kb/s; VOD measures real bit rates, live publishing starts from this. */
   nominalBitrateKbps: number;
 }
-
-/** Same alphabet as preset rung names, so `{name}_{msn}.{part}.m4s` is always a valid storage name. */
-export const RENDITION_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
 /** Throws a RangeError naming the first problem with a ladder's rendition list. */
 export function checkRenditions(renditions: readonly RenditionSpec[]): void {

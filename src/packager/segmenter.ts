@@ -1,3 +1,5 @@
+import { partName, segmentName } from './names.js';
+
 /**
  * Cuts one rendition's fragments into LL-HLS parts and segments. A pure state
  * machine: `push(fragment)` and `finish()` return events and touch nothing else
@@ -77,12 +79,6 @@ export interface EndOfStream {
 }
 
 export type SegmenterEvent = PartReady | SegmentReady | EndOfStream;
-
-export const initName = (rendition: string): string => `${rendition}_init.mp4`;
-export const segmentName = (rendition: string, msn: number): string => `${rendition}_${msn}.m4s`;
-export const partName = (rendition: string, msn: number, part: number): string =>
-  `${rendition}_${msn}.${part}.m4s`;
-export const playlistName = (rendition: string): string => `${rendition}.m3u8`;
 
 interface OpenSegment {
   msn: number;

@@ -1,3 +1,4 @@
+import { MULTIVARIANT_NAME, playlistName, PLAYLIST_TYPE, objectKey } from './names.js';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { AppError } from '../core/errors.js';
@@ -7,8 +8,6 @@ import { renderMediaPlaylist } from './playlist/media.js';
 import { renderMultivariantPlaylist } from './playlist/multivariant.js';
 import { checkRenditions, type RenditionSpec } from './rendition.js';
 import { RenditionWriter } from './rendition-writer.js';
-import { playlistName } from './segmenter.js';
-import { PLAYLIST_TYPE } from './storage/keys.js';
 import type { Storage } from './storage/storage.js';
 import {
   summarize,
@@ -32,9 +31,6 @@ export interface VodPackagerOptions extends MultivariantOptions {
   /** Cap on one MP4 box, bytes (see Fmp4SplitterOptions). */
   maxBoxBytes?: number;
 }
-
-/** The multivariant playlist's name; it is written last, so its presence means "ready". */
-export const MULTIVARIANT_NAME = 'index.m3u8';
 
 export interface VodResult {
   assetId: string;
@@ -151,7 +147,7 @@ export class VodPackager {
     await Promise.all(
       records.map((r) =>
         storage.put(
-          `${assetId}/${playlistName(r.spec.name)}`,
+          objectKey(assetId, playlistName(r.spec.name)),
           Buffer.from(renderMediaPlaylist(vodMediaPlaylist(r))),
           PLAYLIST_TYPE,
         ),
@@ -160,7 +156,7 @@ export class VodPackager {
     this.#check();
     const multivariant = vodMultivariantPlaylist(records, this.#o);
     await storage.put(
-      `${assetId}/${MULTIVARIANT_NAME}`,
+      objectKey(assetId, MULTIVARIANT_NAME),
       Buffer.from(renderMultivariantPlaylist(multivariant)),
       PLAYLIST_TYPE,
     );

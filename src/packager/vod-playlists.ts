@@ -1,9 +1,10 @@
+import { initName, playlistName } from './names.js';
 import { averageBitrate, peakBitrate } from './bandwidth.js';
 import type { TrackInfo } from './mp4/init.js';
 import { requiredVersion, type MediaPlaylist } from './playlist/media.js';
 import type { MultivariantPlaylist, Rendition, Variant } from './playlist/multivariant.js';
 import type { RenditionSpec } from './rendition.js';
-import { initName, playlistName, type SegmentReady } from './segmenter.js';
+import { type SegmentReady } from './segmenter.js';
 
 /** Everything the packager learnt about one rendition by the end of its input. */
 export interface RenditionRecord {

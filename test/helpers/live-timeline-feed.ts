@@ -1,9 +1,9 @@
+import { partName, segmentName } from '../../src/packager/names.js';
 import {
   LiveTimeline,
   type LiveTimelineOptions,
   type TimelineEffects,
 } from '../../src/packager/live-timeline.js';
-import { partName, segmentName } from '../../src/packager/segmenter.js';
 
 /**
  * Drives a LiveTimeline the way the packager does, with synthetic parts: `partsPerSegment`

@@ -1,3 +1,4 @@
+import { partName } from '../../src/packager/names.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
@@ -7,7 +8,6 @@ import { LiveOrigin } from '../../src/api/live-origin.js';
 import { hlsFastLane, hlsRouter } from '../../src/api/routes/hls.js';
 import { MemoryLiveBus } from '../../src/packager/live-bus.js';
 import { renderLivePlaylist, renditionReport } from '../../src/packager/live-playlist.js';
-import { partName } from '../../src/packager/segmenter.js';
 import { checkMediaPlaylist } from '../helpers/llhls-check.js';
 import { get } from '../helpers/http-get.js';
 import { TimelineFeed } from '../helpers/live-timeline-feed.js';

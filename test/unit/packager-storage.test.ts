@@ -1,9 +1,9 @@
+import { contentTypeFor, isObjectName, parseKey } from '../../src/packager/names.js';
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { contentTypeFor, isObjectName, parseKey } from '../../src/packager/storage/keys.js';
 import { LocalStorage } from '../../src/packager/storage/local.js';
 
 describe('storage keys', () => {

@@ -1,3 +1,11 @@
+import {
+  PLAYLIST_TYPE,
+  isObjectName,
+  MULTIVARIANT_NAME,
+  RENDITION_NAME,
+  parsePartName,
+  objectKey,
+} from '../../packager/names.js';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
@@ -6,12 +14,8 @@ import { gzip, gzipSync } from 'node:zlib';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import { AppError } from '../../core/errors.js';
 import { isStreamId } from '../../core/ids.js';
-import { RENDITION_NAME } from '../../packager/rendition.js';
-import { PLAYLIST_TYPE, isObjectName } from '../../packager/storage/keys.js';
 import type { Storage, StoredObject } from '../../packager/storage/storage.js';
-import { MULTIVARIANT_NAME } from '../../packager/vod-packager.js';
 import {
-  parsePartName,
   type DeliveryDirectives,
   type LiveOriginApi,
   type LiveStreams,
@@ -492,7 +496,7 @@ export function hlsRouter(deps: HlsRouterDeps): express.Router {
     live: { rendition: string; msn: number; part: number } | null,
   ): Promise<void> => {
     const read = async () => {
-      const o = await deps.storage.get(`${id}/${name}`);
+      const o = await deps.storage.get(objectKey(id, name));
       if (o && live) origin!.keepPart?.(id, name, o);
       return o;
     };

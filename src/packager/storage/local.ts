@@ -1,9 +1,9 @@
+import { contentTypeFor, isAssetId, parseKey } from '../names.js';
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../../core/errors.js';
-import { contentTypeFor, isAssetId, parseKey } from './keys.js';
 import type { Storage, StoredObject } from './storage.js';
 
 // Duck-typed: errors from node's fs can come from another realm (vm contexts), where instanceof fails.

@@ -1,3 +1,4 @@
+import { contentTypeFor, isAssetId, parseKey, isImmutableName } from '../names.js';
 import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -9,7 +10,6 @@ import {
 } from '@aws-sdk/client-s3';
 import { AppError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { contentTypeFor, isAssetId, parseKey } from './keys.js';
 import type { Storage, StoredObject } from './storage.js';
 import { UploadQueue, retrying, type BacklogStats, type RetryPolicy } from './upload-queue.js';
 
@@ -104,7 +104,7 @@ function isNotFound(err: unknown): boolean {
  * live; a VOD playlist only costs a revalidation). The origin sets its own headers anyway.
  */
 export function s3CacheControl(name: string): string {
-  if (name.endsWith('.mp4') || name.endsWith('.m4s')) return 'public, max-age=31536000, immutable';
+  if (isImmutableName(name)) return 'public, max-age=31536000, immutable';
   return 'no-cache';
 }
 
