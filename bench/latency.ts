@@ -35,7 +35,7 @@ import { packageRoot } from '../src/core/paths.js';
 import { rungName } from '../src/core/preset.js';
 import { FilePresetStore } from '../src/core/presets/store.js';
 import { PrivateRedis } from '../src/core/redis-server.js';
-import { RedisLiveBus } from '../src/packager/live-bus.js';
+import { RedisLiveBus } from '../src/packager/live/redis-bus.js';
 import { launchChromium } from '../test/helpers/browser.js';
 import { pidsMatching, ServiceProcess } from '../test/helpers/service-process.js';
 import { WhipTestClient, type SentRtp } from '../test/helpers/whip-client.js';

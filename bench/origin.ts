@@ -45,7 +45,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { terminate } from '../src/core/child.js';
 import { PrivateRedis } from '../src/core/redis-server.js';
-import { RedisLiveBus } from '../src/packager/live-bus.js';
+import { RedisLiveBus } from '../src/packager/live/redis-bus.js';
 import { LocalStorage } from '../src/packager/storage/local.js';
 import { busyPercent, machineCpu, ownCpuSeconds } from './lib/cpu.js';
 import type { ClientAnswer, ClientCommand, HoldResult, LoadResult } from './lib/origin-clients.js';

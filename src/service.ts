@@ -17,9 +17,14 @@ import { IngestRegistry } from './ingest/registry.js';
 import type { WhipIngest } from './api/routes/whip.js';
 import { MediaRelay } from './ingest/relay.js';
 import { WhepRegistry } from './ingest/whep/registry.js';
-import { LiveOrigin } from './api/live-origin.js';
-import { RedisLiveBus } from './packager/live-bus.js';
-import { createLivePackagerFactory } from './packager/live-packager.js';
+import { LiveOrigin } from './origin/index.js';
+import {
+  createLivePackagerFactory,
+  joinLiveBuses,
+  LocalLiveBus,
+  RedisLiveBus,
+  type LiveBus,
+} from './packager/index.js';
 import type { PresetStore } from './core/presets/types.js';
 import { rungName } from './core/preset.js';
 import { createStorage } from './packager/storage/create.js';
@@ -51,7 +56,7 @@ export class Service {
   relay: MediaRelay | null = null;
   whep: WhepRegistry | null = null;
   liveOrigin: LiveOrigin | null = null;
-  #bus: RedisLiveBus | null = null;
+  #bus: LiveBus | null = null;
   #presets: PresetStore | null = null;
   /** One relay token per stream for this process's life: a takeover keeps the running job's token valid. */
   readonly #relayTokens = new Map<string, string>();
@@ -99,8 +104,12 @@ export class Service {
       'ffmpeg capabilities probed',
     );
     this.storage = createStorage(config, log);
-    // Parts are announced over Redis pub/sub, so the origin may be another process than the packager.
-    this.#bus = new RedisLiveBus({ url: redisUrl, prefix: config.queuePrefix, log });
+    // Parts are announced in-process to this process's origin, and over Redis pub/sub to
+    // origins in other processes.
+    this.#bus = joinLiveBuses(
+      new LocalLiveBus({ log }),
+      new RedisLiveBus({ url: redisUrl, prefix: config.queuePrefix, log }),
+    );
 
     if (config.roles.has('worker')) {
       if (this.capabilities.ffmpegVersion === null) {

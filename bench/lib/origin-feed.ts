@@ -7,9 +7,9 @@
  */
 import { partName, segmentName, MP4_TYPE, PLAYLIST_TYPE } from '../../src/packager/names.js';
 import { randomBytes } from 'node:crypto';
-import type { LiveBus } from '../../src/packager/live-bus.js';
-import { nextPartUri } from '../../src/packager/live-playlist.js';
-import { LiveTimeline, type TimelineEffects } from '../../src/packager/live-timeline.js';
+import type { LiveBus } from '../../src/packager/live/bus.js';
+import { nextPartUri } from '../../src/packager/live/playlist.js';
+import { LiveTimeline, type TimelineEffects } from '../../src/packager/live/timeline.js';
 import type { Storage } from '../../src/packager/storage/storage.js';
 
 export interface FeedRendition {

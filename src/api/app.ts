@@ -10,19 +10,16 @@ import type { PresetStore } from '../core/presets/types.js';
 import type { StreamsApi } from '../core/streams.js';
 import type { WorkersApi } from '../core/workers.js';
 import type { MediaRelay } from '../ingest/relay.js';
-import type { LiveOriginApi } from './live-origin.js';
-import type { LiveEvent } from '../packager/live-bus.js';
 import { relayRouter } from './routes/relay.js';
 import { whipRouter, type WhipIngest } from './routes/whip.js';
 import { whepRouter, type WhepPlayback } from './routes/whep.js';
-import { storageStats } from '../packager/storage/create.js';
-import type { Storage } from '../packager/storage/storage.js';
+import { storageStats, type LiveEvent, type Storage } from '../packager/index.js';
+import { createOriginHttp, HLS_ROUTE_LABEL, type LiveOriginApi } from '../origin/index.js';
 import { requireToken } from './auth.js';
 import { errorHandler, GENERIC_500, notFoundHandler } from './errors.js';
 import { ApiMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { healthRouter } from './routes/health.js';
-import { HLS_ROUTE_LABEL, hlsFastLane, hlsRouter } from './routes/hls.js';
 import { jobsRouter } from './routes/jobs.js';
 import { presetsRouter } from './routes/presets.js';
 import { streamsRouter } from './routes/streams.js';
@@ -55,35 +52,23 @@ export function createApp(deps: ApiDeps): Express {
 }
 
 /**
- * What the service's HTTP server runs: the app, behind the HLS fast lane (routes/hls.ts
- * hlsFastLane) when there is a live origin. The lane's requests count in /metrics under
+ * What the service's HTTP server runs: the app, behind the origin's fast lane
+ * (src/origin/fast-lane.ts) when there is a live origin. The lane's requests count in /metrics under
  * the same route as express's; a failure after it took a request is logged and answered
  * as the error handler would.
  */
 export function createRequestListener(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { app, metrics } = buildApp(deps);
-  if (!deps.liveOrigin) return app;
-  const lane = hlsFastLane({
-    live: deps.liveOrigin,
-    taken: metrics.countAs(HLS_ROUTE_LABEL),
-    onError: (err, req, res) => {
-      deps.log.error({ err, method: req.method, path: (req.url ?? '').split('?')[0] }, 'request failed');
-      if (res.headersSent) return void res.destroy();
-      const body = JSON.stringify({ error: { code: 'internal', message: GENERIC_500 } });
-      res.writeHead(500, {
-        'Cache-Control': 'no-store',
-        'Content-Type': 'application/json; charset=utf-8',
-        'Content-Length': Buffer.byteLength(body),
-      });
-      res.end(body);
-    },
-  });
+  const { app, lane } = buildApp(deps);
+  if (!lane) return app;
   return (req, res) => {
     if (!lane(req, res)) app(req, res);
   };
 }
 
-function buildApp(deps: ApiDeps): { app: Express; metrics: ApiMetrics } {
+function buildApp(deps: ApiDeps): {
+  app: Express;
+  lane: ((req: IncomingMessage, res: ServerResponse) => boolean) | null;
+} {
   const { config } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -97,10 +82,23 @@ function buildApp(deps: ApiDeps): { app: Express; metrics: ApiMetrics } {
   app.use(metrics.middleware());
   // First after metrics: the origin's traffic (thousands of held playlist requests, parts)
   // is most of all requests, and every router mounted before it costs each one a hop.
-  app.use(
-    '/hls',
-    hlsRouter({ storage: deps.storage, ...(deps.liveOrigin ? { live: deps.liveOrigin } : {}) }),
-  );
+  const origin = createOriginHttp({
+    storage: deps.storage,
+    origin: deps.liveOrigin ?? null,
+    taken: metrics.countAs(HLS_ROUTE_LABEL),
+    onError: (err, req, res) => {
+      deps.log.error({ err, method: req.method, path: (req.url ?? '').split('?')[0] }, 'request failed');
+      if (res.headersSent) return void res.destroy();
+      const body = JSON.stringify({ error: { code: 'internal', message: GENERIC_500 } });
+      res.writeHead(500, {
+        'Cache-Control': 'no-store',
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+      });
+      res.end(body);
+    },
+  });
+  app.use('/hls', origin.router);
 
   const requireApiToken = requireToken(config.apiToken, 'whipcast-api');
   const root = packageRoot();
@@ -166,7 +164,7 @@ function buildApp(deps: ApiDeps): { app: Express; metrics: ApiMetrics } {
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.log));
-  return { app, metrics };
+  return { app, lane: origin.lane };
 }
 
 export { listExpressRoutes as listRoutes } from './openapi-check.js';

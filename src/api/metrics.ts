@@ -3,8 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { JobsApi } from '../core/jobs.js';
 import type { StreamView } from '../core/streams.js';
-import type { BacklogStats } from '../packager/storage/upload-queue.js';
-import { LiveMetrics } from './live-metrics.js';
+import type { BacklogStats } from '../packager/index.js';
+import { OriginMetrics } from '../origin/index.js';
+import { registerIngestMetrics } from './ingest-metrics.js';
 
 /** One label set of whipcast_http_requests_total: counted per request, shown at collection. */
 interface HttpCell {
@@ -22,7 +23,8 @@ export class ApiMetrics {
   /** The same cells in the order they were first counted (the order /metrics lists them). */
   readonly #cells: HttpCell[] = [];
 
-  readonly live: LiveMetrics;
+  /** Parts published and their latency, observed from the live bus. */
+  readonly live: OriginMetrics;
 
   /** `storageStats`: the upload backlog of this process's storage (S3), null when it has none. */
   constructor(
@@ -54,7 +56,8 @@ export class ApiMetrics {
       },
     });
     void redisUp;
-    this.live = new LiveMetrics(this.registry, streams);
+    registerIngestMetrics(this.registry, streams);
+    this.live = new OriginMetrics(this.registry);
     this.#storageGauges(storageStats);
     new Gauge({
       name: 'whipcast_jobs',

@@ -29,6 +29,8 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
       p,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+        // A bound on a wait is never a reason for the process to stay.
+        timer.unref();
       }),
     ]);
   } finally {

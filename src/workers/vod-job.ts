@@ -7,7 +7,7 @@ import { AppError } from '../core/errors.js';
 import type { JobProgress, VodJobData, VodJobResult } from '../core/jobs.js';
 import type { Logger } from '../core/log.js';
 import type { Storage } from '../packager/storage/storage.js';
-import { VodPackager } from '../packager/vod-packager.js';
+import { VodPackager } from '../packager/vod/packager.js';
 import { buildFfmpegArgs } from './ffmpeg/args.js';
 import { FfmpegProcess } from './ffmpeg/process.js';
 import { probeInput } from './ffmpeg/probe.js';

@@ -3,7 +3,7 @@ import {
   LiveTimeline,
   type LiveTimelineOptions,
   type TimelineEffects,
-} from '../../src/packager/live-timeline.js';
+} from '../../src/packager/live/timeline.js';
 
 /**
  * Drives a LiveTimeline the way the packager does, with synthetic parts: `partsPerSegment`

@@ -5,12 +5,15 @@ export class MemoryStorage implements Storage {
   readonly objects = new Map<string, StoredObject>();
   readonly puts: string[] = [];
   readonly deletes: string[] = [];
+  /** Keys read, in order. */
+  readonly gets: string[] = [];
 
   async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
     this.objects.set(key, { body: Buffer.from(body), contentType, modified: new Date() });
     this.puts.push(key);
   }
   async get(key: string): Promise<StoredObject | null> {
+    this.gets.push(key);
     return this.objects.get(key) ?? null;
   }
   async delete(key: string): Promise<void> {

@@ -5,7 +5,7 @@ import type {
   LivePackagerFactory,
   LivePackagerLike,
   LivePackagerRun,
-} from '../../src/packager/live-types.js';
+} from '../../src/packager/live/types.js';
 import type { RenditionSpec } from '../../src/packager/rendition.js';
 
 /** A live packager test double: records what each run's writables received. */

@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
-import { LiveOrigin } from '../../src/api/live-origin.js';
-import { hlsFastLane, hlsRouter } from '../../src/api/routes/hls.js';
-import { MemoryLiveBus } from '../../src/packager/live-bus.js';
-import { renderLivePlaylist, renditionReport } from '../../src/packager/live-playlist.js';
+import { LiveOrigin } from '../../src/origin/live-origin.js';
+import { createOriginHttp } from '../../src/origin/http.js';
+import { LocalLiveBus } from '../../src/packager/live/bus.js';
+import { renderLivePlaylist, renditionReport } from '../../src/packager/live/playlist.js';
 import { checkMediaPlaylist } from '../helpers/llhls-check.js';
 import { get } from '../helpers/http-get.js';
 import { TimelineFeed } from '../helpers/live-timeline-feed.js';
@@ -25,7 +25,7 @@ describe.each([
   ['through the fast lane', true],
 ] as const)('HLS origin, live streams, %s', (_label, withLane) => {
   const storage = new MemoryStorage();
-  const bus = new MemoryLiveBus();
+  const bus = new LocalLiveBus();
   const origin = new LiveOrigin({ bus, maxHeld: 5 });
   const v = new TimelineFeed({ rendition: 'v', windowSegments: 10 });
   const a = new TimelineFeed({ rendition: 'a', windowSegments: 10 });
@@ -37,14 +37,15 @@ describe.each([
   const taken: string[] = [];
 
   /** Adds `n` parts to a rendition: bytes to storage first, then the event, as the packager does. */
-  async function parts(f: TimelineFeed, n: number): Promise<void> {
+  async function parts(f: TimelineFeed, n: number, withBody = false): Promise<void> {
     for (let i = 0; i < n; i++) {
       const s = f.t.state;
       const full = s.open && s.open.parts.length >= f.partsPerSegment;
       const msn = !s.open || full ? f.t.nextMsn : s.open.msn;
       const idx = !s.open || full ? 0 : s.open.parts.length;
       const name = partName(s.rendition, msn, idx);
-      await storage.put(`cam/${name}`, Buffer.from(`bytes of ${name}`), 'video/mp4');
+      const body = Buffer.from(`bytes of ${name}`);
+      await storage.put(`cam/${name}`, body, 'video/mp4');
       f.parts(1);
       await bus.publish({
         v: 1,
@@ -53,6 +54,7 @@ describe.each([
         state: f.t.state,
         part: { msn, part: idx, uri: name },
         at: Date.now(),
+        ...(withBody ? { partBody: body } : {}),
       });
     }
     await new Promise((r) => setImmediate(r));
@@ -71,8 +73,9 @@ describe.each([
     await parts(a, 6);
     const app = express();
     app.disable('x-powered-by'); // as the service's app does
-    app.use('/hls', hlsRouter({ storage, live: origin }));
-    const lane = withLane ? hlsFastLane({ live: origin, taken: (req) => void taken.push(req.url!) }) : null;
+    const originHttp = createOriginHttp({ storage, origin, taken: (req) => void taken.push(req.url!) });
+    app.use('/hls', originHttp.router);
+    const lane = withLane ? originHttp.lane : null;
     server = http.createServer((req, res) => {
       if (!lane?.(req, res)) app(req, res);
     });
@@ -250,6 +253,26 @@ describe.each([
     const s = v.t.state;
     expect((await get(port, `/hls/cam/${partName('v', s.open!.msn + 5, 0)}`)).status).toBe(404);
     expect((await get(port, `/hls/cam/${partName('v', s.segments[0]!.msn, 9)}`)).status).toBe(404);
+  });
+
+  it('answers a held part from the bytes that came with its announcement, without reading storage', async () => {
+    // The part the feed publishes next (the playlist's preload hint guesses it the same way
+    // the packager does; this synthetic feed cuts segments by count).
+    const s = v.t.state;
+    const full = s.open && s.open.parts.length >= v.partsPerSegment;
+    const next =
+      full || !s.open ? partName('v', v.t.nextMsn, 0) : partName('v', s.open.msn, s.open.parts.length);
+    const readsBefore = storage.gets.length;
+    const pending = get(port, `/hls/cam/${next}`);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(origin.held).toBe(1);
+    await parts(v, 1, true);
+    const r = await pending;
+    expect(r.status).toBe(200);
+    expect(r.body.toString()).toBe(`bytes of ${next}`);
+    // And again, as the next player asks for it: from memory too.
+    expect((await get(port, `/hls/cam/${next}`)).body.toString()).toBe(`bytes of ${next}`);
+    expect(storage.gets.slice(readsBefore)).toEqual([]);
   });
 
   it('answers a VOD playlist from storage, directives or not', async () => {

@@ -10,9 +10,13 @@ import { pipeline } from 'node:stream/promises';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import express from 'express';
-import { acceptsGzip, hlsRouter } from '../../src/api/routes/hls.js';
+import { acceptsGzip } from '../../src/origin/http-cache.js';
+import { createOriginHttp } from '../../src/origin/http.js';
+import { LiveOrigin } from '../../src/origin/live-origin.js';
+import { LocalLiveBus } from '../../src/packager/live/bus.js';
+import { TimelineFeed } from '../helpers/live-timeline-feed.js';
 import { LocalStorage } from '../../src/packager/storage/local.js';
-import { VodPackager } from '../../src/packager/vod-packager.js';
+import { VodPackager } from '../../src/packager/vod/packager.js';
 
 const FFMPEG = process.env.FFMPEG_PATH ?? 'ffmpeg';
 const fixture = (name: string): Buffer =>
@@ -57,6 +61,8 @@ function request(
 describe('HLS origin (GET/HEAD /hls/:id/:name)', () => {
   let root: string;
   let server: http.Server;
+  const bus = new LocalLiveBus();
+  let origin: LiveOrigin;
   let port: number;
   const playlist = '#EXTM3U\n' + '#EXT-X-STREAM-INF:BANDWIDTH=1000000\nv.m3u8\n'.repeat(20);
 
@@ -91,13 +97,27 @@ describe('HLS origin (GET/HEAD /hls/:id/:name)', () => {
     await p.finish();
 
     const app = express();
-    app.use('/hls', hlsRouter({ storage, live: { isLive: (id) => id === 'live1' } }));
+    // Stream live1 is live (another rendition of it announced), so its stored playlists change.
+    const f = new TimelineFeed({ rendition: '480p' });
+    f.beginRun();
+    f.parts(1);
+    origin = new LiveOrigin({ bus });
+    await bus.publish({
+      v: 1,
+      streamId: 'live1',
+      rendition: '480p',
+      state: f.t.state,
+      part: null,
+      at: Date.now(),
+    });
+    app.use('/hls', createOriginHttp({ storage, origin }).router);
     server = http.createServer(app);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as AddressInfo).port;
   });
 
   afterAll(async () => {
+    await origin.close();
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
     await rm(root, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { exited } from '../../src/core/child.js';
 import { parseMediaPlaylist, type MediaPlaylist } from '../../src/packager/playlist/media.js';
 import { parseMultivariantPlaylist } from '../../src/packager/playlist/multivariant.js';
 import { LocalStorage } from '../../src/packager/storage/local.js';
-import { VodPackager, type RenditionSpec, type VodResult } from '../../src/packager/vod-packager.js';
+import { VodPackager, type RenditionSpec, type VodResult } from '../../src/packager/vod/packager.js';
 
 const FFMPEG = process.env.FFMPEG_PATH ?? 'ffmpeg';
 const FFPROBE = FFMPEG.replace(/ffmpeg$/, 'ffprobe');

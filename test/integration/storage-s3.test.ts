@@ -7,8 +7,8 @@ import { pino } from 'pino';
 import { ApiMetrics } from '../../src/api/metrics.js';
 import { AppError } from '../../src/core/errors.js';
 import type { JobsApi } from '../../src/core/jobs.js';
-import { MemoryLiveBus } from '../../src/packager/live-bus.js';
-import { createLivePackagerFactory } from '../../src/packager/live-packager.js';
+import { LocalLiveBus } from '../../src/packager/live/bus.js';
+import { createLivePackagerFactory } from '../../src/packager/live/packager.js';
 import type { RenditionSpec } from '../../src/packager/rendition.js';
 import { S3Storage, type S3StorageOptions } from '../../src/packager/storage/s3.js';
 import { S3Proxy, S3RVER_CREDENTIALS, TestS3 } from '../helpers/s3rver.js';
@@ -253,7 +253,7 @@ describe('S3Storage against s3rver', () => {
       const st = storage({ endpoint: proxy.endpoint, prefix: 'order/' });
       // Parts and segments arrive late and out of order, as from a struggling S3.
       proxy.delayPuts((key) => (key.endsWith('.m3u8') ? 0 : 5 + Math.floor(Math.random() * 40)));
-      const bus = new MemoryLiveBus();
+      const bus = new LocalLiveBus();
       const factory = createLivePackagerFactory({ storage: st, bus });
       const p = factory({
         streamId: 'ord1',

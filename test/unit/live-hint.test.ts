@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { nextPartUri } from '../../src/packager/live-playlist.js';
+import { nextPartUri } from '../../src/packager/live/playlist.js';
 import { Segmenter } from '../../src/packager/segmenter.js';
 import { TimelineFeed } from '../helpers/live-timeline-feed.js';
 

@@ -3,7 +3,7 @@ import {
   MEASURE_AFTER_SEGMENTS,
   liveMultivariant,
   type LiveVariantInput,
-} from '../../src/packager/live-multivariant.js';
+} from '../../src/packager/live/multivariant.js';
 import type { TrackInfo } from '../../src/packager/mp4/init.js';
 import { renderMultivariantPlaylist } from '../../src/packager/playlist/multivariant.js';
 import { checkMultivariantPlaylist } from '../helpers/llhls-check.js';

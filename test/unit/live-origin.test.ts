@@ -1,21 +1,23 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { LiveOrigin, blockingTimeoutMs, type PlaylistAnswer } from '../../src/api/live-origin.js';
-import { parseDirectives } from '../../src/api/routes/hls.js';
-import { MemoryLiveBus, parseLiveEvent, type LiveEvent } from '../../src/packager/live-bus.js';
-import { renderLivePlaylist, renditionReport } from '../../src/packager/live-playlist.js';
+import { LiveOrigin, type PlaylistAnswer } from '../../src/origin/live-origin.js';
+import { blockingTimeoutMs } from '../../src/origin/timeouts.js';
+import { awaitPart, mediaPlaylist } from '../helpers/origin-answers.js';
+import { parseDirectives } from '../../src/origin/directives.js';
+import { LocalLiveBus, parseLiveEvent, type LiveEvent } from '../../src/packager/live/bus.js';
+import { renderLivePlaylist, renditionReport } from '../../src/packager/live/playlist.js';
 import type { StoredObject } from '../../src/packager/storage/storage.js';
 import { TimelineFeed } from '../helpers/live-timeline-feed.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
 const never = new AbortController().signal;
 
-const text = (a: PlaylistAnswer): string => {
+const text = (a: PlaylistAnswer | { kind: 'aborted' }): string => {
   if (a.kind !== 'playlist') throw new Error(`not a playlist: ${a.kind}`);
   return a.body.toString();
 };
 
 describe('LiveOrigin', () => {
-  let bus: MemoryLiveBus;
+  let bus: LocalLiveBus;
   let origin: LiveOrigin;
   let v: TimelineFeed;
   let a: TimelineFeed;
@@ -36,7 +38,7 @@ describe('LiveOrigin', () => {
   };
 
   beforeEach(async () => {
-    bus = new MemoryLiveBus();
+    bus = new LocalLiveBus();
     origin = new LiveOrigin({ bus, maxHeld: 3 });
     v = new TimelineFeed({ rendition: 'v', windowSegments: 6 });
     a = new TimelineFeed({ rendition: 'a', windowSegments: 6 });
@@ -55,23 +57,23 @@ describe('LiveOrigin', () => {
   it('knows live streams and forgets nothing it was not told', async () => {
     expect(origin.isLive('cam')).toBe(true);
     expect(origin.isLive('other')).toBe(false);
-    expect((await origin.mediaPlaylist('other', 'v', { skip: false }, never)).kind).toBe('not_live');
-    expect((await origin.mediaPlaylist('cam', 'x', { skip: false }, never)).kind).toBe('not_live');
+    expect((await mediaPlaylist(origin, 'other', 'v', { skip: false }, never)).kind).toBe('not_live');
+    expect((await mediaPlaylist(origin, 'cam', 'x', { skip: false }, never)).kind).toBe('not_live');
   });
 
   it('answers from memory at once, with reports of the other renditions', async () => {
-    const got = text(await origin.mediaPlaylist('cam', 'v', { skip: false }, never));
+    const got = text(await mediaPlaylist(origin, 'cam', 'v', { skip: false }, never));
     expect(got).toBe(renderLivePlaylist(v.t.state, { reports: [renditionReport(a.t.state)!] }));
   });
 
   it('answers at once a request the playlist already satisfies', async () => {
-    const got = text(await origin.mediaPlaylist('cam', 'v', { msn: 2, part: 1, skip: false }, never));
+    const got = text(await mediaPlaylist(origin, 'cam', 'v', { msn: 2, part: 1, skip: false }, never));
     expect(got).toContain('v_2.1.m4s');
     expect(origin.held).toBe(0);
   });
 
   it('holds a blocking request until the part is published, then answers with it', async () => {
-    const pending = origin.mediaPlaylist('cam', 'v', { msn: 2, part: 2, skip: false }, never);
+    const pending = mediaPlaylist(origin, 'cam', 'v', { msn: 2, part: 2, skip: false }, never);
     await tick();
     expect(origin.held).toBe(1);
     v.parts(1);
@@ -85,7 +87,7 @@ describe('LiveOrigin', () => {
   });
 
   it('holds `_HLS_msn` alone until that segment is complete', async () => {
-    const pending = origin.mediaPlaylist('cam', 'v', { msn: 2, skip: false }, never);
+    const pending = mediaPlaylist(origin, 'cam', 'v', { msn: 2, skip: false }, never);
     v.parts(2);
     await publish(v);
     expect(origin.held).toBe(1);
@@ -95,7 +97,7 @@ describe('LiveOrigin', () => {
   });
 
   it('refuses a request more than two segments ahead (RFC 8216bis 6.2.5.2)', async () => {
-    expect(await origin.mediaPlaylist('cam', 'v', { msn: 5, skip: false }, never)).toEqual({
+    expect(await mediaPlaylist(origin, 'cam', 'v', { msn: 5, skip: false }, never)).toEqual({
       kind: 'too_far',
       lastMsn: 2,
     });
@@ -104,7 +106,7 @@ describe('LiveOrigin', () => {
 
   it('times out a held request before hls.js would, with a 503 to come', async () => {
     const t0 = Date.now();
-    const got = await origin.mediaPlaylist('cam', 'v', { msn: 4, part: 0, skip: false }, never);
+    const got = await mediaPlaylist(origin, 'cam', 'v', { msn: 4, part: 0, skip: false }, never);
     const waited = Date.now() - t0;
     expect(got.kind).toBe('timeout');
     const limit = blockingTimeoutMs(1, 0.25, true);
@@ -115,7 +117,7 @@ describe('LiveOrigin', () => {
 
   it('forgets a held request whose client went away', async () => {
     const ac = new AbortController();
-    const pending = origin.mediaPlaylist('cam', 'v', { msn: 3, skip: false }, ac.signal);
+    const pending = mediaPlaylist(origin, 'cam', 'v', { msn: 3, skip: false }, ac.signal);
     await tick();
     expect(origin.held).toBe(1);
     ac.abort();
@@ -125,9 +127,9 @@ describe('LiveOrigin', () => {
 
   it('caps held requests: beyond maxHeld the answer is busy at once', async () => {
     const ac = new AbortController();
-    const held = [1, 2, 3].map(() => origin.mediaPlaylist('cam', 'v', { msn: 3, skip: false }, ac.signal));
-    expect((await origin.mediaPlaylist('cam', 'v', { msn: 3, skip: false }, never)).kind).toBe('busy');
-    expect(await origin.awaitPart('cam', 'v', 2, 2, never)).toBe('busy');
+    const held = [1, 2, 3].map(() => mediaPlaylist(origin, 'cam', 'v', { msn: 3, skip: false }, ac.signal));
+    expect((await mediaPlaylist(origin, 'cam', 'v', { msn: 3, skip: false }, never)).kind).toBe('busy');
+    expect(await awaitPart(origin, 'cam', 'v', 2, 2, never)).toBe('busy');
     ac.abort();
     await Promise.all(held);
     expect(origin.held).toBe(0);
@@ -135,8 +137,8 @@ describe('LiveOrigin', () => {
 
   it('answers every held request with the final playlist when the stream ends', async () => {
     const pending = [
-      origin.mediaPlaylist('cam', 'v', { msn: 3, part: 0, skip: false }, never),
-      origin.mediaPlaylist('cam', 'v', { msn: 4, skip: false }, never),
+      mediaPlaylist(origin, 'cam', 'v', { msn: 3, part: 0, skip: false }, never),
+      mediaPlaylist(origin, 'cam', 'v', { msn: 4, skip: false }, never),
     ];
     v.parts(2);
     v.close();
@@ -155,7 +157,7 @@ describe('LiveOrigin', () => {
     w.beginRun();
     w.parts(46);
     await publish(w, true, 'cam2');
-    const delta = text(await origin.mediaPlaylist('cam2', 'v', { skip: true }, never));
+    const delta = text(await mediaPlaylist(origin, 'cam2', 'v', { skip: true }, never));
     expect(delta).toMatch(/#EXT-X-SKIP:SKIPPED-SEGMENTS=4\n/);
     expect(delta).toBe(renderLivePlaylist(w.t.state, { skip: true }));
   });
@@ -195,16 +197,16 @@ describe('LiveOrigin', () => {
   });
 
   it('holds a request for the next part until it is published', async () => {
-    expect(await origin.awaitPart('cam', 'v', 2, 1, never)).toBe('published');
-    expect(await origin.awaitPart('cam', 'v', 1, 9, never)).toBe('never');
-    expect(await origin.awaitPart('cam', 'v', 9, 0, never)).toBe('never');
-    expect(await origin.awaitPart('x', 'v', 2, 2, never)).toBe('not_live');
-    const pending = origin.awaitPart('cam', 'v', 2, 2, never);
+    expect(await awaitPart(origin, 'cam', 'v', 2, 1, never)).toBe('published');
+    expect(await awaitPart(origin, 'cam', 'v', 1, 9, never)).toBe('never');
+    expect(await awaitPart(origin, 'cam', 'v', 9, 0, never)).toBe('never');
+    expect(await awaitPart(origin, 'x', 'v', 2, 2, never)).toBe('not_live');
+    const pending = awaitPart(origin, 'cam', 'v', 2, 2, never);
     v.parts(1);
     await publish(v);
     expect(await pending).toBe('published');
     // A part that the segment closes without: 404 as soon as that is known.
-    const missing = origin.awaitPart('cam', 'v', 2, 4, never);
+    const missing = awaitPart(origin, 'cam', 'v', 2, 4, never);
     v.parts(2); // 2.3, then 3.0 (segment 2 ended with 4 parts)
     await publish(v);
     expect(await missing).toBe('never');
@@ -212,7 +214,7 @@ describe('LiveOrigin', () => {
 });
 
 describe('LiveOrigin part memory', () => {
-  let bus: MemoryLiveBus;
+  let bus: LocalLiveBus;
   let origin: LiveOrigin;
   let v: TimelineFeed;
 
@@ -235,7 +237,7 @@ describe('LiveOrigin part memory', () => {
   };
 
   beforeEach(async () => {
-    bus = new MemoryLiveBus();
+    bus = new LocalLiveBus();
     origin = new LiveOrigin({ bus, partCacheBytes: 1000 });
     v = new TimelineFeed({ rendition: 'v', windowSegments: 6 });
     v.beginRun();

@@ -4,11 +4,11 @@ import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { Fmp4Splitter } from '../../src/packager/fmp4-splitter.js';
-import { MemoryLiveBus, type LiveEvent } from '../../src/packager/live-bus.js';
-import { createLivePackagerFactory } from '../../src/packager/live-packager.js';
-import { renderLivePlaylist, renditionReport } from '../../src/packager/live-playlist.js';
-import type { LiveRenditionState } from '../../src/packager/live-state.js';
-import type { LivePackagerLike } from '../../src/packager/live-types.js';
+import { LocalLiveBus, type LiveEvent } from '../../src/packager/live/bus.js';
+import { createLivePackagerFactory } from '../../src/packager/live/packager.js';
+import { renderLivePlaylist, renditionReport } from '../../src/packager/live/playlist.js';
+import type { LiveRenditionState } from '../../src/packager/live/state.js';
+import type { LivePackagerLike } from '../../src/packager/live/types.js';
 import { parseMediaPlaylist } from '../../src/packager/playlist/media.js';
 import type { RenditionSpec } from '../../src/packager/rendition.js';
 import { LlhlsTracker, checkMultivariantPlaylist } from '../helpers/llhls-check.js';
@@ -61,7 +61,7 @@ class Watcher {
   readonly problems: string[] = [];
   readonly events: LiveEvent[] = [];
 
-  constructor(bus: MemoryLiveBus) {
+  constructor(bus: LocalLiveBus) {
     for (const s of specs) {
       this.trackers.set(s.name, new LlhlsTracker({ rendition: s.name, renditions: NAMES, kind: s.kind }));
     }
@@ -91,7 +91,7 @@ class Watcher {
 
 function setup(windowSegments = 6) {
   const storage = new MemoryStorage();
-  const bus = new MemoryLiveBus();
+  const bus = new LocalLiveBus();
   const watcher = new Watcher(bus);
   const factory = createLivePackagerFactory({ storage, bus, windowSegments });
   const make = () =>
@@ -364,7 +364,7 @@ describe('LivePackager', () => {
 
   it('checks its arguments', () => {
     const storage = new MemoryStorage();
-    const bus = new MemoryLiveBus();
+    const bus = new LocalLiveBus();
     expect(() => createLivePackagerFactory({ storage, bus, windowSegments: 3 })).toThrow(RangeError);
     const f = createLivePackagerFactory({ storage, bus });
     expect(() =>

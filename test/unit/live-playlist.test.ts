@@ -9,14 +9,14 @@ import {
   renditionReport,
   satisfies,
   skippableSegments,
-} from '../../src/packager/live-playlist.js';
+} from '../../src/packager/live/playlist.js';
 import {
   fitsPartTarget,
   liveTargetDuration,
   maxSegmentSecondsFor,
   partTargetFor,
   serverControlFor,
-} from '../../src/packager/live-targets.js';
+} from '../../src/packager/live/targets.js';
 import { parseMediaPlaylist, renderMediaPlaylist } from '../../src/packager/playlist/media.js';
 import { LlhlsTracker, checkMediaPlaylist } from '../helpers/llhls-check.js';
 import { TimelineFeed } from '../helpers/live-timeline-feed.js';

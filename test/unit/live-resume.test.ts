@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { renderLivePlaylist } from '../../src/packager/live-playlist.js';
-import { initIndexOf, resumeFromPlaylist } from '../../src/packager/live-resume.js';
+import { renderLivePlaylist } from '../../src/packager/live/playlist.js';
+import { initIndexOf, resumeFromPlaylist } from '../../src/packager/live/resume.js';
 import { TimelineFeed } from '../helpers/live-timeline-feed.js';
 
 describe('resuming a live rendition from its stored playlist', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { LiveTimeline } from '../../src/packager/live-timeline.js';
+import { LiveTimeline } from '../../src/packager/live/timeline.js';
 import { TimelineFeed } from '../helpers/live-timeline-feed.js';
 
 describe('LiveTimeline', () => {

@@ -10,7 +10,7 @@ import {
   vodMediaPlaylist,
   vodMultivariantPlaylist,
   type RenditionRecord,
-} from '../../src/packager/vod-playlists.js';
+} from '../../src/packager/vod/playlists.js';
 
 const seg = (
   msn: number,

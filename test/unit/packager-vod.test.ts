@@ -6,7 +6,7 @@ import { Mp4ParseError } from '../../src/packager/mp4/boxes.js';
 import { parseMediaPlaylist } from '../../src/packager/playlist/media.js';
 import { parseMultivariantPlaylist } from '../../src/packager/playlist/multivariant.js';
 import type { Storage, StoredObject } from '../../src/packager/storage/storage.js';
-import { VodPackager, type RenditionSpec } from '../../src/packager/vod-packager.js';
+import { VodPackager, type RenditionSpec } from '../../src/packager/vod/packager.js';
 
 const fixture = (name: string): Buffer =>
   readFileSync(new URL(`../../../test/fixtures/fmp4/${name}`, import.meta.url));

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
-import type { Logger } from '../core/log.js';
-import type { RenditionSpec } from './rendition.js';
+import type { Logger } from '../../core/log.js';
+import type { RenditionSpec } from '../rendition.js';
 
 /**
  * The seam between the live worker (src/workers/live-job.ts) and the live LL-HLS

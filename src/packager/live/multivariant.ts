@@ -1,9 +1,9 @@
-import { playlistName } from './names.js';
-import { averageBitrate, peakBitrate, type SizedSegment } from './bandwidth.js';
-import type { TrackInfo } from './mp4/init.js';
-import type { MultivariantPlaylist, Rendition, Variant } from './playlist/multivariant.js';
-import type { RenditionSpec } from './rendition.js';
-import { AUDIO_GROUP, audioRendition, type MultivariantOptions } from './vod-playlists.js';
+import { playlistName } from '../names.js';
+import { averageBitrate, peakBitrate, type SizedSegment } from '../bandwidth.js';
+import type { TrackInfo } from '../mp4/init.js';
+import type { MultivariantPlaylist, Rendition, Variant } from '../playlist/multivariant.js';
+import type { RenditionSpec } from '../rendition.js';
+import { AUDIO_GROUP, audioRendition, type MultivariantOptions } from '../playlist/audio-rendition.js';
 
 /** What the live packager knows of one rendition that has published a part in the current run. */
 export interface LiveVariantInput {

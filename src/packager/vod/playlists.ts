@@ -1,10 +1,13 @@
-import { initName, playlistName } from './names.js';
-import { averageBitrate, peakBitrate } from './bandwidth.js';
-import type { TrackInfo } from './mp4/init.js';
-import { requiredVersion, type MediaPlaylist } from './playlist/media.js';
-import type { MultivariantPlaylist, Rendition, Variant } from './playlist/multivariant.js';
-import type { RenditionSpec } from './rendition.js';
-import { type SegmentReady } from './segmenter.js';
+import { initName, playlistName } from '../names.js';
+import { averageBitrate, peakBitrate } from '../bandwidth.js';
+import type { TrackInfo } from '../mp4/init.js';
+import { requiredVersion, type MediaPlaylist } from '../playlist/media.js';
+import type { MultivariantPlaylist, Rendition, Variant } from '../playlist/multivariant.js';
+import type { RenditionSpec } from '../rendition.js';
+import { type SegmentReady } from '../segmenter.js';
+import { AUDIO_GROUP, audioRendition, type MultivariantOptions } from '../playlist/audio-rendition.js';
+
+export type { MultivariantOptions } from '../playlist/audio-rendition.js';
 
 /** Everything the packager learnt about one rendition by the end of its input. */
 export interface RenditionRecord {
@@ -38,7 +41,6 @@ export interface RenditionSummary {
 
 /** Compatibility version for our media playlists; fMP4 with EXT-X-MAP needs at least 6 (RFC 8216bis section 8). */
 export const MEDIA_PLAYLIST_VERSION = 7;
-export const AUDIO_GROUP = 'audio';
 
 /**
  * RFC 8216bis 4.4.3.1: "The EXTINF duration of each Media Segment in a Playlist file,
@@ -96,34 +98,6 @@ export function vodMediaPlaylist(r: RenditionRecord): MediaPlaylist {
   };
   p.version = Math.max(p.version, requiredVersion(p));
   return p;
-}
-
-export interface MultivariantOptions {
-  /** EXT-X-MEDIA LANGUAGE (RFC 5646). @defaultValue 'und' */
-  audioLanguage?: string;
-  /** EXT-X-MEDIA NAME. @defaultValue 'Audio' */
-  audioName?: string;
-}
-
-/**
- * The EXT-X-MEDIA entry of the audio rendition, in group AUDIO_GROUP, that every video
- * variant of a Multivariant Playlist (VOD or live) plays with.
- */
-export function audioRendition(
-  audio: { spec: RenditionSpec; track: TrackInfo },
-  options: MultivariantOptions = {},
-): Rendition {
-  return {
-    type: 'AUDIO',
-    groupId: AUDIO_GROUP,
-    name: options.audioName ?? 'Audio',
-    language: options.audioLanguage ?? 'und',
-    default: true,
-    autoselect: true,
-    // RFC 8216bis 4.4.6.1 (CHANNELS): "All audio EXT-X-MEDIA tags SHOULD have a CHANNELS attribute."
-    channels: String(audio.track.channels ?? 2),
-    uri: playlistName(audio.spec.name),
-  };
 }
 
 /**

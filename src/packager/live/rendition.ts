@@ -1,17 +1,17 @@
-import { playlistName, segmentName, MP4_TYPE, objectKey, initName } from './names.js';
-import { AppError, errorMessage } from '../core/errors.js';
-import type { Logger } from '../core/log.js';
-import type { SizedSegment } from './bandwidth.js';
-import { Fmp4Splitter, type Fmp4Event, type FragmentEvent } from './fmp4-splitter.js';
-import type { LivePublishedPart } from './live-bus.js';
-import { resumeFromPlaylist } from './live-resume.js';
-import { liveTargetDuration, maxSegmentSecondsFor, partTargetFor } from './live-targets.js';
-import { LiveTimeline, type TimelineEffects } from './live-timeline.js';
-import { Mp4ParseError } from './mp4/boxes.js';
-import type { TrackInfo } from './mp4/init.js';
-import type { RenditionSpec } from './rendition.js';
-import { Segmenter, type PartReady, type SegmentReady } from './segmenter.js';
-import type { Storage } from './storage/storage.js';
+import { playlistName, segmentName, MP4_TYPE, objectKey, initName } from '../names.js';
+import { AppError, errorMessage } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { SizedSegment } from '../bandwidth.js';
+import { Fmp4Splitter, type Fmp4Event, type FragmentEvent } from '../fmp4-splitter.js';
+import type { LivePublishedPart } from './bus.js';
+import { resumeFromPlaylist } from './resume.js';
+import { liveTargetDuration, maxSegmentSecondsFor, partTargetFor } from './targets.js';
+import { LiveTimeline, type TimelineEffects } from './timeline.js';
+import { Mp4ParseError } from '../mp4/boxes.js';
+import type { TrackInfo } from '../mp4/init.js';
+import type { RenditionSpec } from '../rendition.js';
+import { Segmenter, type PartReady, type SegmentReady } from '../segmenter.js';
+import type { Storage } from '../storage/storage.js';
 
 /** One ffmpeg run as every rendition of the stream sees it. */
 export interface RunContext {
@@ -36,8 +36,8 @@ export interface LiveRenditionOptions {
   maxBoxBytes?: number;
   /** Duration of segment `msn` in another rendition, for gap segments. */
   gapDuration(msn: number): number | undefined;
-  /** After every change of the playlist: publish it. `part` is the part just stored. */
-  changed(r: LiveRendition, part: LivePublishedPart | null): void;
+  /** After every change of the playlist: publish it. `part` is the part just stored, `body` its bytes. */
+  changed(r: LiveRendition, part: LivePublishedPart | null, body?: Buffer): void;
   /** Storage names that left the grace period. */
   deleteLater(names: string[]): void;
 }
@@ -244,7 +244,7 @@ export class LiveRendition {
         }),
       );
       this.partsThisRun++;
-      this.#o.changed(this, { msn: part.msn, part: part.partIndex, uri: part.name });
+      this.#o.changed(this, { msn: part.msn, part: part.partIndex, uri: part.name }, ev.data);
     } else if (closed) {
       this.#o.changed(this, null);
     }

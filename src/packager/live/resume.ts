@@ -1,7 +1,7 @@
-import { partName, segmentName } from './names.js';
-import type { LiveOpenSegment, LivePart, LiveRenditionState, LiveSegment } from './live-state.js';
-import type { RetiredSegment } from './live-timeline.js';
-import { parseMediaPlaylist, type MediaPart } from './playlist/media.js';
+import { partName, segmentName } from '../names.js';
+import type { LiveOpenSegment, LivePart, LiveRenditionState, LiveSegment } from './state.js';
+import type { RetiredSegment } from './timeline.js';
+import { parseMediaPlaylist, type MediaPart } from '../playlist/media.js';
 
 /**
  * Picks a live rendition up where another worker (or an earlier session of the same

@@ -1,6 +1,6 @@
-import { partName, segmentName } from './names.js';
-import type { LiveOpenSegment, LivePart, LiveRenditionState, LiveSegment } from './live-state.js';
-import { fitsPartTarget, raisedPartTarget } from './live-targets.js';
+import { partName, segmentName } from '../names.js';
+import type { LiveOpenSegment, LivePart, LiveRenditionState, LiveSegment } from './state.js';
+import { fitsPartTarget, raisedPartTarget } from './targets.js';
 
 /**
  * One live rendition's playlist window as a pure state machine: runs begin, parts are

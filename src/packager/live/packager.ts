@@ -1,23 +1,23 @@
-import { playlistName, PLAYLIST_TYPE, MULTIVARIANT_NAME, objectKey } from './names.js';
+import { playlistName, PLAYLIST_TYPE, MULTIVARIANT_NAME, objectKey } from '../names.js';
 import { Writable } from 'node:stream';
-import { isStreamId } from '../core/ids.js';
-import type { Logger } from '../core/log.js';
-import type { LiveBus, LivePublishedPart } from './live-bus.js';
-import { MEASURE_AFTER_SEGMENTS, liveMultivariant } from './live-multivariant.js';
-import { renderLivePlaylist, renditionReport } from './live-playlist.js';
-import { LiveRendition, type RunContext } from './live-rendition.js';
-import { DEFAULT_WINDOW_SEGMENTS, MIN_WINDOW_SEGMENTS } from './live-timeline.js';
-import type { LivePackagerFactory, LivePackagerLike, LivePackagerRun } from './live-types.js';
+import { isStreamId } from '../../core/ids.js';
+import type { Logger } from '../../core/log.js';
+import type { LiveBus, LivePublishedPart } from './bus.js';
+import { MEASURE_AFTER_SEGMENTS, liveMultivariant } from './multivariant.js';
+import { renderLivePlaylist, renditionReport } from './playlist.js';
+import { LiveRendition, type RunContext } from './rendition.js';
+import { DEFAULT_WINDOW_SEGMENTS, MIN_WINDOW_SEGMENTS } from './timeline.js';
+import type { LivePackagerFactory, LivePackagerLike, LivePackagerRun } from './types.js';
 import { LatestWriter } from './latest-writer.js';
-import { renderMultivariantPlaylist } from './playlist/multivariant.js';
-import type { RenditionReport } from './playlist/media.js';
-import { checkRenditions, type RenditionSpec } from './rendition.js';
-import type { Storage } from './storage/storage.js';
-import type { MultivariantOptions } from './vod-playlists.js';
+import { renderMultivariantPlaylist } from '../playlist/multivariant.js';
+import type { RenditionReport } from '../playlist/media.js';
+import { checkRenditions, type RenditionSpec } from '../rendition.js';
+import type { Storage } from '../storage/storage.js';
+import type { MultivariantOptions } from '../playlist/audio-rendition.js';
 
 export interface LivePackagerOptions extends MultivariantOptions {
   storage: Storage;
-  /** Where parts are announced to origins (RedisLiveBus across processes, MemoryLiveBus in one). */
+  /** Where parts are announced to origins (in-process, and over Redis to other processes). */
   bus: LiveBus;
   /** Complete segments each playlist lists; as many more are kept in storage as a grace period. @defaultValue 10 */
   windowSegments?: number;
@@ -95,7 +95,7 @@ export class LivePackager implements LivePackagerLike {
         windowSegments: o.windowSegments ?? DEFAULT_WINDOW_SEGMENTS,
         ...(o.maxBoxBytes === undefined ? {} : { maxBoxBytes: o.maxBoxBytes }),
         gapDuration: (msn) => this.#gapDuration(msn),
-        changed: (rr, part) => this.#changed(rr, part),
+        changed: (rr, part, body) => this.#changed(rr, part, body),
         deleteLater: (names) => this.#delete(names),
       });
       this.#renditions.set(spec.name, r);
@@ -196,7 +196,7 @@ export class LivePackager implements LivePackagerLike {
   }
 
   /** After every change of a rendition's playlist: announce it, then store it. */
-  #changed(r: LiveRendition, part: LivePublishedPart | null): void {
+  #changed(r: LiveRendition, part: LivePublishedPart | null, body?: Buffer): void {
     const t = r.timeline;
     if (!t) return;
     const at = (this.#o.now ?? Date.now)();
@@ -208,6 +208,7 @@ export class LivePackager implements LivePackagerLike {
         state: t.state,
         part,
         at,
+        ...(part && body ? { partBody: body } : {}),
       }),
     );
     this.#writers.get(r.spec.name)!.schedule();

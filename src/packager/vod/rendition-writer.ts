@@ -1,11 +1,11 @@
-import { initName, MP4_TYPE, objectKey } from './names.js';
-import type { Logger } from '../core/log.js';
-import { Fmp4Splitter, type Fmp4Event } from './fmp4-splitter.js';
-import type { TrackInfo } from './mp4/init.js';
-import type { RenditionSpec } from './rendition.js';
-import { Segmenter, type SegmentReady } from './segmenter.js';
-import type { Storage } from './storage/storage.js';
-import type { RenditionRecord } from './vod-playlists.js';
+import { initName, MP4_TYPE, objectKey } from '../names.js';
+import type { Logger } from '../../core/log.js';
+import { Fmp4Splitter, type Fmp4Event } from '../fmp4-splitter.js';
+import type { TrackInfo } from '../mp4/init.js';
+import type { RenditionSpec } from '../rendition.js';
+import { Segmenter, type SegmentReady } from '../segmenter.js';
+import type { Storage } from '../storage/storage.js';
+import type { RenditionRecord } from './playlists.js';
 
 export interface RenditionWriterOptions {
   spec: RenditionSpec;

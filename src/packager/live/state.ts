@@ -1,4 +1,4 @@
-import { OBJECT_NAME, RENDITION_NAME } from './names.js';
+import { OBJECT_NAME, RENDITION_NAME } from '../names.js';
 import { z } from 'zod';
 
 /**

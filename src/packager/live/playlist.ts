@@ -1,13 +1,13 @@
-import { partName, playlistName } from './names.js';
-import type { LivePart, LiveRenditionState } from './live-state.js';
-import { serverControlFor } from './live-targets.js';
+import { partName, playlistName } from '../names.js';
+import type { LivePart, LiveRenditionState } from './state.js';
+import { serverControlFor } from './targets.js';
 import {
   renderMediaPlaylist,
   type MediaPart,
   type MediaPlaylist,
   type MediaSegment,
   type RenditionReport,
-} from './playlist/media.js';
+} from '../playlist/media.js';
 
 /**
  * Live Media Playlists from a LiveRenditionState: the full playlist, the delta update

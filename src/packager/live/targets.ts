@@ -1,4 +1,4 @@
-import type { ServerControl } from './playlist/media.js';
+import type { ServerControl } from '../playlist/media.js';
 
 /**
  * The fixed durations of a live Media Playlist and the EXT-X-SERVER-CONTROL values that

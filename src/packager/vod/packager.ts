@@ -1,24 +1,24 @@
-import { MULTIVARIANT_NAME, playlistName, PLAYLIST_TYPE, objectKey } from './names.js';
+import { MULTIVARIANT_NAME, playlistName, PLAYLIST_TYPE, objectKey } from '../names.js';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { AppError } from '../core/errors.js';
-import { isStreamId } from '../core/ids.js';
-import type { Logger } from '../core/log.js';
-import { renderMediaPlaylist } from './playlist/media.js';
-import { renderMultivariantPlaylist } from './playlist/multivariant.js';
-import { checkRenditions, type RenditionSpec } from './rendition.js';
+import { AppError } from '../../core/errors.js';
+import { isStreamId } from '../../core/ids.js';
+import type { Logger } from '../../core/log.js';
+import { renderMediaPlaylist } from '../playlist/media.js';
+import { renderMultivariantPlaylist } from '../playlist/multivariant.js';
+import { checkRenditions, type RenditionSpec } from '../rendition.js';
 import { RenditionWriter } from './rendition-writer.js';
-import type { Storage } from './storage/storage.js';
+import type { Storage } from '../storage/storage.js';
 import {
   summarize,
   vodMediaPlaylist,
   vodMultivariantPlaylist,
   type MultivariantOptions,
   type RenditionSummary,
-} from './vod-playlists.js';
+} from './playlists.js';
 
-export type { RenditionSpec } from './rendition.js';
-export type { RenditionSummary } from './vod-playlists.js';
+export type { RenditionSpec } from '../rendition.js';
+export type { RenditionSummary } from './playlists.js';
 
 export interface VodPackagerOptions extends MultivariantOptions {
   storage: Storage;

@@ -1,0 +1,28 @@
+/**
+ * The packager role's shared surface: storage, the naming scheme of every stored object,
+ * and the rendition seam. The live and VOD packagers have their own (live/index.ts,
+ * vod/index.ts), re-exported here.
+ */
+export { createStorage, storageStats } from './storage/create.js';
+export type { Storage, StoredObject } from './storage/storage.js';
+export type { BacklogStats } from './storage/upload-queue.js';
+export type { RenditionReport } from './playlist/media.js';
+export type { RenditionSpec } from './rendition.js';
+export {
+  contentTypeFor,
+  formatName,
+  isAssetId,
+  isImmutableName,
+  isObjectName,
+  isPlaylistName,
+  mediaPlaylistRendition,
+  MP4_TYPE,
+  MULTIVARIANT_NAME,
+  objectKey,
+  parseName,
+  parsePartName,
+  PLAYLIST_TYPE,
+  type ObjectName,
+} from './names.js';
+export * from './live/index.js';
+export * from './vod/index.js';
