@@ -266,6 +266,30 @@ describe('LivePackager', () => {
     expect(watcher.problems).toEqual([]);
   });
 
+  it('resumes from the stored state: the next worker deletes exactly what left the window before it', async () => {
+    const { storage, bus, make } = setup(6);
+    const a = make();
+    for (let i = 0; i < 4; i++) await feedRun(a, { '90p': H264, audio: AAC });
+    await a.close();
+    const stored = JSON.parse(storage.text(`${STREAM}/90p.state.json`)) as { state: LiveRenditionState };
+    // What players were shown is what the state holds.
+    const shown = parseMediaPlaylist(storage.text(`${STREAM}/90p.m3u8`));
+    expect(shown.mediaSequence).toBe(stored.state.mediaSequence);
+    expect(shown.segments.map((x) => x.uri)).toEqual(stored.state.segments.map((x) => x.uri));
+    expect(shown.trailingParts?.map((x) => x.uri)).toEqual(stored.state.open?.parts.map((x) => x.uri));
+    const b = make();
+    for (let i = 0; i < 4; i++) await feedRun(b, { '90p': H264, audio: AAC });
+    await b.end();
+    await b.close();
+    await bus.close();
+    // Every deleted name was written once, and segment 1 left with all of its parts.
+    const written = new Set(storage.puts);
+    expect(storage.deletes.filter((k) => !written.has(k))).toEqual([]);
+    const seg1 = storage.puts.filter((k) => /^cam1\/90p_1(\.\d+)?\.m4s$/.test(k));
+    expect(seg1.length).toBeGreaterThan(1);
+    for (const k of seg1) expect(storage.has(k)).toBe(false);
+  });
+
   it('ends, without a run, the playlists a previous worker left open', async () => {
     const { storage, make } = setup();
     const a = make();

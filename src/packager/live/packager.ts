@@ -1,7 +1,14 @@
-import { playlistName, PLAYLIST_TYPE, MULTIVARIANT_NAME, objectKey } from '../names.js';
 import { Writable } from 'node:stream';
 import { isStreamId } from '../../core/ids.js';
 import type { Logger } from '../../core/log.js';
+import {
+  JSON_TYPE,
+  MULTIVARIANT_NAME,
+  objectKey,
+  playlistName,
+  PLAYLIST_TYPE,
+  stateName,
+} from '../names.js';
 import type { LiveBus, LivePublishedPart } from './bus.js';
 import { MEASURE_AFTER_SEGMENTS, liveMultivariant } from './multivariant.js';
 import { renderLivePlaylist, renditionReport } from './playlist.js';
@@ -9,6 +16,7 @@ import { LiveRendition, type RunContext } from './rendition.js';
 import { DEFAULT_WINDOW_SEGMENTS, MIN_WINDOW_SEGMENTS } from './timeline.js';
 import type { LivePackagerFactory, LivePackagerLike, LivePackagerRun } from './types.js';
 import { LatestWriter } from './latest-writer.js';
+import { encodeSnapshot } from './state-store.js';
 import { renderMultivariantPlaylist } from '../playlist/multivariant.js';
 import type { RenditionReport } from '../playlist/media.js';
 import { checkRenditions, type RenditionSpec } from '../rendition.js';
@@ -105,8 +113,7 @@ export class LivePackager implements LivePackagerLike {
       );
     }
     this.#multivariant = new LatestWriter(() => this.#writeMultivariant(), onError('writing index.m3u8'));
-    const now = (o.now ?? Date.now)();
-    this.#ready = Promise.all([...this.#renditions.values()].map((r) => r.enqueue(() => r.load(now)))).then(
+    this.#ready = Promise.all([...this.#renditions.values()].map((r) => r.enqueue(() => r.load()))).then(
       () => {
         this.#initIndex = Math.max(0, ...[...this.#renditions.values()].map((r) => r.initIndex));
       },
@@ -231,10 +238,16 @@ export class LivePackager implements LivePackagerLike {
     return out;
   }
 
+  /** The rendition's state (what a failover resumes from), then its playlist: never the other way round. */
   async #writePlaylist(r: LiveRendition): Promise<void> {
-    const t = r.timeline;
-    if (!t) return;
-    const text = renderLivePlaylist(t.state, { reports: this.#reports(r.spec.name) });
+    const snapshot = r.snapshot();
+    if (!snapshot) return;
+    const text = renderLivePlaylist(snapshot.state, { reports: this.#reports(r.spec.name) });
+    await this.#o.storage.put(
+      objectKey(this.streamId, stateName(r.spec.name)),
+      encodeSnapshot(snapshot),
+      JSON_TYPE,
+    );
     await this.#o.storage.put(
       objectKey(this.streamId, playlistName(r.spec.name)),
       Buffer.from(text),

@@ -1,10 +1,10 @@
-import { playlistName, segmentName, MP4_TYPE, objectKey, initName } from '../names.js';
+import { initName, MP4_TYPE, objectKey, playlistName, segmentName, stateName } from '../names.js';
 import { AppError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { SizedSegment } from '../bandwidth.js';
 import { Fmp4Splitter, type Fmp4Event, type FragmentEvent } from '../fmp4-splitter.js';
 import type { LivePublishedPart } from './bus.js';
-import { resumeFromPlaylist } from './resume.js';
+import { decodeSnapshot, type RenditionSnapshot } from './state-store.js';
 import { liveTargetDuration, maxSegmentSecondsFor, partTargetFor } from './targets.js';
 import { LiveTimeline, type TimelineEffects } from './timeline.js';
 import { Mp4ParseError } from '../mp4/boxes.js';
@@ -73,7 +73,7 @@ export class LiveRendition {
   runSegments: SizedSegment[] = [];
   /** Parts stored in the current run. */
   partsThisRun = 0;
-  /** Highest init index found when resuming. */
+  /** Highest init segment index written so far, by this worker or the ones before it. */
   initIndex = 0;
   #resumedEnded = false;
   #queue: Promise<unknown> = Promise.resolve();
@@ -104,24 +104,30 @@ export class LiveRendition {
     return this.timeline?.nextMsn ?? 1;
   }
 
-  /** Picks up the playlist a previous worker or session stored, if any. */
-  async load(now: number): Promise<void> {
-    const key = objectKey(this.#o.streamId, playlistName(this.spec.name));
+  /**
+   * Picks up where a previous worker or session left the rendition, from the state it
+   * stored beside the playlist (state-store.ts), if any.
+   */
+  async load(): Promise<void> {
+    const key = objectKey(this.#o.streamId, stateName(this.spec.name));
     const obj = await this.#o.storage.get(key);
-    if (!obj) return;
-    let resumed;
-    try {
-      resumed = resumeFromPlaylist(this.spec.name, obj.body.toString('utf8'), {
-        windowSegments: this.#o.windowSegments,
-        now,
-      });
-    } catch (e) {
-      // Never package over what we cannot read: segment names would be reused.
-      throw new AppError(
+    const playlistKey = objectKey(this.#o.streamId, playlistName(this.spec.name));
+    // Never package over what we cannot read: segment names would be reused.
+    const refuse = (why: string, cause?: unknown): AppError =>
+      new AppError(
         'conflict',
-        `${key} is not a live playlist this packager can continue (a VOD asset with this id?): ${errorMessage(e)}`,
-        { cause: e },
+        `${playlistKey} is not a live playlist this packager can continue (a VOD asset with this id?): ${why}`,
+        { cause },
       );
+    if (!obj) {
+      if (await this.#o.storage.get(playlistKey)) throw refuse('it has no stored state');
+      return;
+    }
+    let resumed: RenditionSnapshot;
+    try {
+      resumed = decodeSnapshot(obj.body.toString('utf8'), this.spec.name);
+    } catch (e) {
+      throw refuse(errorMessage(e), e);
     }
     this.initIndex = resumed.initIndex;
     this.timeline = new LiveTimeline(
@@ -140,9 +146,16 @@ export class LiveRendition {
         ended: resumed.state.ended,
         openParts: resumed.state.open?.parts.length ?? 0,
       },
-      'resuming the stored playlist',
+      'resuming from the stored state',
     );
     if (resumed.state.open) await this.#closeResumedOpen();
+  }
+
+  /** What the next worker resumes from (state-store.ts); null before the first run. */
+  snapshot(): RenditionSnapshot | null {
+    const t = this.timeline;
+    if (!t) return null;
+    return { v: 1, state: t.state, retired: [...t.retired], initIndex: this.initIndex };
   }
 
   /** A chunk of the run's fMP4 output. */
@@ -200,6 +213,7 @@ export class LiveRendition {
       }
       this.track = ev.info;
       input.initName = initName(this.spec.name, input.run.initIndex);
+      this.initIndex = Math.max(this.initIndex, input.run.initIndex);
       await this.#o.storage.put(objectKey(this.#o.streamId, input.initName), ev.data, MP4_TYPE);
       this.#log.debug({ codec: ev.info.codec, init: input.initName }, 'init segment stored');
       return;
