@@ -9,7 +9,7 @@ import { Service } from './service.js';
 async function main(argv: string[]): Promise<void> {
   let config;
   try {
-    config = loadConfig(process.env, { workerOnly: argv.includes('--worker') });
+    config = loadConfig(undefined, { workerOnly: argv.includes('--worker') });
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(`whipcast: configuration error: ${e.message}`);

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { createRequestListener } from './api/app.js';
+import { createRequestListener } from './api/index.js';
 import type { Capabilities } from './core/capabilities.js';
 import type { Config } from './core/config.js';
 import { errorMessage } from './core/errors.js';
@@ -10,13 +10,8 @@ import { packageRoot } from './core/paths.js';
 import { FilePresetStore } from './core/presets/store.js';
 import { apiRedis, closeRedis, whenReady } from './core/redis.js';
 import { PrivateRedis } from './core/redis-server.js';
-import { randomBytes } from 'node:crypto';
-import { AppError } from './core/errors.js';
-import { NO_INGEST, type StreamsApi, type StreamView } from './core/streams.js';
-import { IngestRegistry } from './ingest/registry.js';
-import type { WhipIngest } from './api/routes/whip.js';
-import { MediaRelay } from './ingest/relay.js';
-import { WhepRegistry } from './ingest/whep/registry.js';
+import { IngestRegistry, WhepRegistry } from './ingest/index.js';
+import { GoingLive, LiveStreams, MediaRelay, NO_STREAMS, StreamViews } from './live/index.js';
 import { LiveOrigin } from './origin/index.js';
 import {
   createLivePackagerFactory,
@@ -24,15 +19,11 @@ import {
   LocalLiveBus,
   RedisLiveBus,
   type LiveBus,
+  createStorage,
+  type Storage,
 } from './packager/index.js';
-import type { PresetStore } from './core/presets/types.js';
 import { rungName } from './core/preset.js';
-import { createStorage } from './packager/storage/create.js';
-import type { Storage } from './packager/storage/storage.js';
-import { probeCapabilities } from './workers/ffmpeg/probe.js';
-import { JobsClient } from './workers/jobs-client.js';
-import { WorkerDirectory } from './workers/worker-registry.js';
-import { WorkerRole } from './workers/worker-role.js';
+import { JobsClient, probeCapabilities, WorkerDirectory, WorkerRole } from './workers/index.js';
 
 export const DEFAULT_PRESET_ID = 'default';
 
@@ -53,13 +44,13 @@ export class Service {
   workers: WorkerDirectory | null = null;
   storage!: Storage;
   ingest: IngestRegistry | null = null;
+  /** The live streams of this process (ingest role). */
+  streams: LiveStreams | null = null;
   relay: MediaRelay | null = null;
+  #goingLive: GoingLive | null = null;
   whep: WhepRegistry | null = null;
   liveOrigin: LiveOrigin | null = null;
   #bus: LiveBus | null = null;
-  #presets: PresetStore | null = null;
-  /** One relay token per stream for this process's life: a takeover keeps the running job's token valid. */
-  readonly #relayTokens = new Map<string, string>();
   #redis: PrivateRedis | null = null;
   #apiConnection: Redis | null = null;
   #server: Server | null = null;
@@ -69,7 +60,6 @@ export class Service {
   #draining = false;
   /** Where the API listens, once started (tests use port 0). */
   url = '';
-  #publicUrl = '';
 
   private constructor(config: Config, log: Logger) {
     this.config = config;
@@ -137,7 +127,6 @@ export class Service {
         log,
       });
       await presets.load?.();
-      this.#presets = presets;
       this.#apiConnection = apiRedis(redisUrl, `whipcast-api-${process.pid}`);
       this.#apiConnection.on('error', () => undefined);
       if (!(await whenReady(this.#apiConnection, 5000))) {
@@ -147,32 +136,44 @@ export class Service {
       this.jobs = new JobsClient({
         connection: this.#apiConnection,
         prefix: config.queuePrefix,
-        publicUrl: config.publicUrl,
+        publicUrl: () => this.publicUrl,
         defaultPresetId: DEFAULT_PRESET_ID,
         resolvePreset: async (id) => (await presets.get(id)).preset,
         workers: this.workers,
       });
-      if (config.roles.has('ingest')) {
+      const streams = config.roles.has('ingest') ? new LiveStreams({ takeover: config.takeover, log }) : null;
+      if (streams) {
         // Where WebRTC peers (publishers and viewers) bind and what they announce.
         const network = {
           ...(config.icePortRange ? { portRange: config.icePortRange } : {}),
           publicAddresses: config.icePublicAddresses,
         };
+        this.streams = streams;
         this.ingest = new IngestRegistry({
           log,
+          streams,
           network,
           iceServers: config.iceServers,
-          takeover: config.takeover,
           mediaTimeoutMs: config.mediaTimeoutMs,
-          onStreamLive: (streamId, presetId) => void this.#goLive(streamId, presetId),
+          draining: () => this.#draining,
+          presetExists: async (id) => (await presets.get(id).catch(() => null)) !== null,
         });
-        this.relay = new MediaRelay({ sources: this.ingest, log });
+        this.relay = new MediaRelay({ streams, log });
         this.whep = new WhepRegistry({
-          publishers: this.ingest,
+          streams,
           log,
           network,
           iceServers: config.iceServers,
           maxViewersPerStream: config.maxViewersPerStream,
+        });
+        this.#goingLive = new GoingLive({
+          streams,
+          relay: this.relay,
+          jobs: this.jobs,
+          presets,
+          defaultPresetId: DEFAULT_PRESET_ID,
+          baseUrl: () => this.publicUrl,
+          log,
         });
       }
       this.liveOrigin = new LiveOrigin({ bus: this.#bus, log });
@@ -181,10 +182,18 @@ export class Service {
         log,
         presets,
         jobs: this.jobs,
-        ingest: this.ingest ? this.#streamsWithJobs(this.ingest) : NO_INGEST,
+        streams: streams
+          ? new StreamViews({
+              streams,
+              whep: this.whep,
+              jobs: this.jobs,
+              presets,
+              rungName,
+            })
+          : NO_STREAMS,
         live:
           this.ingest && this.relay && this.whep
-            ? { whip: this.#checkedWhip(this.ingest), relay: this.relay, whep: this.whep }
+            ? { whip: this.ingest, relay: this.relay, whep: this.whep }
             : null,
         liveOrigin: this.liveOrigin,
         liveEvents: (listener) => {
@@ -204,101 +213,16 @@ export class Service {
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       this.url = `http://${host}:${port}`;
-      // PORT=0 (tests): the relay URL workers use must name the port actually bound.
-      if (!process.env.PUBLIC_URL && config.port === 0) this.#publicUrl = this.url;
       log.info({ url: this.url }, 'listening');
     }
   }
 
-  /** A publish went live: queue its transcode (job id = stream id) with the preset it asked for. */
-  async #goLive(streamId: string, presetId: string | undefined): Promise<void> {
-    const log = this.log.child({ streamId });
-    try {
-      if (!this.jobs || !this.#presets || !this.relay) return;
-      const id = presetId ?? DEFAULT_PRESET_ID;
-      const { preset } = await this.#presets.get(id);
-      let token = this.#relayTokens.get(streamId);
-      if (!token) {
-        token = randomBytes(24).toString('base64url');
-        this.#relayTokens.set(streamId, token);
-      }
-      this.relay.authorize(streamId, token);
-      const base = this.#publicUrl || this.config.publicUrl;
-      await this.jobs.enqueueLive({
-        kind: 'live',
-        streamId,
-        presetId: id,
-        preset,
-        relay: { url: `${base}/internal/relay/${streamId}`, token },
-        submittedAt: new Date().toISOString(),
-      });
-      log.info({ presetId: id }, 'live transcode queued');
-    } catch (e) {
-      log.error({ err: errorMessage(e) }, 'could not queue the live transcode');
-    }
-  }
-
-  /** WHIP with the preset checked first, so an unknown ?preset= changes nothing. */
-  #checkedWhip(ingest: IngestRegistry): WhipIngest {
-    const presets = this.#presets;
-    return {
-      publish: async (req) => {
-        if (this.#draining) {
-          throw new AppError(
-            'unavailable',
-            'this instance is shutting down: publish again (to another instance)',
-          );
-        }
-        if (req.presetId && presets) {
-          try {
-            await presets.get(req.presetId);
-          } catch {
-            throw new AppError('validation_failed', `unknown preset ${req.presetId}`, { field: 'preset' });
-          }
-        }
-        return ingest.publish(req);
-      },
-      session: (streamId, sessionId) => ingest.session(streamId, sessionId),
-      end: (streamId, sessionId) => ingest.end(streamId, sessionId),
-    };
-  }
-
-  /** Stream views with their ladder and live job state (ingest knows nothing of jobs). */
-  #streamsWithJobs(ingest: IngestRegistry): StreamsApi {
-    const withJob = async (view: StreamView): Promise<StreamView> => {
-      const v: StreamView = this.whep
-        ? {
-            ...view,
-            viewers: {
-              whep: this.whep.viewers(view.id),
-              whepViewers: this.whep.stats(view.id)?.sessions ?? [],
-            },
-          }
-        : view;
-      if (!this.jobs) return v;
-      try {
-        const job = await this.jobs.get(v.id);
-        if (job.queue !== 'live') return v;
-        const preset = this.#presets ? (await this.#presets.get(job.presetId)).preset : null;
-        return {
-          ...v,
-          job: { id: job.id, state: job.state },
-          ...(preset
-            ? {
-                ladder: preset.ladder.map((r) => ({
-                  name: rungName(r),
-                  width: r.width,
-                  height: r.height,
-                  bitrateKbps: r.videoBitrateKbps,
-                })),
-              }
-            : {}),
-        };
-      } catch {
-        return v;
-      }
-    };
-    return { list: () => ingest.list(), get: (id) => ingest.get(id), withJob };
+  /**
+   * Where workers and clients reach this process: PUBLIC_URL, else the address it listens
+   * on (with PORT=0 in tests, the port actually bound).
+   */
+  get publicUrl(): string {
+    return this.config.publicUrlSet || !this.url ? this.config.publicUrl : this.url;
   }
 
   get draining(): boolean {
@@ -333,6 +257,7 @@ export class Service {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const steps: Array<[string, () => Promise<unknown>]> = [
+        ['going live', async () => this.#goingLive?.close()],
         ['whep', async () => this.whep?.close()],
         ['ingest', async () => this.ingest?.close()],
         ['relay', async () => this.relay?.close()],

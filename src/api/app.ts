@@ -7,12 +7,12 @@ import type { JobsApi } from '../core/jobs.js';
 import type { Logger } from '../core/log.js';
 import { packageRoot } from '../core/paths.js';
 import type { PresetStore } from '../core/presets/types.js';
-import type { StreamsApi } from '../core/streams.js';
 import type { WorkersApi } from '../core/workers.js';
-import type { MediaRelay } from '../ingest/relay.js';
+import type { WhepPlayback, WhipIngest } from '../ingest/index.js';
+import type { RelayApi, StreamsApi } from '../live/index.js';
 import { relayRouter } from './routes/relay.js';
-import { whipRouter, type WhipIngest } from './routes/whip.js';
-import { whepRouter, type WhepPlayback } from './routes/whep.js';
+import { whipRouter } from './routes/whip.js';
+import { whepRouter } from './routes/whep.js';
 import { storageStats, type LiveEvent, type Storage } from '../packager/index.js';
 import { createOriginHttp, HLS_ROUTE_LABEL, type LiveOriginApi } from '../origin/index.js';
 import { requireToken } from './auth.js';
@@ -31,9 +31,9 @@ export interface ApiDeps {
   log: Logger;
   presets: PresetStore;
   jobs: JobsApi;
-  ingest: StreamsApi;
+  streams: StreamsApi;
   /** The ingest role: WHIP and the relay workers read from. Absent: no publishing here. */
-  live?: { whip: WhipIngest; relay: MediaRelay; whep: WhepPlayback } | null;
+  live?: { whip: WhipIngest; relay: RelayApi; whep: WhepPlayback } | null;
   /** Live playlists from memory (blocking reload, delta updates); absent: storage only. */
   liveOrigin?: LiveOriginApi | null;
   storage: Storage;
@@ -75,7 +75,7 @@ function buildApp(deps: ApiDeps): {
   app.set('etag', false);
   const metrics = new ApiMetrics(
     deps.jobs,
-    () => deps.ingest.list(),
+    () => deps.streams.list(),
     () => storageStats(deps.storage),
   );
   deps.liveEvents?.((e) => metrics.live.observe(e));
@@ -132,7 +132,7 @@ function buildApp(deps: ApiDeps): {
       maxUploadBytes: config.maxUploadBytes,
     }),
   );
-  app.use('/api/streams', streamsRouter({ ingest: deps.ingest }));
+  app.use('/api/streams', streamsRouter({ streams: deps.streams }));
   app.use('/api/workers', workersRouter({ workers: deps.workers ?? null }));
   app.use('/api', notFoundHandler);
 

@@ -5,7 +5,7 @@ import type { JobsApi } from '../core/jobs.js';
 import type { StreamView } from '../core/streams.js';
 import type { BacklogStats } from '../packager/index.js';
 import { OriginMetrics } from '../origin/index.js';
-import { registerIngestMetrics } from './ingest-metrics.js';
+import { registerIngestMetrics } from '../live/index.js';
 
 /** One label set of whipcast_http_requests_total: counted per request, shown at collection. */
 interface HttpCell {

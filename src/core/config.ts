@@ -27,6 +27,8 @@ export interface Config {
   host: string;
   /** Base URL used in Location headers; no trailing slash. */
   publicUrl: string;
+  /** Whether PUBLIC_URL was set (else publicUrl is made from HOST and PORT). */
+  publicUrlSet: boolean;
   /** Unset: a private redis-server is started and stopped with the process. */
   redisUrl: string | undefined;
   ffmpegPath: string;
@@ -185,7 +187,7 @@ function clean(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 export function loadConfig(
-  env: NodeJS.ProcessEnv,
+  env: NodeJS.ProcessEnv = process.env,
   opts: { workerOnly?: boolean; cwd?: string } = {},
 ): Config {
   const parsed = EnvSchema.safeParse(clean(env));
@@ -215,6 +217,7 @@ export function loadConfig(
     port: e.PORT,
     host: e.HOST,
     publicUrl: e.PUBLIC_URL ?? `http://${hostInUrl}:${e.PORT}`,
+    publicUrlSet: e.PUBLIC_URL !== undefined,
     redisUrl: e.REDIS_URL,
     ffmpegPath: e.FFMPEG_PATH,
     dataDir,
@@ -245,4 +248,17 @@ export function loadConfig(
     viewToken: e.VIEW_TOKEN,
     maxViewersPerStream: e.MAX_VIEWERS_PER_STREAM,
   };
+}
+
+/**
+ * The environment a child process (ffmpeg, redis-server) runs with: this process's, over
+ * `defaults` (a default applies only where the variable is unset).
+ */
+export function childEnvironment(defaults: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...defaults, ...process.env };
+}
+
+/** The directories PATH names, in order. */
+export function searchPath(): string[] {
+  return (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
 }

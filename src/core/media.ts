@@ -1,6 +1,6 @@
 /**
- * The seam between ingest (WHIP sessions) and the media relay that feeds workers.
- * Ingest turns RTP into whole frames on one clock; the relay muxes them for ffmpeg.
+ * Media as the roles hand it on: ingest turns RTP into whole frames on one clock (and
+ * reads the tracks' real sizes from the bitstream); the relay muxes the frames for ffmpeg.
  */
 
 export type VideoCodec = 'h264' | 'vp8' | 'vp9';
@@ -39,28 +39,4 @@ export interface AudioTrackInfo {
   codec: AudioCodec;
   sampleRate: 48000;
   channels: 1 | 2;
-}
-
-/** One publish session's media, as the relay consumes it. */
-export interface FrameSource {
-  readonly streamId: string;
-  readonly sessionId: string;
-  /** Wall clock (epoch ms) of media time 0. */
-  readonly epochMs: number;
-  readonly video: VideoTrackInfo | null;
-  readonly audio: AudioTrackInfo | null;
-  /** Subscribe to frames in arrival order; returns the unsubscribe function. */
-  onFrame(listener: (frame: MediaFrame) => void): () => void;
-  /** Called once when the session ends (DELETE, takeover, ICE failure, media timeout). */
-  onEnd(listener: (reason: string) => void): () => void;
-  /** Ask the publisher for a key frame (PLI/FIR), rate-limited by the session. */
-  requestKeyframe(): void;
-  readonly ended: boolean;
-}
-
-/** Which session currently publishes each stream (the ingest role implements it). */
-export interface FrameSources {
-  current(streamId: string): FrameSource | null;
-  /** Fires whenever a stream gets a new current session (first publish or takeover). */
-  onSession(listener: (source: FrameSource) => void): () => void;
 }

@@ -95,16 +95,3 @@ export interface WhepViewerStats {
   plisReceived: number;
   firsReceived: number;
 }
-
-export interface IngestApi {
-  list(): StreamView[];
-  get(id: string): StreamView | null;
-}
-
-/** The API's view: ingest's streams, each completed with its live job when asked for. */
-export interface StreamsApi extends IngestApi {
-  withJob(view: StreamView): Promise<StreamView>;
-}
-
-/** A process without the ingest role knows no live streams. */
-export const NO_INGEST: StreamsApi = { list: () => [], get: () => null, withJob: async (v) => v };

@@ -35,7 +35,8 @@ export interface JobsClientOptions {
   /** A fail-fast connection (apiRedis). */
   connection: Redis;
   prefix: string;
-  publicUrl: string;
+  /** Base of the playlist URLs job views show (PUBLIC_URL, or where the API listens). */
+  publicUrl: () => string;
   defaultPresetId: string;
   resolvePreset: (id: string) => Promise<Preset>;
   /**
@@ -320,7 +321,7 @@ export class JobsClient implements JobsApi {
             ...(run.reason !== undefined ? { reason: run.reason } : {}),
           }
         : null,
-      playlistUrl: `${this.#opts.publicUrl}/hls/${assetId}/index.m3u8`,
+      playlistUrl: `${this.#opts.publicUrl()}/hls/${assetId}/index.m3u8`,
     };
   }
 }

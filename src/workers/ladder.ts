@@ -3,7 +3,7 @@ import type { HwaccelSetting } from '../core/config.js';
 import type { JobRun } from '../core/jobs.js';
 import type { Logger } from '../core/log.js';
 import { rungName, type Preset } from '../core/preset.js';
-import type { RenditionSpec } from '../packager/rendition.js';
+import type { RenditionSpec } from '../packager/index.js';
 import { chooseEncoder, type EncoderChoice } from './ffmpeg/encoder-choice.js';
 
 /**

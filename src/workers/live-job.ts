@@ -5,7 +5,7 @@ import { AppError, errorMessage } from '../core/errors.js';
 import { CANCELLED_REASON, type JobProgress, type LiveJobData, type LiveJobResult } from '../core/jobs.js';
 import type { Logger } from '../core/log.js';
 import type { Preset } from '../core/preset.js';
-import type { LivePackagerFactory, LivePackagerLike, LivePackagerRun } from '../packager/live/types.js';
+import type { LivePackagerFactory, LivePackagerLike, LivePackagerRun } from '../packager/index.js';
 import { buildFfmpegArgs, LIVE_PIPE_INPUT } from './ffmpeg/args.js';
 import { chooseJobEncoder, ladderRenditions } from './ladder.js';
 import { RestartPolicy, type RestartPolicyOptions } from './live-restart.js';

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { AppError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { LivePackagerRun } from '../packager/live/types.js';
+import type { LivePackagerRun } from '../packager/index.js';
 import { FfmpegError, FfmpegProcess } from './ffmpeg/process.js';
 import type { FfmpegProgress } from './ffmpeg/progress.js';
 import { isShutdown } from './shutdown.js';

@@ -15,8 +15,7 @@ import {
 import type { WorkerJob } from '../core/workers.js';
 import type { Logger } from '../core/log.js';
 import { closeRedis, withTimeout, workerRedis } from '../core/redis.js';
-import type { LivePackagerFactory } from '../packager/live/types.js';
-import type { Storage } from '../packager/storage/storage.js';
+import type { LivePackagerFactory, Storage } from '../packager/index.js';
 import { jobRunRecord } from './ladder.js';
 import { runLiveJob, type LiveTiming } from './live-job.js';
 import {

@@ -1,15 +1,12 @@
-import type {
-  AudioTrackInfo,
-  FrameSource,
-  FrameSources,
-  MediaFrame,
-  VideoTrackInfo,
-} from '../../src/core/media.js';
+import type { AudioTrackInfo, MediaFrame, VideoTrackInfo } from '../../src/core/media.js';
+import type { IngestStats } from '../../src/core/streams.js';
+import { createLogger } from '../../src/core/log.js';
+import { LiveStreams, type LiveSource, type RtpListener } from '../../src/live/index.js';
 
 let sessions = 0;
 
 /** A publish session whose frames a test pushes (or plays in real time); the ingest's stand-in. */
-export class FakeFrameSource implements FrameSource {
+export class FakeFrameSource implements LiveSource {
   readonly streamId: string;
   readonly sessionId: string;
   readonly epochMs: number;
@@ -54,6 +51,25 @@ export class FakeFrameSource implements FrameSource {
 
   requestKeyframe(): void {
     this.keyframeRequests++;
+  }
+
+  onRtp(_listener: RtpListener): () => void {
+    return () => undefined;
+  }
+
+  stats(): IngestStats {
+    return {
+      sessionId: this.sessionId,
+      startedAt: new Date(this.epochMs).toISOString(),
+      connectionState: 'connected',
+      video: null,
+      audio: null,
+    };
+  }
+
+  close(reason: 'takeover'): Promise<void> {
+    this.end(reason);
+    return Promise.resolve();
   }
 
   emit(frame: MediaFrame): void {
@@ -112,37 +128,22 @@ export class FakeFrameSource implements FrameSource {
   }
 }
 
-/** The ingest's session registry, reduced to what the relay reads. */
-export class FakeFrameSources implements FrameSources {
-  readonly #current = new Map<string, FakeFrameSource>();
-  readonly #listeners = new Set<(s: FrameSource) => void>();
-
-  current(streamId: string): FrameSource | null {
-    return this.#current.get(streamId) ?? null;
-  }
-
-  onSession(listener: (source: FrameSource) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
+/** Live streams whose sources a test publishes: the real LiveStreams, fed fake sessions. */
+export class FakeFrameSources {
+  readonly streams = new LiveStreams({ takeover: 'takeover', log: createLogger('silent') });
 
   /** Makes `source` the stream's current session; the one it replaces ends (a takeover). */
   publish(source: FakeFrameSource): void {
-    const old = this.#current.get(source.streamId);
-    this.#current.set(source.streamId, source);
-    for (const l of this.#listeners) l(source);
-    old?.end('takeover');
+    this.streams.reserve(source.streamId).publish(source, undefined);
   }
 
   /** The stream's session ends and nothing replaces it (DELETE, timeout). */
   unpublish(streamId: string, reason = 'deleted'): void {
-    const old = this.#current.get(streamId);
-    this.#current.delete(streamId);
-    old?.end(reason);
+    const s = this.streams.get(streamId)?.source;
+    if (s instanceof FakeFrameSource) s.end(reason);
   }
 
   closeAll(): void {
-    for (const s of this.#current.values()) s.end('test over');
-    this.#current.clear();
+    for (const s of this.streams.live()) if (s.source instanceof FakeFrameSource) s.source.end('test over');
   }
 }

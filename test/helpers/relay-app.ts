@@ -4,16 +4,16 @@ import express from 'express';
 import { errorHandler, notFoundHandler } from '../../src/api/errors.js';
 import { relayRouter } from '../../src/api/routes/relay.js';
 import { createLogger } from '../../src/core/log.js';
-import type { FrameSources } from '../../src/core/media.js';
-import { MediaRelay, type MediaRelayOptions } from '../../src/ingest/relay.js';
+import { MediaRelay, type MediaRelayOptions } from '../../src/live/relay/relay.js';
+import type { FakeFrameSources } from './fake-frame-source.js';
 
 /** The relay behind its router in a small express app on 127.0.0.1, as the API mounts it. */
 export async function startRelayApp(
-  sources: FrameSources,
-  o: Partial<Omit<MediaRelayOptions, 'sources'>> = {},
+  sources: FakeFrameSources,
+  o: Partial<Omit<MediaRelayOptions, 'streams'>> = {},
 ): Promise<{ relay: MediaRelay; base: string; url: (stream: string) => string; close: () => Promise<void> }> {
   const log = o.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const relay = new MediaRelay({ ...o, sources, log });
+  const relay = new MediaRelay({ ...o, streams: sources.streams, log });
   const app = express();
   app.use('/internal/relay', relayRouter({ relay }));
   app.use(notFoundHandler);

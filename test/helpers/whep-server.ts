@@ -5,8 +5,8 @@ import { errorHandler, notFoundHandler } from '../../src/api/errors.js';
 import { whepRouter } from '../../src/api/routes/whep.js';
 import { whipRouter } from '../../src/api/routes/whip.js';
 import { createLogger } from '../../src/core/log.js';
-import { IngestRegistry } from '../../src/ingest/registry.js';
-import { WhepRegistry } from '../../src/ingest/whep/registry.js';
+import { IngestRegistry, WhepRegistry } from '../../src/ingest/index.js';
+import { LiveStreams, type LiveSource } from '../../src/live/index.js';
 
 export interface WhepTestServerOptions {
   viewToken?: string;
@@ -17,12 +17,14 @@ export interface WhepTestServerOptions {
 export class WhepTestServer {
   readonly ingest: IngestRegistry;
   readonly whep: WhepRegistry;
+  readonly streams: LiveStreams;
   readonly url: string;
   readonly #server: Server;
   #closing: Promise<void> | null = null;
 
-  private constructor(ingest: IngestRegistry, whep: WhepRegistry, server: Server) {
+  private constructor(ingest: IngestRegistry, whep: WhepRegistry, streams: LiveStreams, server: Server) {
     this.ingest = ingest;
+    this.streams = streams;
     this.whep = whep;
     this.#server = server;
     this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -31,15 +33,16 @@ export class WhepTestServer {
   static async start(opts: WhepTestServerOptions = {}): Promise<WhepTestServer> {
     const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
     const network = { useIpv6: false };
+    const streams = new LiveStreams({ takeover: 'takeover', log });
     const ingest = new IngestRegistry({
+      streams,
       iceServers: [],
-      takeover: 'takeover',
       mediaTimeoutMs: 10_000,
       network,
       log,
     });
     const whep = new WhepRegistry({
-      publishers: ingest,
+      streams,
       iceServers: [],
       network,
       log,
@@ -56,7 +59,12 @@ export class WhepTestServer {
     const server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
-    return new WhepTestServer(ingest, whep, server);
+    return new WhepTestServer(ingest, whep, streams, server);
+  }
+
+  /** The current publish session of a live stream. */
+  publisher(stream: string): LiveSource | null {
+    return this.streams.get(stream)?.source ?? null;
   }
 
   whipUrl(stream: string): string {

@@ -73,7 +73,7 @@ async function startWorker(dir: string, packagers: RecordingPackagers, ffmpegPat
   const jobs = new JobsClient({
     connection,
     prefix,
-    publicUrl: 'http://127.0.0.1:1',
+    publicUrl: () => 'http://127.0.0.1:1',
     defaultPresetId: PRESET.id,
     resolvePreset: () => Promise.resolve(PRESET),
   });

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLogger } from '../../src/core/log.js';
 import type { MediaFrame, VideoCodec } from '../../src/core/media.js';
-import { RelayBody } from '../../src/ingest/relay-body.js';
+import { RelayBody } from '../../src/live/relay/body.js';
 import { FakeFrameSource, FakeFrameSources } from '../helpers/fake-frame-source.js';
 import { interleave, makeFrames, type Frames } from '../helpers/media-frames.js';
 import { getRecorded, startRelayApp, type RecordedResponse } from '../helpers/relay-app.js';
@@ -19,7 +19,7 @@ const OPUS = { codec: 'opus' as const, sampleRate: 48000 as const, channels: 2 a
 
 /**
  * The relay over real HTTP on 127.0.0.1: frames that ffmpeg encoded (H.264 High 640x360,
- * VP8, VP9, Opus) go in through a fake FrameSource, Matroska comes out, and ffprobe and
+ * VP8, VP9, Opus) go in through a fake LiveSource, Matroska comes out, and ffprobe and
  * ffmpeg must read it with the right codecs and timestamps.
  */
 describe('relay over HTTP', () => {
@@ -293,10 +293,11 @@ describe('RelayBody with a consumer that does not read', () => {
       video: { codec: 'h264', width: null, height: null },
       audio: OPUS,
     });
+    const sources = new FakeFrameSources();
+    sources.publish(source);
     const body = new RelayBody({
       streamId: 'slow',
-      source,
-      current: () => source,
+      stream: sources.streams.get('slow')!,
       log: createLogger('silent'),
       maxBufferedBytes: 20_000,
       keyframeRetryMs: 1000,

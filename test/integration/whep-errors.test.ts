@@ -23,8 +23,8 @@ describe('WHEP refuses bad input, and bad input changes nothing', () => {
     // Real media (ffmpeg H.264 + Opus), so the stream's codecs are known when offers are checked.
     publisher = await WhipTestClient.publish({ url: server.whipUrl('live'), seconds: 120, gop: 30 });
     owned.push(publisher);
-    await until(() => (server.ingest.publisher('live')?.video?.profileLevelId ?? '') !== '', 20_000);
-    expect(server.ingest.publisher('live')?.video?.codec).toBe('h264');
+    await until(() => (server.publisher('live')?.video?.profileLevelId ?? '') !== '', 20_000);
+    expect(server.publisher('live')?.video?.codec).toBe('h264');
     const offerer = await WhepTestClient.create({ url: server.whepUrl('live'), token: TOKEN });
     owned.push(offerer);
     OFFER = await offerer.offer();

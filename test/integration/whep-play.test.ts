@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { h264NalType, splitAnnexB } from '../../src/ingest/codecs/h264-access-unit.js';
+import { h264NalType, splitAnnexB } from '../../src/core/codecs/h264-access-unit.js';
 import { WhepTestClient } from '../helpers/whep-client.js';
 import { WhepTestServer } from '../helpers/whep-server.js';
 import { WhipTestClient } from '../helpers/whip-client.js';
@@ -45,7 +45,7 @@ describe('WHEP playback of a WHIP stream (werift peers, ffmpeg H.264 + Opus)', (
 
   it('a viewer gets a decodable key frame (SPS, PPS, IDR) soon after joining, then audio too', async () => {
     await publish('cam');
-    await until(() => (server.ingest.publisher('cam')?.video?.profileLevelId ?? '') !== '', 10_000);
+    await until(() => (server.publisher('cam')?.video?.profileLevelId ?? '') !== '', 10_000);
     const v = await viewer('cam');
     await v.play();
     expect(v.answer).toMatch(/a=sendonly/);
@@ -81,7 +81,7 @@ describe('WHEP playback of a WHIP stream (werift peers, ffmpeg H.264 + Opus)', (
     // Publishes until afterEach closes it: on a loaded runner the 20 joins alone can take
     // longer than a fixed-length publish lasts, and a viewer that joins after it gets nothing.
     await publish('many', 120);
-    await until(() => server.ingest.publisher('many') !== null, 5_000);
+    await until(() => server.publisher('many') !== null, 5_000);
     const vs = await Promise.all(Array.from({ length: 20 }, () => viewer('many')));
     // Joined five at a time (20 DTLS handshakes at once starve a 2-core runner), then all play together.
     for (let i = 0; i < vs.length; i += 5) await Promise.all(vs.slice(i, i + 5).map((v) => v.play()));
@@ -108,7 +108,7 @@ describe('WHEP playback of a WHIP stream (werift peers, ffmpeg H.264 + Opus)', (
 
   it('restarts ICE on a PATCH with new credentials (If-Match, new ETag), and the media goes on', async () => {
     await publish('ice', 30);
-    await until(() => server.ingest.publisher('ice') !== null, 5_000);
+    await until(() => server.publisher('ice') !== null, 5_000);
     const v = await viewer('ice');
     await v.play();
     const etag0 = v.etag;
@@ -138,16 +138,16 @@ describe('WHEP playback of a WHIP stream (werift peers, ffmpeg H.264 + Opus)', (
       video: 'vp8',
       audio: false,
     }).then((c) => owned.push(c));
-    await until(() => server.ingest.publisher('codec') !== null, 5_000);
+    await until(() => server.publisher('codec') !== null, 5_000);
     const v = await WhepTestClient.create({ url: server.whepUrl('codec'), videoCodec: 'vp8' });
     owned.push(v);
     await v.play();
     expect(v.answer).toMatch(/a=rtpmap:\d+ VP8\/90000/i);
     await until(() => v.video.length >= 30, 10_000);
     expect(v.video.length).toBeGreaterThanOrEqual(30);
-    const first = server.ingest.publisher('codec')!.sessionId;
+    const first = server.publisher('codec')!.sessionId;
     await publish('codec', 10); // H.264 takes over
-    await until(() => server.ingest.publisher('codec')?.sessionId !== first, 5_000);
+    await until(() => server.publisher('codec')?.sessionId !== first, 5_000);
     await until(() => server.whep.viewers('codec') === 0, 5_000);
     expect(server.whep.viewers('codec')).toBe(0);
     // The viewer sees its peer close (DTLS close_notify / consent); no H.264 reached it.
@@ -162,15 +162,15 @@ describe('WHEP playback of a WHIP stream (werift peers, ffmpeg H.264 + Opus)', (
 
   it('a takeover keeps the viewer sequence numbers and SSRC continuous', async () => {
     await publish('tk', 20);
-    await until(() => server.ingest.publisher('tk') !== null, 5_000);
+    await until(() => server.publisher('tk') !== null, 5_000);
     const v = await viewer('tk');
     await v.play();
     await until(() => v.frames.length >= 15, 10_000);
     const before = v.video.length;
-    const firstSession = server.ingest.publisher('tk')!.sessionId;
+    const firstSession = server.publisher('tk')!.sessionId;
     await publish('tk', 10);
-    await until(() => server.ingest.publisher('tk')?.sessionId !== firstSession, 5_000);
-    expect(server.ingest.publisher('tk')!.sessionId).not.toBe(firstSession);
+    await until(() => server.publisher('tk')?.sessionId !== firstSession, 5_000);
+    expect(server.publisher('tk')!.sessionId).not.toBe(firstSession);
     await until(() => v.video.length >= before + 200 && v.audio.length > 100, 15_000);
     const after = v.video.slice(before);
     expect(after.length).toBeGreaterThan(100);

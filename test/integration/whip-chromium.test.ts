@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser } from 'playwright-core';
-import type { FrameSource, MediaFrame } from '../../src/core/media.js';
+import type { MediaFrame } from '../../src/core/media.js';
+import type { LiveSource } from '../../src/live/index.js';
 import { launchChromium } from '../helpers/browser.js';
 import { WhipTestServer } from '../helpers/whip-server.js';
 
@@ -21,8 +22,8 @@ describe('Chromium publishing over WHIP', () => {
   it.each(['vp8', 'h264'] as const)('with %s video and Opus', async (codec) => {
     const stream = `chrome-${codec}`;
     const frames: MediaFrame[] = [];
-    const sessions: FrameSource[] = [];
-    const off = server.registry.onSession((s) => {
+    const sessions: LiveSource[] = [];
+    const off = server.onSession((s) => {
       if (s.streamId !== stream) return;
       sessions.push(s);
       s.onFrame((f) => frames.push(f));

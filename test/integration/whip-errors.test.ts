@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { FrameSource } from '../../src/core/media.js';
+import type { LiveSource } from '../../src/live/index.js';
 import { sdpFixture } from '../helpers/sdp-fixtures.js';
 import { WhipTestServer } from '../helpers/whip-server.js';
 
@@ -8,17 +8,17 @@ const OBS = sdpFixture('obs');
 
 describe('WHIP refuses bad input, and bad input changes nothing', () => {
   let server: WhipTestServer;
-  const created: FrameSource[] = [];
+  const created: LiveSource[] = [];
   const lived: string[] = [];
 
   beforeAll(async () => {
     server = await WhipTestServer.start({ publishToken: TOKEN, onStreamLive: (id) => lived.push(id) });
-    server.registry.onSession((s) => created.push(s));
+    server.onSession((s) => created.push(s));
   });
   afterEach(() => {
     expect(created).toEqual([]);
     expect(lived).toEqual([]);
-    expect(server.registry.list()).toEqual([]);
+    expect(server.views.list()).toEqual([]);
   });
   afterAll(async () => {
     await server.close();
@@ -155,6 +155,6 @@ describe('PATCH preconditions (RFC 9725 4.3)', () => {
   });
 
   it('the session survives all of that', () => {
-    expect(server.registry.get('patchme')?.state).toBe('live');
+    expect(server.views.get('patchme')?.state).toBe('live');
   });
 });

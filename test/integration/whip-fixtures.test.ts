@@ -68,11 +68,11 @@ describe('WHIP offers from real stacks', () => {
       true,
     );
 
-    const live = server.registry.get(stream);
+    const live = server.views.get(stream);
     expect(live?.state).toBe('live');
     const del = await fetch(new URL(res.headers.get('location')!, server.url), { method: 'DELETE' });
     expect(del.status).toBe(200);
-    expect(server.registry.get(stream)?.state).toBe('ended');
+    expect(server.views.get(stream)?.state).toBe('ended');
   });
 
   it('answers OPTIONS with CORS, Accept-Post and the ICE servers', async () => {

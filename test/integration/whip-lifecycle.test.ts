@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { FrameSource } from '../../src/core/media.js';
-import type { IngestRegistryOptions } from '../../src/ingest/registry.js';
+import type { LiveSource } from '../../src/live/index.js';
+import { WhipTestServer, type WhipTestServerOptions } from '../helpers/whip-server.js';
 import { sdpFixture } from '../helpers/sdp-fixtures.js';
 import { WhipTestClient } from '../helpers/whip-client.js';
-import { WhipTestServer } from '../helpers/whip-server.js';
 
 const OBS = sdpFixture('obs');
 const CHROMIUM = sdpFixture('chromium');
@@ -11,21 +10,19 @@ const CHROMIUM = sdpFixture('chromium');
 interface Events {
   live: [string, string | undefined][];
   ended: string[];
-  sessions: FrameSource[];
+  sessions: LiveSource[];
   endReasons: Map<string, string>;
 }
 
 /** A server whose hooks record what happened. */
-async function start(
-  opts: Partial<IngestRegistryOptions> = {},
-): Promise<{ server: WhipTestServer; ev: Events }> {
+async function start(opts: WhipTestServerOptions = {}): Promise<{ server: WhipTestServer; ev: Events }> {
   const ev: Events = { live: [], ended: [], sessions: [], endReasons: new Map() };
   const server = await WhipTestServer.start({
     ...opts,
     onStreamLive: (id, preset) => ev.live.push([id, preset]),
     onStreamEnded: (id) => ev.ended.push(id),
   });
-  server.registry.onSession((s) => {
+  server.onSession((s) => {
     ev.sessions.push(s);
     s.onEnd((reason) => ev.endReasons.set(s.sessionId, reason));
   });
@@ -55,7 +52,7 @@ describe('publish session lifecycle', () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
     await Promise.all(servers.splice(0).map((s) => s.close()));
   });
-  const server = async (opts: Partial<IngestRegistryOptions> = {}) => {
+  const server = async (opts: WhipTestServerOptions = {}) => {
     const s = await start(opts);
     servers.push(s.server);
     return s;
@@ -70,12 +67,12 @@ describe('publish session lifecycle', () => {
     const [a, b] = ev.sessions;
     expect(a!.ended).toBe(true);
     expect(ev.endReasons.get(a!.sessionId)).toBe('takeover');
-    expect(srv.registry.current('cam')).toBe(b);
+    expect(srv.streams.get('cam')?.source ?? null).toBe(b);
     expect(b!.ended).toBe(false);
     // Live once, with the preset it went live with; not ended by the takeover.
     expect(ev.live).toEqual([['cam', 'low-latency']]);
     expect(ev.ended).toEqual([]);
-    expect(srv.registry.get('cam')).toMatchObject({
+    expect(srv.views.get('cam')).toMatchObject({
       state: 'live',
       presetId: 'low-latency',
       ingest: { sessionId: b!.sessionId },
@@ -92,7 +89,7 @@ describe('publish session lifecycle', () => {
     expect((await post(srv, 'cam', 'v=0\r\nbroken')).status).toBe(400);
     expect(ev.sessions).toHaveLength(1);
     expect(ev.sessions[0]!.ended).toBe(false);
-    expect(srv.registry.current('cam')).toBe(ev.sessions[0]);
+    expect(srv.streams.get('cam')?.source ?? null).toBe(ev.sessions[0]);
   });
 
   it('with TAKEOVER=reject a second publish gets 409 and the first goes on', async () => {
@@ -113,9 +110,9 @@ describe('publish session lifecycle', () => {
     expect(res.status).toBe(200);
     expect(ev.endReasons.get(ev.sessions[0]!.sessionId)).toBe('deleted');
     expect(ev.ended).toEqual(['cam']);
-    expect(srv.registry.current('cam')).toBeNull();
-    expect(srv.registry.get('cam')).toMatchObject({ state: 'ended', endedAt: expect.any(String) });
-    expect(srv.registry.list().map((s) => s.state)).toEqual(['ended']);
+    expect(srv.streams.get('cam')?.source ?? null).toBeNull();
+    expect(srv.views.get('cam')).toMatchObject({ state: 'ended', endedAt: expect.any(String) });
+    expect(srv.views.list().map((s) => s.state)).toEqual(['ended']);
     expect((await fetch(new URL(location, srv.url), { method: 'DELETE' })).status).toBe(404);
   });
 

@@ -1,15 +1,16 @@
 import { applyIceRestart, iceRestartFragment } from '../helpers/ice-restart.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { FrameSource, MediaFrame } from '../../src/core/media.js';
-import { h264NalType, splitAnnexB } from '../../src/ingest/codecs/h264-access-unit.js';
-import { parseH264Sps } from '../../src/ingest/codecs/h264-sps.js';
+import type { MediaFrame } from '../../src/core/media.js';
+import type { LiveSource } from '../../src/live/index.js';
+import { h264NalType, splitAnnexB } from '../../src/core/codecs/h264-access-unit.js';
+import { parseH264Sps } from '../../src/core/codecs/h264-sps.js';
 import { WhipTestClient, type WhipClientOptions } from '../helpers/whip-client.js';
 import { WhipTestServer } from '../helpers/whip-server.js';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Collected {
-  source: FrameSource;
+  source: LiveSource;
   video: MediaFrame[];
   audio: MediaFrame[];
 }
@@ -17,7 +18,7 @@ interface Collected {
 /** Subscribes to the stream's session as soon as it becomes current (before any media). */
 function collect(server: WhipTestServer, streamId: string): Promise<Collected> {
   return new Promise((resolve) => {
-    const off = server.registry.onSession((source) => {
+    const off = server.onSession((source) => {
       if (source.streamId !== streamId) return;
       off();
       const c: Collected = { source, video: [], audio: [] };
@@ -84,7 +85,7 @@ describe('WHIP publish with real media (werift client, ffmpeg encoder)', () => {
     // Media time follows arrival: the last frames of both tracks are close in time too.
     expect(Math.abs(video.at(-1)!.timeUs - audio.at(-1)!.timeUs)).toBeLessThan(300_000);
 
-    const view = server.registry.get('h264cam');
+    const view = server.views.get('h264cam');
     console.log('ingest stats', JSON.stringify(view?.ingest));
     expect(view).toMatchObject({ state: 'live', playlistUrl: '/hls/h264cam/index.m3u8' });
     expect(view?.ingest?.video).toMatchObject({ codec: 'h264', width: 640, height: 360, profile: 'High' });
@@ -129,7 +130,7 @@ describe('WHIP publish with real media (werift client, ffmpeg encoder)', () => {
     await publish({ url: server.whipUrl('lossy'), audio: false, outboundLossPercent: 3, seconds: 8 });
     const c = await collected;
     await until(() => c.video.length >= 90, 20_000);
-    const stats = server.registry.get('lossy')?.ingest?.video;
+    const stats = server.views.get('lossy')?.ingest?.video;
     console.log('with 3% loss', JSON.stringify(stats));
     expect(stats?.nacksSent).toBeGreaterThan(0);
     expect(c.video.length).toBeGreaterThanOrEqual(90);

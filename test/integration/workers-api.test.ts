@@ -126,7 +126,7 @@ describe('GET /api/workers and hardware job routing', () => {
     const client = new JobsClient({
       connection,
       prefix: svc.service.config.queuePrefix,
-      publicUrl: svc.service.url,
+      publicUrl: () => svc.service.url,
       defaultPresetId: 'needs-nvenc',
       resolvePreset: async (id) => (await get<PresetEntry>(`/api/presets/${id}`)).preset,
     });

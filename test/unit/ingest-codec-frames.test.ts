@@ -4,8 +4,8 @@ import {
   h264NalType,
   joinAnnexB,
   splitAnnexB,
-} from '../../src/ingest/codecs/h264-access-unit.js';
-import { parseVp8Frame, parseVp9Frame } from '../../src/ingest/codecs/vpx-frame.js';
+} from '../../src/core/codecs/h264-access-unit.js';
+import { parseVp8Frame, parseVp9Frame } from '../../src/core/codecs/vpx-frame.js';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 const SPS = hex('6764001eacd940a02ff970110000030001000003003c0f162d96');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { BitReader, BitstreamError, nalToRbsp } from '../../src/ingest/codecs/bit-reader.js';
-import { parseH264Sps } from '../../src/ingest/codecs/h264-sps.js';
+import { BitReader, BitstreamError, nalToRbsp } from '../../src/core/codecs/bit-reader.js';
+import { parseH264Sps } from '../../src/core/codecs/h264-sps.js';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { RtpHeader, RtpPacket } from 'werift';
 import type { MediaFrame } from '../../src/core/media.js';
-import { h264NalType, splitAnnexB } from '../../src/ingest/codecs/h264-access-unit.js';
+import { h264NalType, splitAnnexB } from '../../src/core/codecs/h264-access-unit.js';
 import { AudioReceiver } from '../../src/ingest/rtp/audio-receiver.js';
 import { MediaEpoch } from '../../src/ingest/rtp/media-clock.js';
 import { VideoReceiver, type KeyframeReason } from '../../src/ingest/rtp/video-receiver.js';

@@ -1,12 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { nalToRbsp } from '../../src/ingest/codecs/bit-reader.js';
-import { splitAnnexB } from '../../src/ingest/codecs/h264-access-unit.js';
-import { avcDecoderConfig, lengthPrefixed, parseSps } from '../../src/ingest/matroska/avc.js';
-import { idBytes, sizeBytes, uint, UNKNOWN_SIZE } from '../../src/ingest/matroska/ebml.js';
-import { ID } from '../../src/ingest/matroska/ids.js';
-import { opusHead } from '../../src/ingest/matroska/opus.js';
-import { vp8KeyframeSize, vp9KeyframeSize } from '../../src/ingest/matroska/vpx.js';
-import { MatroskaLiveWriter, type MkvTrack } from '../../src/ingest/matroska/writer.js';
+import { nalToRbsp } from '../../src/core/codecs/bit-reader.js';
+import { splitAnnexB } from '../../src/core/codecs/h264-access-unit.js';
+import { avcDecoderConfig, lengthPrefixed, parseSps } from '../../src/live/relay/matroska/avc.js';
+import { idBytes, sizeBytes, uint, UNKNOWN_SIZE } from '../../src/live/relay/matroska/ebml.js';
+import { ID } from '../../src/live/relay/matroska/ids.js';
+import { opusHead } from '../../src/live/relay/matroska/opus.js';
+import { vp8KeyframeSize, vp9KeyframeSize } from '../../src/live/relay/matroska/vpx.js';
+import { MatroskaLiveWriter, type MkvTrack } from '../../src/live/relay/matroska/writer.js';
 import { readEbml, readUint } from '../helpers/ebml-reader.js';
 
 const hex = (s: string) => Buffer.from(s, 'hex');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { MediaFrame } from '../../src/core/media.js';
-import { ID } from '../../src/ingest/matroska/ids.js';
-import { RelayMuxer, type RelayMuxOutput } from '../../src/ingest/relay-muxer.js';
+import { ID } from '../../src/live/relay/matroska/ids.js';
+import { RelayMuxer, type RelayMuxOutput } from '../../src/live/relay/muxer.js';
 import { readEbml } from '../helpers/ebml-reader.js';
 
 const hex = (s: string) => Buffer.from(s, 'hex');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { startsKeyframe } from '../../src/ingest/whep/keyframe.js';
+import { startsKeyframe } from '../../src/core/codecs/keyframe.js';
 
 const b = (...bytes: number[]) => Buffer.from(bytes);
 /** A STAP-A (type 24) holding the given NAL units. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { RtpHeader, RtpPacket } from 'werift';
-import { RetransmitBuffer } from '../../src/ingest/whep/retransmit-buffer.js';
+import { RetransmitBuffer } from '../../src/live/retransmit-buffer.js';
 
 const packet = (seq: number) =>
   new RtpPacket(new RtpHeader({ sequenceNumber: seq, payloadType: 96, ssrc: 1 }), Buffer.from([seq & 0xff]));

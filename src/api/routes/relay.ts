@@ -1,28 +1,8 @@
-import type { Readable } from 'node:stream';
 import { Router } from 'express';
 import { AppError } from '../../core/errors.js';
+import type { RelayApi, RelayBodyHandle } from '../../live/index.js';
 import { bearerToken } from '../auth.js';
 import { param } from '../params.js';
-
-/** What the relay route needs of the ingest role's relay (src/ingest/relay.ts MediaRelay). */
-export interface RelayApi {
-  /**
-   * Throws AppError `not_found` when the stream has no current session, then
-   * `unauthorized` when `token` does not open it.
-   */
-  open(streamId: string, token: string | null): RelayBodyHandle;
-}
-
-export interface RelayBodyHandle {
-  readonly body: Readable;
-  /** Resolves at the body's first key frame; rejects `not_found` if the stream ends first. */
-  readonly ready: Promise<{
-    sessionId: string;
-    epochMs: number;
-    tracks: { video: string | null; audio: string | null; width: number | null; height: number | null };
-  }>;
-  close(): void;
-}
 
 /**
  * `GET /internal/relay/{stream}` with `Authorization: Bearer <the live job's token>`:

@@ -1,20 +1,9 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { AppError } from '../../core/errors.js';
 import { isStreamId } from '../../core/ids.js';
-import { WhipError } from '../../ingest/errors.js';
-import { parseIceFragment, type IceFragment } from '../../ingest/sdp/ice-fragment.js';
+import { parseIceFragment, WhipError, type SdpSessionHandle } from '../../ingest/index.js';
 import { param } from '../params.js';
 import { bodyText, cors, FRAGMENT, iceLinks, ifMatchAllows, readText, requireType, SDP } from './sdp-http.js';
-
-/** What the session routes need of a WHIP publish or WHEP playback session. */
-export interface SdpSessionHandle {
-  readonly sessionId: string;
-  readonly etag: string;
-  isIceRestart(frag: IceFragment): boolean;
-  addCandidates(frag: IceFragment): Promise<void>;
-  /** Returns the server's new fragment; `etag` has changed when it resolves. */
-  restartIce(frag: IceFragment): Promise<string>;
-}
 
 export interface SdpEndpointSpec {
   /** `WHIP` or `WHEP`, for error texts. */
@@ -75,7 +64,7 @@ export function sdpEndpointRouter(spec: SdpEndpointSpec): Router {
     const session = await spec.offer(req, res, stream, offer);
     res.status(201);
     res.setHeader('Location', `${req.baseUrl}/${encodeURIComponent(stream)}/${session.sessionId}`);
-    res.setHeader('ETag', session.etag);
+    res.setHeader('ETag', session.signaling.etag);
     res.setHeader('Cache-Control', 'no-store');
     iceLinks(res, spec.iceServers);
     res.type(SDP).send(session.answer);
@@ -104,25 +93,26 @@ export function sdpEndpointRouter(spec: SdpEndpointSpec): Router {
     const s = session(param(req, 'stream'), param(req, 'session'));
     const frag = parseIceFragment(bodyText(req.body));
     const ifMatch = req.get('if-match');
-    if (s.isIceRestart(frag)) {
+    const ice = s.signaling;
+    if (ice.isIceRestart(frag)) {
       // RFC 9725 4.3.2: an ICE restart MUST carry If-Match ("*" or the current tag).
       if (ifMatch === undefined) {
         throw new WhipError(428, 'an ICE restart needs an If-Match header ("*" or the ETag)');
       }
-      if (!ifMatchAllows(ifMatch, s.etag)) {
+      if (!ifMatchAllows(ifMatch, ice.etag)) {
         throw new WhipError(412, 'If-Match does not match the session ETag');
       }
-      const fragment = await s.restartIce(frag);
-      res.status(200).setHeader('ETag', s.etag);
+      const { fragment } = await ice.restartIce(frag);
+      res.status(200).setHeader('ETag', ice.etag);
       res.setHeader('Cache-Control', 'no-store');
       res.type(FRAGMENT).send(fragment);
       return;
     }
     // RFC 9725 4.3.1: trickle with a stale tag belongs to an older ICE session.
-    if (ifMatch !== undefined && !ifMatchAllows(ifMatch, s.etag)) {
+    if (ifMatch !== undefined && !ifMatchAllows(ifMatch, ice.etag)) {
       throw new WhipError(412, 'If-Match does not match the session ETag');
     }
-    await s.addCandidates(frag);
+    await ice.addCandidates(frag);
     res.status(204).end();
   });
 

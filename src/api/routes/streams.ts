@@ -1,17 +1,17 @@
 import { Router } from 'express';
 import { param } from '../params.js';
 import { AppError } from '../../core/errors.js';
-import type { StreamsApi } from '../../core/streams.js';
+import type { StreamsApi } from '../../live/index.js';
 
-export function streamsRouter(deps: { ingest: StreamsApi }): Router {
+export function streamsRouter(deps: { streams: StreamsApi }): Router {
   const r = Router();
   r.get('/', async (_req, res) => {
-    res.json({ streams: await Promise.all(deps.ingest.list().map((v) => deps.ingest.withJob(v))) });
+    res.json({ streams: await Promise.all(deps.streams.list().map((v) => deps.streams.withJob(v))) });
   });
   r.get('/:stream', async (req, res) => {
-    const s = deps.ingest.get(param(req, 'stream'));
+    const s = deps.streams.get(param(req, 'stream'));
     if (!s) throw new AppError('not_found', `no live stream ${param(req, 'stream')}`);
-    res.json(await deps.ingest.withJob(s));
+    res.json(await deps.streams.withJob(s));
   });
   return r;
 }

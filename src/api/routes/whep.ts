@@ -1,18 +1,8 @@
 import type { Router } from 'express';
 import { AppError } from '../../core/errors.js';
 import { requireToken } from '../auth.js';
-import { sdpEndpointRouter, type SdpSessionHandle } from './sdp-endpoint.js';
-
-/** What the WHEP routes need of a viewer session (WhepViewer). */
-export type WhepSessionHandle = SdpSessionHandle;
-
-/** What the WHEP routes need of the WHEP role (WhepRegistry). */
-export interface WhepPlayback {
-  /** Throws AppErrors: 409 not live, 400/422 offers it cannot take, 503 over the viewer cap. */
-  play(req: { streamId: string; offer: string }): Promise<WhepSessionHandle & { answer: string }>;
-  session(streamId: string, sessionId: string): WhepSessionHandle | null;
-  end(streamId: string, sessionId: string): Promise<boolean>;
-}
+import type { WhepPlayback } from '../../ingest/index.js';
+import { sdpEndpointRouter } from './sdp-endpoint.js';
 
 export interface WhepRouterDeps {
   whep: WhepPlayback;

@@ -2,22 +2,8 @@ import type { Router } from 'express';
 import { AppError } from '../../core/errors.js';
 import { isPresetId } from '../../core/ids.js';
 import { requireToken } from '../auth.js';
-import { sdpEndpointRouter, type SdpSessionHandle } from './sdp-endpoint.js';
-
-/** What the WHIP routes need of a publish session (WhipSession). */
-export type WhipSessionHandle = SdpSessionHandle;
-
-/** What the WHIP routes need of the ingest role (IngestRegistry). */
-export interface WhipIngest {
-  /** Throws AppErrors (400, 409, 422, 503) for offers it cannot take. */
-  publish(req: {
-    streamId: string;
-    offer: string;
-    presetId?: string;
-  }): Promise<WhipSessionHandle & { answer: string }>;
-  session(streamId: string, sessionId: string): WhipSessionHandle | null;
-  end(streamId: string, sessionId: string): Promise<boolean>;
-}
+import type { WhipIngest } from '../../ingest/index.js';
+import { sdpEndpointRouter } from './sdp-endpoint.js';
 
 export interface WhipRouterDeps {
   ingest: WhipIngest;

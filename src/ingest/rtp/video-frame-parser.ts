@@ -1,6 +1,6 @@
 import type { VideoCodec } from '../../core/media.js';
-import { H264ParameterSetCache } from '../codecs/h264-access-unit.js';
-import { parseVp8Frame, parseVp9Frame } from '../codecs/vpx-frame.js';
+import { H264ParameterSetCache } from '../../core/codecs/h264-access-unit.js';
+import { parseVp8Frame, parseVp9Frame } from '../../core/codecs/vpx-frame.js';
 
 /** A depacketized video frame after a look at its bitstream. */
 export interface ParsedVideoFrame {

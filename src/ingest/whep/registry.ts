@@ -1,36 +1,23 @@
-import type { RtpPacket } from 'werift';
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { AudioTrackInfo, VideoCodec, VideoTrackInfo } from '../../core/media.js';
 import type { WhepViewerStats } from '../../core/streams.js';
+import { RtpFanout, type LiveStream } from '../../live/index.js';
+import type { SdpSessionHandle } from '../peer/session-handle.js';
 import type { PeerNetworkOptions } from '../whip/peer.js';
-import type { RtpListener } from '../whip/session.js';
-import { startsKeyframe } from './keyframe.js';
 import { negotiateViewerOffer } from './offer.js';
-import { RetransmitBuffer } from './retransmit-buffer.js';
 import { WhepViewer, zeroViewerStats, type ViewerEndReason, type ViewerStats } from './viewer.js';
 
-/** What WHEP needs of a publish session (WhipSession). */
-export interface RtpPublisher {
-  readonly streamId: string;
-  readonly sessionId: string;
-  readonly video: VideoTrackInfo | null;
-  readonly audio: AudioTrackInfo | null;
-  readonly ended: boolean;
-  onRtp(listener: RtpListener): () => void;
-  onEnd(listener: (reason: string) => void): () => void;
-  requestKeyframe(): void;
-}
-
-/** What WHEP needs of the ingest role (IngestRegistry). */
-export interface RtpPublishers {
-  publisher(streamId: string): RtpPublisher | null;
-  /** Fires when a stream gets a new current session (first publish or takeover). */
-  onPublisher(listener: (p: RtpPublisher) => void): () => void;
+/** What the WHEP routes (src/api/routes/whep.ts) need of the WHEP role. */
+export interface WhepPlayback {
+  /** Throws AppErrors: 409 not live, 400/422 offers it cannot take, 503 over the viewer cap. */
+  play(req: PlayRequest): Promise<SdpSessionHandle & { answer: string }>;
+  session(streamId: string, sessionId: string): SdpSessionHandle | null;
+  end(streamId: string, sessionId: string): Promise<boolean>;
 }
 
 export interface WhepRegistryOptions {
-  publishers: RtpPublishers;
+  /** The live streams of this process. */
+  streams: { get(streamId: string): LiveStream | null };
   log: Logger;
   /** ICE_SERVERS. */
   iceServers: readonly string[];
@@ -59,126 +46,35 @@ export interface WhepStreamStats extends ViewerStats {
   sessions: WhepViewerStats[];
 }
 
-/** The viewers of one stream and the publisher they follow. */
-class StreamFanout {
-  readonly streamId: string;
-  readonly viewers = new Set<WhepViewer>();
-  readonly buffers: { video: RetransmitBuffer; audio: RetransmitBuffer };
+/** The viewers of one stream: its RTP fan-out (a reader of the live stream) and their figures. */
+interface Watched {
+  fanout: RtpFanout<WhepViewer>;
+  /** Removes the fan-out from the stream's readers. */
+  leave: () => void;
   /** Figures of viewers that already left. */
-  readonly past: ViewerStats = zeroViewerStats();
-  endedOnCodecChange = 0;
-  publisher: RtpPublisher | null = null;
-  #videoCodec: VideoCodec | null = null;
-  #lastSessionId: string | null = null;
-  #unsubscribe: (() => void)[] = [];
-  readonly #log: Logger;
-  readonly #onIdle: () => void;
-
-  constructor(streamId: string, retransmitPackets: number, log: Logger, onIdle: () => void) {
-    this.streamId = streamId;
-    this.buffers = {
-      video: new RetransmitBuffer(retransmitPackets),
-      audio: new RetransmitBuffer(retransmitPackets),
-    };
-    this.#log = log;
-    this.#onIdle = onIdle;
-  }
-
-  /** Follows `p` (the first publisher, or the one that took over). */
-  attach(p: RtpPublisher): void {
-    if (this.publisher === p || p.ended) return;
-    const takeover = this.#lastSessionId !== null && this.#lastSessionId !== p.sessionId;
-    this.#detach();
-    this.publisher = p;
-    this.#lastSessionId = p.sessionId;
-    this.#videoCodec = p.video?.codec ?? null;
-    this.buffers.video.clear();
-    this.buffers.audio.clear();
-    if (takeover) {
-      for (const v of this.viewers) {
-        // A viewer negotiated one video codec: one it cannot decode is not sent, it ends.
-        if (v.sourceChanged(this.#videoCodec)) continue;
-        this.endedOnCodecChange++;
-        this.#log.info(
-          { streamId: this.streamId, viewerId: v.sessionId, from: v.videoCodec, to: this.#videoCodec },
-          'the new publisher sends a video codec this viewer did not negotiate: ending it',
-        );
-        void v.close('codec-changed');
-      }
-    }
-    this.#unsubscribe.push(
-      p.onRtp((kind, rtp, at) => this.#fanOut(kind, rtp, at)),
-      p.onEnd(() => this.#publisherEnded(p)),
-    );
-    if (takeover && this.viewers.size > 0) p.requestKeyframe();
-  }
-
-  #detach(): void {
-    for (const u of this.#unsubscribe.splice(0)) u();
-    this.publisher = null;
-  }
-
-  #publisherEnded(p: RtpPublisher): void {
-    if (this.publisher !== p) return;
-    this.#detach();
-    // A takeover made another session current before this one heard it ended.
-    this.#onIdle();
-  }
-
-  #fanOut(kind: 'video' | 'audio', rtp: RtpPacket, at: number): void {
-    this.buffers[kind].push(rtp);
-    if (this.viewers.size === 0) return;
-    const source = `${this.publisher?.sessionId ?? ''}:${rtp.header.ssrc}`;
-    const key =
-      kind === 'video' && this.#videoCodec !== null && startsKeyframe(this.#videoCodec, rtp.payload);
-    for (const v of this.viewers) {
-      try {
-        v.forward(kind, source, rtp, key, at);
-      } catch (e) {
-        this.#log.warn({ err: e, viewerId: v.sessionId }, 'forwarding to a viewer failed');
-      }
-    }
-  }
-
-  stats(): WhepStreamStats {
-    const sum: WhepStreamStats = {
-      viewers: this.viewers.size,
-      ...this.past,
-      endedOnCodecChange: this.endedOnCodecChange,
-      sessions: [],
-    };
-    for (const v of this.viewers) {
-      for (const k of Object.keys(this.past) as (keyof ViewerStats)[]) sum[k] += v.stats[k];
-      sum.sessions.push(v.view());
-    }
-    return sum;
-  }
-
-  close(): void {
-    this.#detach();
-  }
+  past: ViewerStats;
+  endedOnCodecChange: number;
 }
 
 /**
- * The WHEP role: viewers per stream, each fed the current publisher's RTP (no transcode).
- * A viewer joins a live stream only (409 otherwise); it follows a takeover and ends when
- * the stream ends. close() ends every viewer.
+ * The WHEP role: viewers per stream, each fed the stream's current publisher's RTP (no
+ * transcode) through one fan-out per stream. A viewer joins a live stream only (409
+ * otherwise); it follows a takeover and ends when the stream ends. close() ends every
+ * viewer.
  */
-export class WhepRegistry {
+export class WhepRegistry implements WhepPlayback {
   readonly #opts: WhepRegistryOptions;
   readonly #log: Logger;
-  readonly #streams = new Map<string, StreamFanout>();
+  readonly #watched = new Map<string, Watched>();
   readonly #viewers = new Map<string, WhepViewer>();
   #pending = 0;
   #endedOnCodecChange = 0;
-  readonly #offPublisher: () => void;
   readonly #timer: NodeJS.Timeout;
   #closing: Promise<void> | null = null;
 
   constructor(opts: WhepRegistryOptions) {
     this.#opts = opts;
     this.#log = opts.log.child({ component: 'whep' });
-    this.#offPublisher = opts.publishers.onPublisher((p) => this.#streams.get(p.streamId)?.attach(p));
     // Sender reports once a second (RFC 3550 allows 5 s; browsers sync audio and video on them).
     this.#timer = setInterval(() => {
       for (const v of this.#viewers.values()) v.sendReports();
@@ -198,16 +94,17 @@ export class WhepRegistry {
   async play(req: PlayRequest): Promise<WhepViewer> {
     if (this.#closing) throw new AppError('unavailable', 'WHEP is shutting down');
     const { streamId } = req;
-    const publisher = this.#opts.publishers.publisher(streamId);
-    if (!publisher || publisher.ended) throw new AppError('conflict', `stream ${streamId} is not live`);
+    const stream = this.#opts.streams.get(streamId);
+    if (!stream || stream.ended) throw new AppError('conflict', `stream ${streamId} is not live`);
+    const publisher = stream.source;
     const offer = negotiateViewerOffer(req.offer, {
       video: publisher.video
         ? { codec: publisher.video.codec, profileLevelId: publisher.video.profileLevelId }
         : null,
       audio: publisher.audio ? { codec: 'opus' } : null,
     });
-    const fanout = this.#fanout(streamId);
-    if (fanout.viewers.size + this.#pending >= this.maxViewersPerStream) {
+    const here = this.#watched.get(streamId)?.fanout.sinks.size ?? 0;
+    if (here + this.#pending >= this.maxViewersPerStream) {
       throw new AppError('unavailable', `stream ${streamId} has the most viewers it takes; try again later`);
     }
     if (this.#viewers.size + this.#pending >= (this.#opts.maxViewers ?? 2000)) {
@@ -222,65 +119,70 @@ export class WhepRegistry {
         videoCodec: publisher.video?.codec ?? null,
         network: { ...this.#opts.network, iceServers: this.#opts.iceServers },
         maxQueuedPackets: this.#opts.maxQueuedPackets ?? 512,
-        onKeyframeNeeded: () => fanout.publisher?.requestKeyframe(),
-        retransmit: (kind, seq) => fanout.buffers[kind].get(seq),
+        onKeyframeNeeded: () => this.#watched.get(streamId)?.fanout.requestKeyframe(),
+        retransmit: (kind, seq) => this.#watched.get(streamId)?.fanout.retransmit(kind, seq),
         log: this.#log,
       });
     } finally {
       this.#pending--;
     }
-    const current = this.#opts.publishers.publisher(streamId);
-    if (this.#closing || !current) {
+    const now = this.#opts.streams.get(streamId);
+    if (this.#closing || !now || now.ended) {
       await viewer.close(this.#closing ? 'shutdown' : 'stream-ended');
       throw this.#closing
         ? new AppError('unavailable', 'WHEP is shutting down')
         : new AppError('conflict', `stream ${streamId} is not live`);
     }
-    fanout.attach(current);
-    fanout.viewers.add(viewer);
+    const w = this.#watch(now);
+    w.fanout.sinks.add(viewer);
     this.#viewers.set(viewer.sessionId, viewer);
-    viewer.onEnd((reason) => this.#viewerEnded(fanout, viewer, reason));
-    current.requestKeyframe();
-    this.#log.info({ streamId, viewerId: viewer.sessionId, viewers: fanout.viewers.size }, 'viewer joined');
+    viewer.onEnd((reason) => this.#viewerEnded(w, viewer, reason));
+    w.fanout.requestKeyframe();
+    this.#log.info({ streamId, viewerId: viewer.sessionId, viewers: w.fanout.sinks.size }, 'viewer joined');
     return viewer;
   }
 
-  #fanout(streamId: string): StreamFanout {
-    let f = this.#streams.get(streamId);
-    if (!f) {
-      f = new StreamFanout(streamId, this.#opts.retransmitPackets ?? 512, this.#log, () =>
-        this.#publisherGone(streamId),
-      );
-      this.#streams.set(streamId, f);
-    }
-    return f;
+  /** The stream's fan-out, made and added to its readers at its first viewer. */
+  #watch(stream: LiveStream): Watched {
+    const known = this.#watched.get(stream.id);
+    if (known) return known;
+    const fanout: RtpFanout<WhepViewer> = new RtpFanout<WhepViewer>({
+      streamId: stream.id,
+      retransmitPackets: this.#opts.retransmitPackets ?? 512,
+      log: this.#log,
+      onCodecChanged: (sink, from, to) => {
+        w.endedOnCodecChange++;
+        this.#log.info(
+          { streamId: stream.id, viewerId: sink.sessionId, from, to },
+          'the new publisher sends a video codec this viewer did not negotiate: ending it',
+        );
+        void sink.close('codec-changed');
+      },
+      onStreamEnded: () => {
+        this.#unwatch(w);
+        for (const v of [...fanout.sinks]) void v.close('stream-ended');
+      },
+    });
+    const w: Watched = { fanout, leave: () => undefined, past: zeroViewerStats(), endedOnCodecChange: 0 };
+    this.#watched.set(stream.id, w);
+    w.leave = stream.addReader(fanout);
+    return w;
   }
 
-  /** The stream's publisher ended: follow the one that took over, or end every viewer. */
-  #publisherGone(streamId: string): void {
-    const f = this.#streams.get(streamId);
-    if (!f) return;
-    const next = this.#opts.publishers.publisher(streamId);
-    if (next && !next.ended) {
-      f.attach(next);
-      return;
-    }
-    this.#streams.delete(streamId);
-    f.close();
-    for (const v of [...f.viewers]) void v.close('stream-ended');
+  #unwatch(w: Watched): void {
+    if (this.#watched.get(w.fanout.streamId) === w) this.#watched.delete(w.fanout.streamId);
+    w.leave();
+    w.fanout.close();
   }
 
-  #viewerEnded(f: StreamFanout, v: WhepViewer, reason: ViewerEndReason): void {
+  #viewerEnded(w: Watched, v: WhepViewer, reason: ViewerEndReason): void {
     this.#viewers.delete(v.sessionId);
     if (reason === 'codec-changed') this.#endedOnCodecChange++;
-    if (f.viewers.delete(v)) {
-      for (const k of Object.keys(f.past) as (keyof ViewerStats)[]) f.past[k] += v.stats[k];
+    if (w.fanout.sinks.delete(v)) {
+      for (const k of Object.keys(w.past) as (keyof ViewerStats)[]) w.past[k] += v.stats[k];
     }
-    this.#log.info({ streamId: f.streamId, viewerId: v.sessionId, reason, ...v.stats }, 'viewer left');
-    if (f.viewers.size === 0 && this.#streams.get(f.streamId) === f) {
-      this.#streams.delete(f.streamId);
-      f.close();
-    }
+    this.#log.info({ streamId: w.fanout.streamId, viewerId: v.sessionId, reason, ...v.stats }, 'viewer left');
+    if (w.fanout.sinks.size === 0) this.#unwatch(w);
   }
 
   /** The viewer behind a WHEP session URL, if it is still running. */
@@ -304,7 +206,7 @@ export class WhepRegistry {
 
   /** WHEP viewers of a stream now (0 when none or not live). */
   viewers(streamId: string): number {
-    return this.#streams.get(streamId)?.viewers.size ?? 0;
+    return this.#watched.get(streamId)?.fanout.sinks.size ?? 0;
   }
 
   /**
@@ -312,17 +214,27 @@ export class WhepRegistry {
    * any), and each present viewer's own (`sessions`).
    */
   stats(streamId: string): WhepStreamStats | null {
-    return this.#streams.get(streamId)?.stats() ?? null;
+    const w = this.#watched.get(streamId);
+    if (!w) return null;
+    const sum: WhepStreamStats = {
+      viewers: w.fanout.sinks.size,
+      ...w.past,
+      endedOnCodecChange: w.endedOnCodecChange,
+      sessions: [],
+    };
+    for (const v of w.fanout.sinks) {
+      for (const k of Object.keys(w.past) as (keyof ViewerStats)[]) sum[k] += v.stats[k];
+      sum.sessions.push(v.view());
+    }
+    return sum;
   }
 
   /** Ends every viewer; idempotent. */
   close(): Promise<void> {
     if (!this.#closing) {
       clearInterval(this.#timer);
-      this.#offPublisher();
       const all = [...this.#viewers.values()];
-      for (const f of this.#streams.values()) f.close();
-      this.#streams.clear();
+      for (const w of [...this.#watched.values()]) this.#unwatch(w);
       this.#closing = Promise.allSettled(all.map((v) => v.close('shutdown'))).then(() => undefined);
     }
     return this.#closing;

@@ -24,7 +24,6 @@ import type { Logger } from '../../core/log.js';
 import type { VideoCodec } from '../../core/media.js';
 import type { WhepViewerStats } from '../../core/streams.js';
 import { PeerSignaling } from '../peer/signaling.js';
-import type { IceFragment } from '../sdp/ice-fragment.js';
 import { answerOffer, createPeer, videoFeedback, type PeerNetworkOptions } from '../whip/peer.js';
 import type { NegotiatedViewerOffer, ViewerTrackChoice } from './offer.js';
 import { TrackRewriter } from './rewriter.js';
@@ -162,7 +161,8 @@ export class WhepViewer {
   readonly #tracks: { video: ViewerTrack | null; audio: ViewerTrack | null } = { video: null, audio: null };
   readonly #endListeners = new Set<(reason: ViewerEndReason) => void>();
   readonly #disposers: (() => void)[] = [];
-  readonly #signaling: PeerSignaling;
+  /** ICE for PATCH: trickle, restart, the entity tag (what the session routes call). */
+  readonly signaling: PeerSignaling;
   /** SRTP fast path, once DTLS is up (undefined: not looked up yet; null: werift's path). */
   #srtp: FastSrtp | null | undefined;
   #transport: RTCDtlsTransport | null = null;
@@ -178,7 +178,7 @@ export class WhepViewer {
     this.#opts = opts;
     this.#pc = viewerPeer(opts.network, opts.videoCodec);
     this.#log = opts.log.child({ streamId: opts.streamId, viewerId: this.sessionId });
-    this.#signaling = new PeerSignaling(this.#pc, opts.offer, opts.network, this.#log, () => !this.ended);
+    this.signaling = new PeerSignaling(this.#pc, opts.offer, opts.network, this.#log, () => !this.ended);
   }
 
   /** Applies the (negotiated) offer; a failure closes the peer and throws `bad_request`. */
@@ -236,11 +236,6 @@ export class WhepViewer {
 
   get ended(): boolean {
     return this.#endReason !== null;
-  }
-
-  /** Entity tag of the current ICE session; changes on ICE restart. */
-  get etag(): string {
-    return this.#signaling.etag;
   }
 
   /** The video codec this viewer negotiated (null: its video m-line carries nothing). */
@@ -400,22 +395,6 @@ export class WhepViewer {
   }
 
   // PATCH
-
-  isIceRestart(frag: IceFragment): boolean {
-    return this.#signaling.isIceRestart(frag);
-  }
-
-  addCandidates(frag: IceFragment): Promise<void> {
-    return this.#signaling.addCandidates(frag);
-  }
-
-  /** ICE restart (as for WHIP): the server's new fragment; `etag` changes, media goes on. */
-  async restartIce(frag: IceFragment): Promise<string> {
-    const { fragment, answer } = await this.#signaling.restartIce(frag);
-    this.answer = answer;
-    this.#log.info('viewer ICE restarted');
-    return fragment;
-  }
 
   onEnd(listener: (reason: ViewerEndReason) => void): () => void {
     if (this.ended) return () => undefined;

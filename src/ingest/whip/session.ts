@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { RTCPeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
 import { AppError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { AudioTrackInfo, FrameSource, MediaFrame, VideoTrackInfo } from '../../core/media.js';
+import type { AudioTrackInfo, MediaFrame, VideoTrackInfo } from '../../core/media.js';
+import type { LiveSource, RtpListener } from '../../live/index.js';
 import type { IngestStats } from '../../core/streams.js';
 import { AudioReceiver } from '../rtp/audio-receiver.js';
 import { MediaEpoch } from '../rtp/media-clock.js';
 import { VideoReceiver } from '../rtp/video-receiver.js';
 import { PeerSignaling } from '../peer/signaling.js';
-import type { IceFragment } from '../sdp/ice-fragment.js';
 import type { NegotiatedOffer } from '../sdp/offer.js';
 import { KeyframeRequester } from './keyframe-requester.js';
 import { answerOffer, createIngestPeer, type PeerNetworkOptions } from './peer.js';
@@ -20,12 +20,6 @@ import { answerOffer, createIngestPeer, type PeerNetworkOptions } from './peer.j
  */
 export type SessionEndReason =
   'deleted' | 'takeover' | 'ice-failed' | 'peer-closed' | 'media-timeout' | 'shutdown';
-
-/**
- * A tap on the session's received RTP, in arrival order (before reordering): the packet
- * object werift parsed, shared by every listener, which must not change it.
- */
-export type RtpListener = (kind: 'video' | 'audio', rtp: RtpPacket, arrivalMs: number) => void;
 
 export interface WhipSessionOptions {
   streamId: string;
@@ -45,10 +39,10 @@ function wallMs(): number {
 
 /**
  * One WHIP publish: owns its RTCPeerConnection and turns what it receives into frames on
- * one clock (FrameSource). Ends once, for one reason; close() is idempotent and returns
+ * one clock, and hands on its RTP as received (LiveSource). Ends once, for one reason; close() is idempotent and returns
  * the same promise on every call.
  */
-export class WhipSession implements FrameSource {
+export class WhipSession implements LiveSource {
   readonly streamId: string;
   readonly sessionId = randomBytes(16).toString('base64url');
   readonly startedAtMs = Date.now();
@@ -70,7 +64,8 @@ export class WhipSession implements FrameSource {
   #badPackets = 0;
   #lastMediaMs = wallMs();
   #timer: NodeJS.Timeout | null = null;
-  readonly #signaling: PeerSignaling;
+  /** ICE for PATCH: trickle, restart, the entity tag (what the session routes call). */
+  readonly signaling: PeerSignaling;
   #endReason: SessionEndReason | null = null;
   /** False for a session whose negotiation failed: it never ran, so its end is not logged. */
   #started = true;
@@ -81,7 +76,7 @@ export class WhipSession implements FrameSource {
     this.#opts = opts;
     this.#pc = pc;
     this.#log = opts.log.child({ streamId: opts.streamId, sessionId: this.sessionId });
-    this.#signaling = new PeerSignaling(pc, opts.offer, opts.network, this.#log, () => !this.ended);
+    this.signaling = new PeerSignaling(pc, opts.offer, opts.network, this.#log, () => !this.ended);
   }
 
   /**
@@ -190,7 +185,7 @@ export class WhipSession implements FrameSource {
     }
   }
 
-  // FrameSource
+  // LiveSource
 
   get epochMs(): number {
     // Media time 0 is the first frame's arrival; until then the session's start stands in.
@@ -207,11 +202,6 @@ export class WhipSession implements FrameSource {
 
   get audio(): AudioTrackInfo | null {
     return this.#audio ? { codec: 'opus', sampleRate: 48000, channels: 2 } : null;
-  }
-
-  /** Entity tag of the current ICE session (RFC 9725 4.3.1); changes on ICE restart. */
-  get etag(): string {
-    return this.#signaling.etag;
   }
 
   get ended(): boolean {
@@ -247,24 +237,6 @@ export class WhipSession implements FrameSource {
 
   requestKeyframe(): void {
     this.#keyframes?.request(wallMs());
-  }
-
-  // ICE (PATCH)
-
-  isIceRestart(frag: IceFragment): boolean {
-    return this.#signaling.isIceRestart(frag);
-  }
-
-  /** Trickled candidates (RFC 8840). Throws a `bad_request` AppError for ones werift rejects. */
-  addCandidates(frag: IceFragment): Promise<void> {
-    return this.#signaling.addCandidates(frag);
-  }
-
-  /** ICE restart (see PeerSignaling.restartIce): the server's new fragment; `etag` changes. */
-  async restartIce(frag: IceFragment): Promise<string> {
-    const { fragment, answer } = await this.#signaling.restartIce(frag);
-    this.answer = answer;
-    return fragment;
   }
 
   stats(): IngestStats {

@@ -1,14 +1,7 @@
 import { Writable } from 'node:stream';
 import { isStreamId } from '../../core/ids.js';
 import type { Logger } from '../../core/log.js';
-import {
-  JSON_TYPE,
-  MULTIVARIANT_NAME,
-  objectKey,
-  playlistName,
-  PLAYLIST_TYPE,
-  stateName,
-} from '../names.js';
+import { JSON_TYPE, MULTIVARIANT_NAME, objectKey, playlistName, PLAYLIST_TYPE, stateName } from '../names.js';
 import type { LiveBus, LivePublishedPart } from './bus.js';
 import { MEASURE_AFTER_SEGMENTS, liveMultivariant } from './multivariant.js';
 import { renderLivePlaylist, renditionReport } from './playlist.js';

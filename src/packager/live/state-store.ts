@@ -24,9 +24,7 @@ const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const snapshotSchema = z.object({
   v: z.literal(1),
   state: liveRenditionStateSchema,
-  retired: z
-    .array(z.object({ msn: count, names: z.array(name).max(100_000), map: name }))
-    .max(10_000),
+  retired: z.array(z.object({ msn: count, names: z.array(name).max(100_000), map: name })).max(10_000),
   initIndex: count,
 });
 

@@ -253,13 +253,6 @@ export class LiveTimeline {
     return fx;
   }
 
-  /** Sets PART-TARGET while nothing is listed yet (the first fragment tells the real part length). */
-  setPartTarget(partTarget: number): void {
-    if (this.#s.segments.length > 0 || this.#s.open)
-      throw new Error('PART-TARGET is fixed once parts are listed');
-    this.#s.partTarget = partTarget;
-  }
-
   /** EXT-X-ENDLIST. The open segment must have been closed (or given up with dropOpen). */
   end(): void {
     if (this.#s.open)

@@ -1,6 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { spawnOwned } from '../../core/child.js';
+import { searchPath } from '../../core/config.js';
 
 /**
  * The file `bin` names (a path, or a name looked up on PATH) if it is an executable
@@ -8,12 +9,7 @@ import { spawnOwned } from '../../core/child.js';
  * is not a spawn error but setpriv's exit 127, so this is how "cannot start" is told apart.
  */
 export function findExecutable(bin: string): string | null {
-  const candidates = bin.includes('/')
-    ? [bin]
-    : (process.env.PATH ?? '')
-        .split(path.delimiter)
-        .filter(Boolean)
-        .map((dir) => path.join(dir, bin));
+  const candidates = bin.includes('/') ? [bin] : searchPath().map((dir) => path.join(dir, bin));
   for (const file of candidates) {
     try {
       accessSync(file, constants.X_OK);

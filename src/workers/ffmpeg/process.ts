@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { spawnOwned } from '../../core/child.js';
+import { childEnvironment } from '../../core/config.js';
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { findExecutable } from './capture.js';
@@ -124,7 +125,7 @@ export class FfmpegProcess {
     const child = spawnOwned(opts.bin, opts.args, {
       stdio: ['pipe', 'pipe', 'pipe', ...Array.from({ length: opts.outputCount }, () => 'pipe' as const)],
       // SVT-AV1 logs its banner at info level whatever -loglevel says; keep its warnings.
-      env: { ...process.env, SVT_LOG: process.env.SVT_LOG ?? '2' },
+      env: childEnvironment({ SVT_LOG: '2' }),
     });
     this.#child = child;
     this.outputs = [];

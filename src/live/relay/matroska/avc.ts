@@ -1,5 +1,5 @@
-import { BitReader, nalToRbsp } from '../codecs/bit-reader.js';
-import { H264_NAL, h264NalType } from '../codecs/h264-access-unit.js';
+import { BitReader, nalToRbsp } from '../../../core/codecs/bit-reader.js';
+import { H264_NAL, h264NalType } from '../../../core/codecs/h264-access-unit.js';
 
 /**
  * H.264 for Matroska (`V_MPEG4/ISO/AVC`): blocks hold length-prefixed NAL units, and

@@ -1,14 +1,32 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { AppError } from '../core/errors.js';
-import { isStreamId } from '../core/ids.js';
-import type { Logger } from '../core/log.js';
-import type { FrameSources } from '../core/media.js';
-import { RelayBody } from './relay-body.js';
+import { AppError } from '../../core/errors.js';
+import { isStreamId } from '../../core/ids.js';
+import type { Logger } from '../../core/log.js';
+import type { LiveStream } from '../stream.js';
+import type { Readable } from 'node:stream';
+import { RelayBody, type RelayBodyMeta } from './body.js';
 
-export type { RelayBodyMeta } from './relay-body.js';
+export type { RelayBodyMeta } from './body.js';
+
+/** What the relay route (src/api/routes/relay.ts) needs of the relay. */
+export interface RelayApi {
+  /**
+   * Throws AppError `not_found` when the stream has no current session, then
+   * `unauthorized` when `token` does not open it.
+   */
+  open(streamId: string, token: string | null): RelayBodyHandle;
+}
+
+export interface RelayBodyHandle {
+  readonly body: Readable;
+  /** Resolves at the body's first key frame; rejects `not_found` if the stream ends first. */
+  readonly ready: Promise<RelayBodyMeta>;
+  close(): void;
+}
 
 export interface MediaRelayOptions {
-  sources: FrameSources;
+  /** The live streams of this process. */
+  streams: { get(streamId: string): LiveStream | null };
   log: Logger;
   /**
    * Bytes a body may queue for a consumer that reads slower than the stream arrives
@@ -30,7 +48,7 @@ const MAX_TOKENS_PER_STREAM = 16;
  * a per-stream bearer token that whoever queues the live job sets with authorize().
  * The HTTP side is src/api/routes/relay.ts.
  */
-export class MediaRelay {
+export class MediaRelay implements RelayApi {
   readonly #o: Required<MediaRelayOptions>;
   readonly #log: Logger;
   /** sha256 of each stream's tokens, oldest first: compared in constant time, never kept in clear. */
@@ -91,15 +109,14 @@ export class MediaRelay {
    */
   open(streamId: string, token: string | null): RelayBody {
     if (this.#closed) throw new AppError('unavailable', 'the relay is shutting down');
-    const source = this.#o.sources.current(streamId);
-    if (source === null || source.ended) throw new AppError('not_found', `stream ${streamId} is not live`);
+    const stream = this.#o.streams.get(streamId);
+    if (stream === null || stream.ended) throw new AppError('not_found', `stream ${streamId} is not live`);
     if (token === null || !this.verify(streamId, token)) {
       throw new AppError('unauthorized', 'a valid relay token is required');
     }
     const body: RelayBody = new RelayBody({
       streamId,
-      source,
-      current: () => this.#o.sources.current(streamId),
+      stream,
       log: this.#log.child({ streamId }),
       maxBufferedBytes: this.#o.maxBufferedBytes,
       keyframeRetryMs: this.#o.keyframeRetryMs,

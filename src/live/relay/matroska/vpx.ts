@@ -1,4 +1,4 @@
-import { BitReader } from '../codecs/bit-reader.js';
+import { BitReader } from '../../../core/codecs/bit-reader.js';
 
 /**
  * Frame sizes from VP8 and VP9 key frames, for the track's PixelWidth/PixelHeight.

@@ -1,8 +1,10 @@
 import { Readable } from 'node:stream';
-import { AppError } from '../core/errors.js';
-import type { Logger } from '../core/log.js';
-import type { FrameSource, MediaFrame } from '../core/media.js';
-import { RelayMuxer, type DropReason, type RelayTracks } from './relay-muxer.js';
+import { AppError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { MediaFrame } from '../../core/media.js';
+import type { LiveReader } from '../reader.js';
+import type { LiveSource } from '../source.js';
+import { RelayMuxer, type DropReason, type RelayTracks } from './muxer.js';
 
 /** What the relay's response headers say about a body, known once its first key frame arrived. */
 export interface RelayBodyMeta {
@@ -23,9 +25,8 @@ export interface RelayBodyStats {
 
 export interface RelayBodyOptions {
   streamId: string;
-  source: FrameSource;
-  /** The stream's current session now: followed when `source` ends before the body started. */
-  current: () => FrameSource | null;
+  /** The live stream the body reads: it attaches the body to its current source at once. */
+  stream: { addReader(reader: LiveReader): () => void };
   log: Logger;
   /** Bytes queued for a slow consumer before frames are dropped up to the next key frame. */
   maxBufferedBytes: number;
@@ -35,15 +36,17 @@ export interface RelayBodyOptions {
 }
 
 /**
- * One relay response body: the Matroska stream of one publish session from its next
- * key frame until the session ends. Frames are muxed and pushed in the listener that
- * receives them (no timer, no batching), so each reaches the socket in the same tick.
+ * One relay response body, a reader of a live stream: the Matroska stream of one publish
+ * session from its next key frame until that session ends or is taken over (the worker
+ * then asks again and starts its next run on the new session). Before its first key
+ * frame a body follows a takeover instead. Frames are muxed and pushed in the listener
+ * that receives them (no timer, no batching), so each reaches the socket in the same tick.
  *
  * `ready` resolves with the header values once the first key frame is in, and rejects
- * with `not_found` if the session ends first and no other session took over. close()
- * (the client left, or the relay shuts down) is idempotent.
+ * with `not_found` if the stream ends first. close() (the client left, or the relay
+ * shuts down) is idempotent.
  */
-export class RelayBody {
+export class RelayBody implements LiveReader {
   readonly body: Readable;
   readonly ready: Promise<RelayBodyMeta>;
   readonly stats: RelayBodyStats = {
@@ -54,9 +57,10 @@ export class RelayBody {
   };
   readonly #o: RelayBodyOptions;
   #log: Logger;
-  #source: FrameSource;
-  #muxer: RelayMuxer;
+  #source: LiveSource | null = null;
+  #muxer: RelayMuxer | null = null;
   #detach: (() => void)[] = [];
+  #leave: () => void = () => undefined;
   #timer: NodeJS.Timeout | null = null;
   #resolve!: (meta: RelayBodyMeta) => void;
   #reject!: (e: Error) => void;
@@ -65,9 +69,7 @@ export class RelayBody {
 
   constructor(o: RelayBodyOptions) {
     this.#o = o;
-    this.#source = o.source;
     this.#log = o.log;
-    this.#muxer = new RelayMuxer(o.source);
     this.ready = new Promise<RelayBodyMeta>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -77,10 +79,10 @@ export class RelayBody {
     this.body = new Readable({ read: () => undefined, highWaterMark: 64 * 1024 });
     this.body.on('close', () => this.close());
     this.#timer = setInterval(() => {
-      if (this.#muxer.waitingForKeyframe) this.#source.requestKeyframe();
+      if (this.#muxer?.waitingForKeyframe) this.#source?.requestKeyframe();
     }, o.keyframeRetryMs);
     this.#timer.unref();
-    this.#attach(o.source);
+    this.#leave = o.stream.addReader(this);
   }
 
   get started(): boolean {
@@ -90,6 +92,7 @@ export class RelayBody {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#leave();
     this.#detachSource();
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
@@ -100,16 +103,34 @@ export class RelayBody {
     this.#o.onClose?.();
   }
 
-  #attach(source: FrameSource): void {
+  attach(source: LiveSource, takeover: boolean): void {
+    if (this.#closed) return;
+    if (this.#started) {
+      // This body is one session's media: a takeover ends it, and the worker's next run
+      // (its next request) reads the new session.
+      this.#log.debug({ next: source.sessionId }, 'session taken over: relay body ends');
+      this.#end();
+      return;
+    }
+    if (takeover) this.#log.debug({ next: source.sessionId }, 'taken over before a key frame: following');
+    this.#detachSource();
     this.#source = source;
     this.#muxer = new RelayMuxer(source);
     this.#log = this.#o.log.child({ sessionId: source.sessionId });
-    this.#detach = [source.onFrame((f) => this.#onFrame(f)), source.onEnd((r) => this.#onEnd(r))];
-    if (source.ended) {
-      this.#onEnd('ended before the relay subscribed');
+    this.#detach = [source.onFrame((f) => this.#onFrame(f))];
+    source.requestKeyframe();
+  }
+
+  streamEnded(reason: string): void {
+    if (this.#closed) return;
+    this.#detachSource();
+    if (this.#started) {
+      this.#log.debug({ reason }, 'stream ended: relay body ends');
+      this.#end();
       return;
     }
-    source.requestKeyframe();
+    this.#reject(new AppError('not_found', `stream ${this.#o.streamId} ended (${reason})`));
+    this.close();
   }
 
   #detachSource(): void {
@@ -118,23 +139,21 @@ export class RelayBody {
   }
 
   #onFrame(frame: MediaFrame): void {
-    if (this.#closed) return;
-    if (
-      this.#started &&
-      this.body.readableLength > this.#o.maxBufferedBytes &&
-      !this.#muxer.waitingForKeyframe
-    ) {
+    const source = this.#source;
+    const muxer = this.#muxer;
+    if (this.#closed || !source || !muxer) return;
+    if (this.#started && this.body.readableLength > this.#o.maxBufferedBytes && !muxer.waitingForKeyframe) {
       // Decided before muxing: bytes once muxed must be sent, or block times would refer
       // to a cluster the consumer never saw.
       this.stats.resyncs++;
-      this.#muxer.resync();
-      this.#source.requestKeyframe();
+      muxer.resync();
+      source.requestKeyframe();
       this.#log.warn(
         { buffered: this.body.readableLength, resyncs: this.stats.resyncs },
         'relay consumer is behind: dropping frames up to the next key frame',
       );
     }
-    const out = this.#muxer.push(frame);
+    const out = muxer.push(frame);
     switch (out.type) {
       case 'drop':
         this.stats.dropped[out.reason]++;
@@ -147,8 +166,8 @@ export class RelayBody {
         this.#started = true;
         const meta: RelayBodyMeta = {
           streamId: this.#o.streamId,
-          sessionId: this.#source.sessionId,
-          epochMs: this.#source.epochMs + out.baseUs / 1000,
+          sessionId: source.sessionId,
+          epochMs: source.epochMs + out.baseUs / 1000,
           tracks: out.tracks,
         };
         this.#log.debug({ baseUs: out.baseUs, tracks: out.tracks }, 'relay body starts');
@@ -165,27 +184,6 @@ export class RelayBody {
     this.stats.frames++;
     this.stats.bytes += bytes.length;
     this.body.push(bytes);
-  }
-
-  #onEnd(reason: string): void {
-    if (this.#closed) return;
-    this.#detachSource();
-    if (this.#started) {
-      this.#log.debug({ reason }, 'session ended: relay body ends');
-      this.#end();
-      return;
-    }
-    const next = this.#o.current();
-    if (next !== null && next !== this.#source && !next.ended) {
-      this.#log.debug(
-        { reason, next: next.sessionId },
-        'session ended before a key frame: following its successor',
-      );
-      this.#attach(next);
-      return;
-    }
-    this.#reject(new AppError('not_found', `stream ${this.#o.streamId} ended (${reason})`));
-    this.close();
   }
 
   #end(): void {

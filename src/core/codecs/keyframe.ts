@@ -1,4 +1,4 @@
-import type { VideoCodec } from '../../core/media.js';
+import type { VideoCodec } from '../media.js';
 
 /**
  * Whether an RTP payload starts a key frame a decoder can begin at: H.264 (RFC 6184) an

@@ -1,5 +1,5 @@
-import type { AudioCodec, AudioTrackInfo, MediaFrame, VideoCodec, VideoTrackInfo } from '../core/media.js';
-import { H264_NAL, h264NalType, splitAnnexB } from './codecs/h264-access-unit.js';
+import type { AudioCodec, AudioTrackInfo, MediaFrame, VideoCodec, VideoTrackInfo } from '../../core/media.js';
+import { H264_NAL, h264NalType, splitAnnexB } from '../../core/codecs/h264-access-unit.js';
 import { avcDecoderConfig, lengthPrefixed, parseSps } from './matroska/avc.js';
 import { opusHead } from './matroska/opus.js';
 import { vp8KeyframeSize, vp9KeyframeSize, type FrameSize } from './matroska/vpx.js';

@@ -1,0 +1,150 @@
+import { AppError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import { negotiateOffer } from '../sdp/offer.js';
+import type { SdpSessionHandle } from '../peer/session-handle.js';
+import type { PeerNetworkOptions } from './peer.js';
+import { WhipSession } from './session.js';
+
+/** What ingest needs of the live streams: a publish slot per negotiation (live/streams.ts). */
+export interface StreamPublishing {
+  /** Throws `conflict` when the stream may not be published now (TAKEOVER=reject). */
+  reserve(streamId: string): {
+    publish(session: WhipSession, presetId: string | undefined): unknown;
+    cancel(): void;
+  };
+}
+
+/** What the WHIP routes (src/api/routes/whip.ts) need of ingest. */
+export interface WhipIngest {
+  /** Throws AppErrors (400, 409, 422, 503) for offers it cannot take. */
+  publish(req: PublishRequest): Promise<SdpSessionHandle & { answer: string }>;
+  session(streamId: string, sessionId: string): SdpSessionHandle | null;
+  end(streamId: string, sessionId: string): Promise<boolean>;
+}
+
+export interface IngestRegistryOptions {
+  log: Logger;
+  /** Where a negotiated session goes: a new live stream, or a takeover. */
+  streams: StreamPublishing;
+  /** ICE_SERVERS. */
+  iceServers: readonly string[];
+  /** MEDIA_TIMEOUT_MS. */
+  mediaTimeoutMs: number;
+  /** Host addresses, IPv6 and port range for ICE (see PeerNetworkOptions). */
+  network?: Omit<PeerNetworkOptions, 'iceServers'>;
+  /** Publish sessions at once, all streams together; more get 503. @defaultValue 64 */
+  maxSessions?: number;
+  /** Key frame requests per session at most this often. @defaultValue 500 */
+  keyframeMinIntervalMs?: number;
+  /** True once the process drains (SIGTERM): publishes get 503. */
+  draining?: () => boolean;
+  /** Whether `?preset=` names a preset; an unknown one is refused before anything changes. */
+  presetExists?: (presetId: string) => Promise<boolean>;
+}
+
+export interface PublishRequest {
+  streamId: string;
+  /** The SDP offer as received. */
+  offer: string;
+  presetId?: string;
+}
+
+/**
+ * The WHIP sessions of this process (POST, PATCH, DELETE), under one cap. A negotiated
+ * session is handed to the live streams, which make it a stream's source (a new stream,
+ * or a takeover). close() ends every session.
+ */
+export class IngestRegistry implements WhipIngest {
+  readonly #opts: IngestRegistryOptions;
+  readonly #log: Logger;
+  readonly #sessions = new Map<string, WhipSession>();
+  /** Offers being negotiated now. */
+  #negotiating = 0;
+  #closing: Promise<void> | null = null;
+
+  constructor(opts: IngestRegistryOptions) {
+    this.#opts = opts;
+    this.#log = opts.log.child({ component: 'ingest' });
+  }
+
+  /**
+   * Negotiates a publish. Throws an AppError: `unavailable` while draining, over the
+   * session cap or closing; `validation_failed` for an unknown preset; `bad_request` /
+   * `unprocessable` for an offer ingest cannot take; `conflict` when the stream is live
+   * and TAKEOVER=reject. Nothing changes unless it succeeds.
+   */
+  async publish(req: PublishRequest): Promise<WhipSession> {
+    const { streamId } = req;
+    if (this.#opts.draining?.()) {
+      throw new AppError(
+        'unavailable',
+        'this instance is shutting down: publish again (to another instance)',
+      );
+    }
+    if (req.presetId && this.#opts.presetExists && !(await this.#opts.presetExists(req.presetId))) {
+      throw new AppError('validation_failed', `unknown preset ${req.presetId}`, { field: 'preset' });
+    }
+    const offer = negotiateOffer(req.offer);
+    if (this.#closing) throw new AppError('unavailable', 'ingest is shutting down');
+    const slot = this.#opts.streams.reserve(streamId);
+    if (this.#sessions.size + this.#negotiating >= (this.#opts.maxSessions ?? 64)) {
+      slot.cancel();
+      throw new AppError('unavailable', 'too many publish sessions; try again later');
+    }
+    this.#negotiating++;
+    let session: WhipSession;
+    try {
+      session = await WhipSession.start({
+        streamId,
+        offer,
+        network: { ...this.#opts.network, iceServers: this.#opts.iceServers },
+        mediaTimeoutMs: this.#opts.mediaTimeoutMs,
+        keyframeMinIntervalMs: this.#opts.keyframeMinIntervalMs ?? 500,
+        log: this.#log,
+      });
+    } catch (e) {
+      slot.cancel();
+      throw e;
+    } finally {
+      this.#negotiating--;
+    }
+    if (this.#closing) {
+      slot.cancel();
+      await session.close('shutdown');
+      throw new AppError('unavailable', 'ingest is shutting down');
+    }
+    this.#sessions.set(session.sessionId, session);
+    session.onEnd(() => this.#sessions.delete(session.sessionId));
+    slot.publish(session, req.presetId);
+    return session;
+  }
+
+  /** The session behind a WHIP session URL, if it is still running. */
+  session(streamId: string, sessionId: string): WhipSession | null {
+    const s = this.#sessions.get(sessionId);
+    return s && s.streamId === streamId && !s.ended ? s : null;
+  }
+
+  /** DELETE: ends the session; false when there is no such running session. */
+  async end(streamId: string, sessionId: string): Promise<boolean> {
+    const s = this.session(streamId, sessionId);
+    if (!s) return false;
+    await s.close('deleted');
+    return true;
+  }
+
+  /** Publish sessions running now. */
+  get sessions(): number {
+    return this.#sessions.size;
+  }
+
+  /** Ends every session (reason `shutdown`); idempotent. */
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = Promise.allSettled([...this.#sessions.values()].map((s) => s.close('shutdown'))).then(
+        () => undefined,
+      );
+    }
+    return this.#closing;
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * The worker role: BullMQ queues and job lifecycle, the ffmpeg process and its argument
+ * builders, the worker registry. What the composition root and the API use.
+ */
+export { JobsClient, type JobsClientOptions } from './jobs-client.js';
+export { probeCapabilities } from './ffmpeg/probe.js';
+export { WorkerDirectory } from './worker-registry.js';
+export { WorkerRole } from './worker-role.js';
