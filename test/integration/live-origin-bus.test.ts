@@ -10,6 +10,20 @@ import {
 } from '../../src/packager/live/redis-bus.js';
 import { TimelineFeed } from '../helpers/live-timeline-feed.js';
 
+const feed = new TimelineFeed();
+feed.beginRun();
+feed.parts(3);
+/** A live event of stream `streamId` publishing part 1.2, with the part's bytes when given. */
+const liveEvent = (streamId: string, partBody?: Buffer): LiveEvent => ({
+  v: 1,
+  streamId,
+  rendition: 'v',
+  state: feed.t.state,
+  part: { msn: 1, part: 2, uri: 'v_1.2.m4s' },
+  at: Date.now(),
+  ...(partBody ? { partBody } : {}),
+});
+
 /** The Redis transport of live events, against the test Redis (REDIS_URL from the global setup). */
 describe('RedisLiveBus', () => {
   const url = process.env.REDIS_URL!;
@@ -19,17 +33,7 @@ describe('RedisLiveBus', () => {
     owned.push(b);
     return b;
   };
-  const f = new TimelineFeed();
-  f.beginRun();
-  f.parts(3);
-  const event = (streamId: string): LiveEvent => ({
-    v: 1,
-    streamId,
-    rendition: 'v',
-    state: f.t.state,
-    part: { msn: 1, part: 2, uri: 'v_1.2.m4s' },
-    at: Date.now(),
-  });
+  const event = (streamId: string): LiveEvent => liveEvent(streamId);
   const until = async (cond: () => boolean, ms = 3000) => {
     const end = Date.now() + ms;
     while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
@@ -83,19 +87,9 @@ describe('RedisLiveBus', () => {
 
 describe('the live bus of a process', () => {
   const url = process.env.REDIS_URL!;
-  const f = new TimelineFeed();
-  f.beginRun();
-  f.parts(3);
+  const f = feed;
   const body = Buffer.alloc(100 * 1024, 7);
-  const event = (streamId: string): LiveEvent => ({
-    v: 1,
-    streamId,
-    rendition: 'v',
-    state: f.t.state,
-    part: { msn: 1, part: 2, uri: 'v_1.2.m4s' },
-    at: Date.now(),
-    partBody: body,
-  });
+  const event = (streamId: string): LiveEvent => liveEvent(streamId, body);
   const until = async (cond: () => boolean, ms = 5000) => {
     const end = Date.now() + ms;
     while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));

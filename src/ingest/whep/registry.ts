@@ -3,6 +3,7 @@ import type { Logger } from '../../core/log.js';
 import type { WhepViewerStats } from '../../core/streams.js';
 import { RtpFanout, type LiveStream } from '../../live/index.js';
 import type { SdpSessionHandle } from '../peer/session-handle.js';
+import { SessionTable } from '../peer/session-table.js';
 import type { PeerNetworkOptions } from '../whip/peer.js';
 import { negotiateViewerOffer } from './offer.js';
 import { WhepViewer, zeroViewerStats, type ViewerEndReason, type ViewerStats } from './viewer.js';
@@ -66,7 +67,7 @@ export class WhepRegistry implements WhepPlayback {
   readonly #opts: WhepRegistryOptions;
   readonly #log: Logger;
   readonly #watched = new Map<string, Watched>();
-  readonly #viewers = new Map<string, WhepViewer>();
+  readonly #viewers = new SessionTable<WhepViewer>();
   #pending = 0;
   #endedOnCodecChange = 0;
   readonly #timer: NodeJS.Timeout;
@@ -135,7 +136,7 @@ export class WhepRegistry implements WhepPlayback {
     }
     const w = this.#watch(now);
     w.fanout.sinks.add(viewer);
-    this.#viewers.set(viewer.sessionId, viewer);
+    this.#viewers.add(viewer, (l) => viewer.onEnd(l));
     viewer.onEnd((reason) => this.#viewerEnded(w, viewer, reason));
     w.fanout.requestKeyframe();
     this.#log.info({ streamId, viewerId: viewer.sessionId, viewers: w.fanout.sinks.size }, 'viewer joined');
@@ -176,7 +177,6 @@ export class WhepRegistry implements WhepPlayback {
   }
 
   #viewerEnded(w: Watched, v: WhepViewer, reason: ViewerEndReason): void {
-    this.#viewers.delete(v.sessionId);
     if (reason === 'codec-changed') this.#endedOnCodecChange++;
     if (w.fanout.sinks.delete(v)) {
       for (const k of Object.keys(w.past) as (keyof ViewerStats)[]) w.past[k] += v.stats[k];
@@ -187,16 +187,12 @@ export class WhepRegistry implements WhepPlayback {
 
   /** The viewer behind a WHEP session URL, if it is still running. */
   session(streamId: string, sessionId: string): WhepViewer | null {
-    const v = this.#viewers.get(sessionId);
-    return v && v.streamId === streamId && !v.ended ? v : null;
+    return this.#viewers.get(streamId, sessionId);
   }
 
   /** DELETE: ends the viewer; false when there is no such running viewer. */
-  async end(streamId: string, sessionId: string): Promise<boolean> {
-    const v = this.session(streamId, sessionId);
-    if (!v) return false;
-    await v.close('deleted');
-    return true;
+  end(streamId: string, sessionId: string): Promise<boolean> {
+    return this.#viewers.end(streamId, sessionId);
   }
 
   /** Viewers ended (all streams, since start) because a takeover changed the video codec. */
@@ -233,7 +229,7 @@ export class WhepRegistry implements WhepPlayback {
   close(): Promise<void> {
     if (!this.#closing) {
       clearInterval(this.#timer);
-      const all = [...this.#viewers.values()];
+      const all = this.#viewers.values();
       for (const w of [...this.#watched.values()]) this.#unwatch(w);
       this.#closing = Promise.allSettled(all.map((v) => v.close('shutdown'))).then(() => undefined);
     }

@@ -2,6 +2,7 @@ import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { negotiateOffer } from '../sdp/offer.js';
 import type { SdpSessionHandle } from '../peer/session-handle.js';
+import { SessionTable } from '../peer/session-table.js';
 import type { PeerNetworkOptions } from './peer.js';
 import { WhipSession } from './session.js';
 
@@ -57,7 +58,7 @@ export interface PublishRequest {
 export class IngestRegistry implements WhipIngest {
   readonly #opts: IngestRegistryOptions;
   readonly #log: Logger;
-  readonly #sessions = new Map<string, WhipSession>();
+  readonly #sessions = new SessionTable<WhipSession>();
   /** Offers being negotiated now. */
   #negotiating = 0;
   #closing: Promise<void> | null = null;
@@ -113,24 +114,19 @@ export class IngestRegistry implements WhipIngest {
       await session.close('shutdown');
       throw new AppError('unavailable', 'ingest is shutting down');
     }
-    this.#sessions.set(session.sessionId, session);
-    session.onEnd(() => this.#sessions.delete(session.sessionId));
+    this.#sessions.add(session, (l) => session.onEnd(l));
     slot.publish(session, req.presetId);
     return session;
   }
 
   /** The session behind a WHIP session URL, if it is still running. */
   session(streamId: string, sessionId: string): WhipSession | null {
-    const s = this.#sessions.get(sessionId);
-    return s && s.streamId === streamId && !s.ended ? s : null;
+    return this.#sessions.get(streamId, sessionId);
   }
 
   /** DELETE: ends the session; false when there is no such running session. */
-  async end(streamId: string, sessionId: string): Promise<boolean> {
-    const s = this.session(streamId, sessionId);
-    if (!s) return false;
-    await s.close('deleted');
-    return true;
+  end(streamId: string, sessionId: string): Promise<boolean> {
+    return this.#sessions.end(streamId, sessionId);
   }
 
   /** Publish sessions running now. */
@@ -141,7 +137,7 @@ export class IngestRegistry implements WhipIngest {
   /** Ends every session (reason `shutdown`); idempotent. */
   close(): Promise<void> {
     if (!this.#closing) {
-      this.#closing = Promise.allSettled([...this.#sessions.values()].map((s) => s.close('shutdown'))).then(
+      this.#closing = Promise.allSettled(this.#sessions.values().map((s) => s.close('shutdown'))).then(
         () => undefined,
       );
     }
