@@ -41,6 +41,8 @@ export interface VodJobData {
     label: string;
   };
   submittedAt: string;
+  /** Written by the worker: the ladder as planned for the file, and the rungs it left out. */
+  plan?: LadderPlanView;
   /** Written by the worker that runs it, when it starts. */
   run?: JobRun;
 }
@@ -57,8 +59,16 @@ export interface LiveJobData {
    */
   relay: { url: string; token: string };
   submittedAt: string;
+  /** Written by the worker: the ladder as planned for the source, and the rungs it left out. */
+  plan?: LadderPlanView;
   /** Written by the worker that runs it, when it starts (again on each attempt). */
   run?: JobRun;
+}
+
+/** A ladder as planned for a source: the rungs produced, and those left out with why. */
+export interface LadderPlanView {
+  rungs: { name: string; width: number; height: number; fps: number; bitrateKbps: number }[];
+  dropped: { name: string; reason: string }[];
 }
 
 /** The encoder family a job runs on, and whether that is a fallback from preferred hardware. */

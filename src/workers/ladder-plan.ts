@@ -1,3 +1,4 @@
+import type { LadderPlanView } from '../core/jobs.js';
 import { rungName, type Preset, type Rung } from '../core/preset.js';
 
 /**
@@ -128,4 +129,18 @@ export function planLadder(preset: Preset, source: SourceShape): LadderPlan {
 /** The preset with its ladder replaced by the planned one (what the argument builders take). */
 export function plannedPreset(preset: Preset, plan: LadderPlan): Preset {
   return { ...preset, ladder: plan.rungs };
+}
+
+/** What a job records of its plan (GET /api/jobs and /api/streams show it). */
+export function planView(p: LadderPlan): LadderPlanView {
+  return {
+    rungs: p.rungs.map((r) => ({
+      name: r.name,
+      width: r.width,
+      height: r.height,
+      fps: r.fps,
+      bitrateKbps: r.videoBitrateKbps,
+    })),
+    dropped: p.dropped,
+  };
 }

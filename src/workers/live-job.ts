@@ -8,9 +8,10 @@ import type { Preset } from '../core/preset.js';
 import type { LivePackagerFactory, LivePackagerLike, LivePackagerRun } from '../packager/index.js';
 import { buildFfmpegArgs, LIVE_PIPE_INPUT } from './ffmpeg/args.js';
 import { chooseJobEncoder, ladderRenditions } from './ladder.js';
+import { planLadder, plannedPreset, planView, type LadderPlan } from './ladder-plan.js';
 import { RestartPolicy, type RestartPolicyOptions } from './live-restart.js';
 import { runLive, type LiveRunOutcome } from './live-run.js';
-import { requestRelay, RelayUnavailableError, type RelayAnswer } from './relay-client.js';
+import { requestRelay, RelayUnavailableError, type RelayAnswer, type RelayBodyInfo } from './relay-client.js';
 
 export interface LiveTiming {
   /** Relay connection silent this long (before headers or mid-body) counts as lost, ms. @defaultValue 15000 */
@@ -75,6 +76,9 @@ export async function runLiveJob(
   const relayFailures = new RestartPolicy(timing.relayFailures);
   let packager: LivePackagerLike | null = null;
   let packagerHasAudio = false;
+  /** The plan of the last run: a session of another shape re-plans the ladder. */
+  let planKey = '';
+  let plan: LadderPlan | null = null;
   let runs = 0;
   let doneMs = 0;
   let notFound = 0;
@@ -110,20 +114,42 @@ export async function runLiveJob(
         if (info.video === null) {
           throw new AppError('validation_failed', `live stream ${streamId} has no video track to transcode`);
         }
+        const next = planFor(preset, info);
+        const key = JSON.stringify(next.rungs.map((r) => [r.name, r.width, r.height, r.fps]));
+        const replanned = plan !== null && key !== planKey;
+        plan = next;
+        const effective = plannedPreset(preset, next);
         if (packager === null) {
           packagerHasAudio = info.audio !== null;
-          packager = deps.packagers({ ...packagerOptions(preset, streamId, packagerHasAudio), log });
+          packager = deps.packagers({ ...packagerOptions(effective, streamId, packagerHasAudio), log });
         }
         const hasAudio = packagerHasAudio && info.audio !== null;
         if (packagerHasAudio && !hasAudio) log.warn('this session has no audio: the audio rendition pauses');
-        outputs = ladderRenditions(preset, hasAudio).map((r) => r.name);
-        args = buildFfmpegArgs(preset, choice.family, {
+        const renditions = ladderRenditions(effective, hasAudio);
+        outputs = renditions.map((r) => r.name);
+        args = buildFfmpegArgs(effective, choice.family, {
           input: LIVE_PIPE_INPUT,
           live: { format: 'matroska' },
           hasAudio,
           firstOutputFd: 3,
         });
-        run = packager.startRun(info.epochMs);
+        run = packager.startRun(
+          info.epochMs,
+          replanned ? ladderRenditions(effective, packagerHasAudio) : undefined,
+        );
+        if (key !== planKey) {
+          planKey = key;
+          log.info(
+            {
+              ladder: next.rungs.map((r) => `${r.name} ${r.width}x${r.height}@${r.fps}`),
+              dropped: next.dropped,
+            },
+            replanned
+              ? 'the new session has another shape: ladder re-planned'
+              : 'ladder planned for the source',
+          );
+          void job.updateData({ ...job.data, plan: planView(next) }).catch(() => undefined);
+        }
       } catch (e) {
         body.destroy();
         throw e;
@@ -187,9 +213,19 @@ export async function runLiveJob(
     family: choice.family,
     hwFallback: choice.fallback,
     durationMs: doneMs,
-    renditions: ladderRenditions(preset, packagerHasAudio).map((r) => r.name),
+    renditions: ladderRenditions(plan ? plannedPreset(preset, plan) : preset, packagerHasAudio).map(
+      (r) => r.name,
+    ),
     runs,
   };
+}
+
+/** The ladder for a relay body: fitted to the source's size and frame rate when the relay knows them. */
+function planFor(preset: Preset, info: RelayBodyInfo): LadderPlan {
+  if (info.width !== null && info.height !== null) {
+    return planLadder(preset, { width: info.width, height: info.height, fps: info.fps });
+  }
+  return planLadder(preset, { width: 3840, height: 2160, fps: info.fps });
 }
 
 function packagerOptions(preset: Preset, streamId: string, audio: boolean) {

@@ -10,6 +10,10 @@ export interface RelayBodyInfo {
   epochMs: number;
   video: VideoCodec | null;
   audio: AudioCodec | null;
+  /** The video's coded size and frame rate, when the relay knows them. */
+  width: number | null;
+  height: number | null;
+  fps: number | null;
 }
 
 export type RelayAnswer =
@@ -102,5 +106,15 @@ function parseInfo(res: IncomingMessage): RelayBodyInfo | string {
     if (kind === 'video' && VIDEO.has(codec)) video = codec as VideoCodec;
     else if (kind === 'audio' && AUDIO.has(codec)) audio = codec as AudioCodec;
   }
-  return { sessionId, epochMs, video, audio };
+  const size = /^(\d{1,5})x(\d{1,5})$/.exec(String(res.headers['x-whipcast-video-size'] ?? ''));
+  const fps = Number(res.headers['x-whipcast-video-fps']);
+  return {
+    sessionId,
+    epochMs,
+    video,
+    audio,
+    width: size ? Number(size[1]) : null,
+    height: size ? Number(size[2]) : null,
+    fps: Number.isFinite(fps) && fps >= 1 && fps <= 240 ? fps : null,
+  };
 }

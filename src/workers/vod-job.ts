@@ -11,6 +11,7 @@ import { buildFfmpegArgs } from './ffmpeg/args.js';
 import { FfmpegProcess } from './ffmpeg/process.js';
 import { probeInput } from './ffmpeg/probe.js';
 import { chooseJobEncoder, ladderRenditions } from './ladder.js';
+import { planLadder, plannedPreset, planView } from './ladder-plan.js';
 
 export interface VodJobDeps {
   ffmpegPath: string;
@@ -28,11 +29,26 @@ export async function runVodJob(
   signal: AbortSignal,
   deps: VodJobDeps,
 ): Promise<VodJobResult> {
-  const { preset, input, assetId } = job.data;
-  const choice = chooseJobEncoder(preset, deps);
+  const { input, assetId } = job.data;
+  const choice = chooseJobEncoder(job.data.preset, deps);
 
   const media = await probeInput(deps.ffmpegPath, input.path);
   if (!media.hasVideo) throw new AppError('validation_failed', `${input.label} has no video stream`);
+  // The ladder fitted to the file: its display shape (pixel aspect, rotation) and frame rate.
+  const plan = planLadder(job.data.preset, {
+    width: media.width ?? 3840,
+    height: media.height ?? 2160,
+    sar: media.sar ?? null,
+    rotation: media.rotation ?? null,
+    fps: media.fps ?? null,
+  });
+  const preset = plannedPreset(job.data.preset, plan);
+  await job
+    .updateData({
+      ...job.data,
+      plan: planView(plan),
+    })
+    .catch(() => undefined);
 
   const renditions = ladderRenditions(preset, media.hasAudio);
   const args = buildFfmpegArgs(preset, choice.family, {

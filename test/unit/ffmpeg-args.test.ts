@@ -59,8 +59,8 @@ describe('buildFfmpegArgs: the whole argument list per family', () => {
       '-protocol_whitelist', 'file', '-format_whitelist', FORMATS,
       '-i', '/media/in.mp4',
       '-filter_complex',
-      '[0:V:0]split=2[s0][s1];[s0]fps=30:start_time=0,scale=1280:720,format=yuv420p,setsar=1[v0];' +
-        '[s1]fps=30:start_time=0,scale=640:360,format=yuv420p,setsar=1[v1];' +
+      '[0:V:0]split=2[s0][s1];[s0]fps=30:start_time=0,scale=1280:720:force_original_aspect_ratio=decrease:force_divisible_by=2,pad=1280:720:(ow-iw)/2:(oh-ih)/2,format=yuv420p,setsar=1[v0];' +
+        '[s1]fps=30:start_time=0,scale=640:360:force_original_aspect_ratio=decrease:force_divisible_by=2,pad=640:360:(ow-iw)/2:(oh-ih)/2,format=yuv420p,setsar=1[v1];' +
         '[0:a:0]aresample=async=1:first_pts=0[a]',
       '-map', '[v0]',
       '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-profile:v', 'high',
@@ -204,8 +204,8 @@ describe('buildFfmpegArgs: the whole argument list per family', () => {
       '-rw_timeout', '10000000',
       '-i', 'tcp://127.0.0.1:41000',
       '-filter_complex',
-      '[0:V:0]split=2[s0][s1];[s0]fps=30:start_time=0,scale=1280:720,format=yuv420p,setsar=1[v0];' +
-        '[s1]fps=30:start_time=0,scale=640:360,format=yuv420p,setsar=1[v1];' +
+      '[0:V:0]split=2[s0][s1];[s0]fps=30:start_time=0,scale=1280:720:force_original_aspect_ratio=decrease:force_divisible_by=2,pad=1280:720:(ow-iw)/2:(oh-ih)/2,format=yuv420p,setsar=1[v0];' +
+        '[s1]fps=30:start_time=0,scale=640:360:force_original_aspect_ratio=decrease:force_divisible_by=2,pad=640:360:(ow-iw)/2:(oh-ih)/2,format=yuv420p,setsar=1[v1];' +
         '[0:a:0]aresample=async=1:first_pts=0[a]',
     ]);
     expect(args.filter((a) => a === '-bf')).toHaveLength(2);

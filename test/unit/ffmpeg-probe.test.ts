@@ -40,6 +40,22 @@ Input #0, mp3, from 'cover.mp3':
 At least one output file must be specified
 `;
 
+// The layout ffmpeg 5.1 prints for a phone recording held sideways, and for PAL DV.
+const PHONE = `Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'phone.mp4':
+  Duration: 00:00:10.01, start: 0.000000, bitrate: 17000 kb/s
+  Stream #0:0[0x1](eng): Video: h264 (High) (avc1 / 0x31637661), yuv420p(tv, bt709, progressive), 1920x1080, 16800 kb/s, SAR 1:1 DAR 16:9, 29.97 fps, 29.97 tbr, 90k tbn (default)
+    Metadata:
+      handler_name    : VideoHandle
+    Side data:
+      displaymatrix: rotation of -90.00 degrees
+  Stream #0:1[0x2](eng): Audio: aac (LC) (mp4a / 0x6134706D), 48000 Hz, stereo, fltp, 192 kb/s (default)
+`;
+
+const DV = `Input #0, avi, from 'dv.avi':
+  Duration: 00:00:04.00, start: 0.000000, bitrate: 28800 kb/s
+  Stream #0:0: Video: dvvideo (dvsd / 0x64737664), yuv420p, 720x576 [SAR 16:15 DAR 4:3], 28800 kb/s, 25 fps, 25 tbr, 25 tbn
+`;
+
 const TS_PIPE = `Input #0, mpegts, from 'pipe:0':
   Duration: N/A, start: 1.400000, bitrate: N/A
   Program 1 
@@ -58,8 +74,21 @@ describe('parseInputInfo', () => {
       hasAudio: true,
       width: 640,
       height: 360,
+      sar: { num: 1, den: 1 },
+      fps: 30,
       videoCodec: 'h264',
     });
+  });
+
+  it("reads the pixel shape, the frame rate and a phone's rotation", () => {
+    expect(parseInputInfo(PHONE)).toMatchObject({
+      width: 1920,
+      height: 1080,
+      sar: { num: 1, den: 1 },
+      fps: 29.97,
+      rotation: -90,
+    });
+    expect(parseInputInfo(DV)).toMatchObject({ width: 720, height: 576, sar: { num: 16, den: 15 }, fps: 25 });
   });
 
   it('does not count cover art as video', () => {

@@ -50,6 +50,7 @@ export function relayRouter(deps: { relay: RelayApi }): Router {
         .filter(Boolean)
         .join(','),
       ...(t.width !== null && t.height !== null ? { 'X-Whipcast-Video-Size': `${t.width}x${t.height}` } : {}),
+      ...(meta.fps !== null ? { 'X-Whipcast-Video-Fps': String(meta.fps) } : {}),
     });
     // Each frame is its own write: no Nagle delay behind the previous one.
     req.socket.setNoDelay(true);

@@ -13,6 +13,8 @@ export interface RelayBodyMeta {
   /** Wall clock (epoch ms) of media time 0 of this body: its first key frame. */
   epochMs: number;
   tracks: RelayTracks;
+  /** The source's frame rate as ingest measured it so far; null before it knows. */
+  fps: number | null;
 }
 
 export interface RelayBodyStats {
@@ -169,6 +171,7 @@ export class RelayBody implements LiveReader {
           sessionId: source.sessionId,
           epochMs: source.epochMs + out.baseUs / 1000,
           tracks: out.tracks,
+          fps: measuredFps(source),
         };
         this.#log.debug({ baseUs: out.baseUs, tracks: out.tracks }, 'relay body starts');
         this.#resolve(meta);
@@ -190,4 +193,15 @@ export class RelayBody implements LiveReader {
     this.#detachSource();
     if (!this.body.readableEnded) this.body.push(null);
   }
+}
+
+/** Frame rates a camera or encoder sends, to snap a measured rate to. */
+const COMMON_FPS = [10, 12, 15, 20, 24, 25, 30, 48, 50, 60];
+
+/** The source's video frame rate as ingest measured it, snapped to a common rate; null when unknown. */
+function measuredFps(source: LiveSource): number | null {
+  const fps = source.stats().video?.fps ?? 0;
+  if (!(fps >= 1)) return null;
+  const near = COMMON_FPS.find((f) => Math.abs(f - fps) / f < 0.12);
+  return near ?? Math.round(fps);
 }

@@ -63,7 +63,8 @@ export class LivePackager implements LivePackagerLike {
   /** Renditions whose EXT-X-RENDITION-REPORT the other stored playlists carry. */
   readonly #reporting = new Set<string>();
   readonly #multivariant: LatestWriter;
-  readonly #ready: Promise<void>;
+  #ready: Promise<void>;
+  readonly #args: LivePackagerArgs;
   #run: (RunContext & { taken: Set<string>; ready: Promise<void>; measured: boolean }) | null = null;
   #runSeq = 0;
   #initIndex = 0;
@@ -84,41 +85,68 @@ export class LivePackager implements LivePackagerLike {
     this.streamId = a.streamId;
     this.#o = o;
     this.#log = a.log.child({ streamId: a.streamId, component: 'live-packager' });
+    this.#args = a;
     const onError = (what: string) => (err: unknown) => this.#log.warn({ err }, `${what} failed`);
-    for (const spec of a.renditions) {
-      const r = new LiveRendition({
-        streamId: a.streamId,
-        spec,
-        storage: o.storage,
-        log: this.#log,
-        partSeconds: a.partSeconds,
-        segmentSeconds: a.segmentSeconds,
-        windowSegments: o.windowSegments ?? DEFAULT_WINDOW_SEGMENTS,
-        ...(o.maxBoxBytes === undefined ? {} : { maxBoxBytes: o.maxBoxBytes }),
-        gapDuration: (msn) => this.#gapDuration(msn),
-        changed: (rr, part, body) => this.#changed(rr, part, body),
-        deleteLater: (names) => this.#delete(names),
-      });
-      this.#renditions.set(spec.name, r);
-      this.#writers.set(
-        spec.name,
-        new LatestWriter(() => this.#writePlaylist(r), onError(`writing ${spec.name}.m3u8`)),
-      );
-    }
+    for (const spec of a.renditions) this.#add(spec);
     this.#multivariant = new LatestWriter(() => this.#writeMultivariant(), onError('writing index.m3u8'));
-    this.#ready = Promise.all([...this.#renditions.values()].map((r) => r.enqueue(() => r.load()))).then(
-      () => {
-        this.#initIndex = Math.max(0, ...[...this.#renditions.values()].map((r) => r.initIndex));
-      },
-    );
+    this.#ready = this.#loadAll([...this.#renditions.values()], Promise.resolve());
     // Observed by every operation; a failed resume fails them all.
     this.#ready.catch((err: unknown) => this.#log.error({ err }, 'could not resume the stored playlists'));
   }
 
-  startRun(epochMs: number): LivePackagerRun {
+  /** A rendition of the stream, not yet resumed (#loadAll). */
+  #add(spec: RenditionSpec): LiveRendition {
+    const a = this.#args;
+    const r = new LiveRendition({
+      streamId: a.streamId,
+      spec,
+      storage: this.#o.storage,
+      log: this.#log,
+      partSeconds: a.partSeconds,
+      segmentSeconds: a.segmentSeconds,
+      windowSegments: this.#o.windowSegments ?? DEFAULT_WINDOW_SEGMENTS,
+      ...(this.#o.maxBoxBytes === undefined ? {} : { maxBoxBytes: this.#o.maxBoxBytes }),
+      gapDuration: (msn) => this.#gapDuration(msn),
+      changed: (rr, part, body) => this.#changed(rr, part, body),
+      deleteLater: (names) => this.#delete(names),
+    });
+    this.#renditions.set(spec.name, r);
+    this.#writers.set(
+      spec.name,
+      new LatestWriter(
+        () => this.#writePlaylist(r),
+        (err: unknown) => this.#log.warn({ err }, `writing ${spec.name}.m3u8 failed`),
+      ),
+    );
+    return r;
+  }
+
+  /** Resumes `rs` from their stored state, after `before`; init indexes go on from the highest. */
+  #loadAll(rs: LiveRendition[], before: Promise<void>): Promise<void> {
+    return before
+      .then(() => Promise.all(rs.map((r) => r.enqueue(() => r.load()))))
+      .then(() => {
+        this.#initIndex = Math.max(this.#initIndex, ...rs.map((r) => r.initIndex));
+      });
+  }
+
+  startRun(epochMs: number, renditions?: RenditionSpec[]): LivePackagerRun {
     if (this.#closing || this.#ending)
       throw new Error(`live packager ${this.streamId}: startRun() after end() or close()`);
     if (!Number.isFinite(epochMs)) throw new RangeError('epochMs must be a number');
+    if (renditions) {
+      // A new plan (a source of another shape took over): renditions it adds start now,
+      // after resuming whatever a previous worker stored of them; those it keeps take
+      // their new size.
+      checkRenditions(renditions);
+      const added: LiveRendition[] = [];
+      for (const spec of renditions) {
+        const known = this.#renditions.get(spec.name);
+        if (known) known.spec = spec;
+        else added.push(this.#add(spec));
+      }
+      if (added.length > 0) this.#ready = this.#loadAll(added, this.#ready);
+    }
     const prev = this.#run;
     const run = {
       seq: ++this.#runSeq,
@@ -268,7 +296,9 @@ export class LivePackager implements LivePackagerLike {
     if (members.some((r) => !r.track || !r.timeline)) return;
     // Rewritten when the ladder's members or codecs change, and once per run when bit
     // rates can be measured; not at every segment as the measured figures drift.
-    const key = members.map((r) => `${r.spec.name}:${r.track!.codec}`).join(',');
+    const key = members
+      .map((r) => `${r.spec.name}:${r.track!.codec}:${r.track!.width ?? 0}x${r.track!.height ?? 0}`)
+      .join(",");
     const measured = members.every((r) => r.runSegments.length >= MEASURE_AFTER_SEGMENTS);
     if (key === this.#multivariantKey && (run.measured || !measured)) return;
     const text = renderMultivariantPlaylist(

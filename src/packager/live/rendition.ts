@@ -61,7 +61,8 @@ interface Input {
  * written when its last part is known).
  */
 export class LiveRendition {
-  readonly spec: RenditionSpec;
+  /** What the worker plans for this rendition; a run with a new plan updates it. */
+  spec: RenditionSpec;
   readonly #o: LiveRenditionOptions;
   readonly #log: Logger;
   timeline: LiveTimeline | null = null;

@@ -33,8 +33,12 @@ export interface LivePackagerRun {
 }
 
 export interface LivePackagerLike {
-  /** Starts one ffmpeg run's input; a run after the first begins with EXT-X-DISCONTINUITY. epochMs anchors PROGRAM-DATE-TIME: wall clock of media time 0 of this run. */
-  startRun(epochMs: number): LivePackagerRun;
+  /**
+   * Starts one ffmpeg run's input; a run after the first begins with EXT-X-DISCONTINUITY.
+   * epochMs anchors PROGRAM-DATE-TIME: wall clock of media time 0 of this run.
+   * `renditions`: the run's ladder when it differs from the one before (a re-plan).
+   */
+  startRun(epochMs: number, renditions?: RenditionSpec[]): LivePackagerRun;
   /** The stream ended: EXT-X-ENDLIST on every playlist. */
   end(): Promise<void>;
   close(): Promise<void>;

@@ -24,8 +24,13 @@ export const x264Args: FamilyArgs = {
 
   inputOptions: () => [],
 
-  // The encoders take 8-bit 4:2:0 whatever the source was (10-bit, 4:2:2, RGB screen capture).
-  scaleFilter: (rung) => `scale=${rung.width}:${rung.height},format=yuv420p`,
+  // The rung's box, the source fitted inside with its aspect ratio kept and padded, never
+  // stretched: the box was planned for the source's shape, and when a browser lowers its
+  // resolution mid-session (or a file changes size) the output sizes stay those of the
+  // plan. The encoders take 8-bit 4:2:0 whatever the source was (10-bit, 4:2:2, RGB).
+  scaleFilter: (rung) =>
+    `scale=${rung.width}:${rung.height}:force_original_aspect_ratio=decrease:force_divisible_by=2,` +
+    `pad=${rung.width}:${rung.height}:(ow-iw)/2:(oh-ih)/2,format=yuv420p`,
 
   encoderOptions(rung: Rung, preset: Preset, io: FfmpegIo): string[] {
     const { preset: speed } = preset.encoders.x264;

@@ -147,6 +147,11 @@ export interface InputInfo {
   hasAudio: boolean;
   width?: number;
   height?: number;
+  /** Sample aspect ratio, when the stream declares one. */
+  sar?: { num: number; den: number };
+  /** Display rotation (its display matrix), degrees; ffmpeg turns decoded frames by it. */
+  rotation?: number;
+  fps?: number;
   /** ffmpeg's codec name: h264, hevc, vp9, ... */
   videoCodec?: string;
 }
@@ -217,6 +222,18 @@ export function parseInputInfo(stderr: string): InputInfo | null {
         info.width = Number(size[1]);
         info.height = Number(size[2]);
       }
+      const sar = /SAR (\d{1,5}):(\d{1,5}) DAR/.exec(details);
+      if (sar && Number(sar[1]) > 0 && Number(sar[2]) > 0)
+        info.sar = { num: Number(sar[1]), den: Number(sar[2]) };
+      const fps = /, (\d{1,4}(?:\.\d{1,3})?) fps[,\s]/.exec(`${details} `);
+      if (fps) info.fps = Number(fps[1]);
+      // Side data follows the stream line: "displaymatrix: rotation of -90.00 degrees".
+      const after = section.slice((m.index ?? 0) + m[0].length);
+      const next = after.search(/^\s*Stream #/m);
+      const rot = /displaymatrix: rotation of (-?\d{1,3}(?:\.\d+)?) degrees/.exec(
+        next < 0 ? after : after.slice(0, next),
+      );
+      if (rot) info.rotation = Math.round(Number(rot[1]));
     }
   }
   return info;
