@@ -12,6 +12,12 @@ export interface RenditionSpec {
   fps?: number;
   /** Encoder target, kb/s; VOD measures real bit rates, live publishing starts from this. */
   nominalBitrateKbps: number;
+  /**
+   * The most the encoder is configured to send, kb/s (video: its VBV maxrate; audio: its
+   * bit rate). A live variant declares at least this as BANDWIDTH from its first playlist.
+   * @defaultValue nominalBitrateKbps
+   */
+  peakBitrateKbps?: number;
 }
 
 /** Throws a RangeError naming the first problem with a ladder's rendition list. */

@@ -6,8 +6,8 @@ import { partName, segmentName } from './names.js';
  * (werift's processor shape), so the VOD writer and the live publisher share it.
  *
  * Every fragment becomes one part. A segment ends before the first independent
- * fragment that crosses into the next slot of the grid `k × segmentSeconds` on the
- * media timeline. Because the grid is the same for every rendition, audio (where
+ * fragment that crosses into the next slot of the grid `first + k × segmentSeconds` on
+ * the media timeline. Because the grid is the same for every rendition, audio (where
  * every fragment is independent) cuts at the same media times as video whose GOPs
  * are aligned to the grid, and the renditions' segments line up.
  */
@@ -21,6 +21,13 @@ export interface SegmenterOptions {
   kind: 'video' | 'audio';
   /** Media sequence number of the first segment. @defaultValue 1 */
   firstMsn?: number;
+  /**
+   * Where the first cut may come, seconds (a whole number of GOPs); the grid then goes on
+   * from there every segmentSeconds. A live run's first segment is cut short at its first
+   * GOP so that a complete segment exists early: some players (Shaka) start only once
+   * every rendition has one. @defaultValue segmentSeconds
+   */
+  firstSegmentSeconds?: number;
   /**
    * A segment that reaches this many seconds is cut even without a keyframe, so a
    * stream whose keyframes stop cannot grow one segment (and the memory behind it)
@@ -99,9 +106,13 @@ export class Segmenter {
 
   constructor(options: SegmenterOptions) {
     if (!(options.segmentSeconds > 0)) throw new RangeError('segmentSeconds must be positive');
+    if (options.firstSegmentSeconds !== undefined && !(options.firstSegmentSeconds > 0)) {
+      throw new RangeError('firstSegmentSeconds must be positive');
+    }
     this.#o = {
       firstMsn: 1,
       maxSegmentSeconds: options.segmentSeconds * 3,
+      firstSegmentSeconds: options.segmentSeconds,
       ...options,
     };
     this.#nextMsn = this.#o.firstMsn;
@@ -185,11 +196,14 @@ export class Segmenter {
   /**
    * The grid slot of the fragment's midpoint: a fragment straddling a boundary goes
    * to the side holding most of it, so the cut lands on the fragment edge nearest
-   * the boundary (audio fragments rarely start exactly on it).
+   * the boundary (audio fragments rarely start exactly on it). Slot 0 ends at
+   * firstSegmentSeconds, each later one segmentSeconds after the one before.
    */
   #slot(f: FragmentTimes): number {
     const mid = (f.decodeTime + f.duration / 2) / f.timescale;
-    return Math.floor(mid / this.#o.segmentSeconds + 1e-9);
+    const first = this.#o.firstSegmentSeconds;
+    if (mid < first - 1e-9) return 0;
+    return 1 + Math.floor((mid - first) / this.#o.segmentSeconds + 1e-9);
   }
 
   #close(seg: OpenSegment): SegmentReady {

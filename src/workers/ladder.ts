@@ -2,7 +2,7 @@ import type { Capabilities } from '../core/capabilities.js';
 import type { HwaccelSetting } from '../core/config.js';
 import type { JobRun } from '../core/jobs.js';
 import type { Logger } from '../core/log.js';
-import { rungName, type Preset } from '../core/preset.js';
+import { rungMaxrateKbps, rungName, type Preset } from '../core/preset.js';
 import type { RenditionSpec } from '../packager/index.js';
 import { chooseEncoder, type EncoderChoice } from './ffmpeg/encoder-choice.js';
 
@@ -18,6 +18,7 @@ export function ladderRenditions(preset: Preset, audio: boolean): RenditionSpec[
     height: r.height,
     fps: r.fps,
     nominalBitrateKbps: r.videoBitrateKbps,
+    peakBitrateKbps: rungMaxrateKbps(r),
   }));
   if (audio) renditions.push({ name: 'audio', kind: 'audio', nominalBitrateKbps: preset.audio.bitrateKbps });
   return renditions;

@@ -234,6 +234,7 @@ function packagerOptions(preset: Preset, streamId: string, audio: boolean) {
     renditions: ladderRenditions(preset, audio),
     partSeconds: preset.partSeconds,
     segmentSeconds: preset.segmentSeconds,
+    firstSegmentSeconds: preset.gopSeconds,
   };
 }
 

@@ -398,10 +398,20 @@ export function checkMultivariantPlaylist(text: string, o: MultivariantCheckOpti
     if (o.audio && !audio.some((a) => a.groupId === v.audio))
       bad.push(`${v.uri}: AUDIO group ${v.audio} has no EXT-X-MEDIA`);
   }
+  // Largest picture first, in a stable order (players start on the first variant, and a
+  // list that reorders between reloads confuses their level indexes); BANDWIDTH may be
+  // raised by a measured peak without reordering.
+  const area = (v: (typeof p.variants)[number]) =>
+    v.resolution ? v.resolution.width * v.resolution.height : 0;
   for (let i = 1; i < p.variants.length; i++) {
-    if (p.variants[i]!.bandwidth > p.variants[i - 1]!.bandwidth)
-      bad.push('variants are not highest BANDWIDTH first');
+    if (area(p.variants[i]!) > area(p.variants[i - 1]!)) bad.push('variants are not largest picture first');
   }
+  // RFC 8216bis 4.4.6.2: CLOSED-CAPTIONS=NONE on one EXT-X-STREAM-INF means on all of them.
+  if (
+    /CLOSED-CAPTIONS=NONE/.test(text) &&
+    (text.match(/CLOSED-CAPTIONS=NONE/g) ?? []).length !== p.variants.length
+  )
+    bad.push('CLOSED-CAPTIONS=NONE on some variants only');
   if (bad.length > 0) throw new LlhlsError(bad, text);
   return p;
 }

@@ -1,9 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  MEASURE_AFTER_SEGMENTS,
-  liveMultivariant,
-  type LiveVariantInput,
-} from '../../src/packager/live/multivariant.js';
+import { liveMultivariant, type LiveVariantInput } from '../../src/packager/live/multivariant.js';
 import type { TrackInfo } from '../../src/packager/mp4/init.js';
 import { renderMultivariantPlaylist } from '../../src/packager/playlist/multivariant.js';
 import { checkMultivariantPlaylist } from '../helpers/llhls-check.js';
@@ -33,46 +29,67 @@ const audio: TrackInfo = {
 };
 
 describe('live multivariant playlist', () => {
-  const inputs = (segments: { duration: number; byteLength: number }[]): LiveVariantInput[] => [
+  const inputs = (
+    segments: { duration: number; byteLength: number }[],
+    measuredPeakBps = 0,
+  ): LiveVariantInput[] => [
     {
-      spec: { name: '180p', kind: 'video', width: 320, height: 180, nominalBitrateKbps: 200 },
+      spec: {
+        name: '180p',
+        kind: 'video',
+        width: 320,
+        height: 180,
+        nominalBitrateKbps: 200,
+        peakBitrateKbps: 220,
+      },
       track: video('avc1.42c00d', 320, 180),
       frameSeconds: 1 / 25,
       segments,
-      targetDuration: 1,
+      measuredPeakBps: 0,
     },
     {
-      spec: { name: '360p', kind: 'video', width: 640, height: 360, fps: 30, nominalBitrateKbps: 800 },
+      spec: {
+        name: '360p',
+        kind: 'video',
+        width: 640,
+        height: 360,
+        fps: 30,
+        nominalBitrateKbps: 800,
+        peakBitrateKbps: 880,
+      },
       track: video('avc1.64001e', 640, 360),
       segments,
-      targetDuration: 1,
+      measuredPeakBps,
     },
     {
       spec: { name: 'audio', kind: 'audio', nominalBitrateKbps: 64 },
       track: audio,
-      segments,
-      targetDuration: 1,
+      segments: [],
+      measuredPeakBps: 0,
     },
   ];
 
-  it('starts from the nominal bit rates, highest first, with codecs, sizes, frame rates and the audio group', () => {
+  it('declares the configured peaks from the start, highest first, with codecs, sizes, frame rates, no captions and the audio group', () => {
     const p = liveMultivariant(inputs([]), { audioLanguage: 'en', audioName: 'English' });
     const text = renderMultivariantPlaylist(p);
     checkMultivariantPlaylist(text, { video: ['180p', '360p'], audio: 'audio' });
     expect(p.variants.map((v) => [v.uri, v.bandwidth, v.averageBandwidth, v.frameRate])).toEqual([
-      ['360p.m3u8', 1_296_000, 864_000, 30],
-      ['180p.m3u8', 396_000, 264_000, 25],
+      ['360p.m3u8', 944_000, 864_000, 30],
+      ['180p.m3u8', 284_000, 264_000, 25],
     ]);
     expect(text).toContain(
       '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio.m3u8"',
     );
     expect(text).toContain('CODECS="avc1.64001e,mp4a.40.2"');
+    expect(text.match(/CLOSED-CAPTIONS=NONE/g)).toHaveLength(2);
   });
 
-  it('uses measured bit rates once enough segments exist', () => {
-    const segs = Array.from({ length: MEASURE_AFTER_SEGMENTS }, () => ({ duration: 1, byteLength: 50_000 }));
-    const p = liveMultivariant(inputs(segs));
-    // 400 kb/s per rendition, video + audio.
-    expect(p.variants[0]).toMatchObject({ bandwidth: 800_000, averageBandwidth: 800_000 });
+  it('raises BANDWIDTH to a measured peak above the configured one, never below it, and measures the average', () => {
+    const segs = [{ duration: 1, byteLength: 50_000 }];
+    const p = liveMultivariant(inputs(segs, 1_500_000));
+    // 360p: measured peak 1.5 Mb/s + audio 64 kb/s; averages measured (400 kb/s) + audio nominal.
+    expect(p.variants[0]).toMatchObject({ bandwidth: 1_564_000, averageBandwidth: 464_000 });
+    // 180p measured nothing above its 220 kb/s cap: stays there.
+    expect(p.variants[1]).toMatchObject({ bandwidth: 284_000, averageBandwidth: 464_000 });
   });
 });

@@ -57,6 +57,25 @@ const segmentsOf = (ev: SegmenterEvent[]): SegmentReady[] =>
   ev.filter((e): e is SegmentReady => e.type === 'segment');
 
 describe('Segmenter', () => {
+  it('cuts the first segment at firstSegmentSeconds, then every segmentSeconds, video and audio alike', () => {
+    const video = new Segmenter({ rendition: 'v', segmentSeconds: 4, firstSegmentSeconds: 2, kind: 'video' });
+    const audio = new Segmenter({ rendition: 'a', segmentSeconds: 4, firstSegmentSeconds: 2, kind: 'audio' });
+    const v = segmentsOf(
+      run(video, videoFragments({ seconds: 11, fps: 30, gopFrames: 60, perFragment: 10 })),
+    );
+    const a = segmentsOf(run(audio, audioFragments(11)));
+    expect(v.map((s) => [s.startTime, s.duration])).toEqual([
+      [0, 2],
+      [2, 4],
+      [6, 4],
+      [10, 1],
+    ]);
+    // Audio cuts at the fragment edges nearest the same instants.
+    a.slice(0, 3).forEach((s, i) =>
+      expect(Math.abs(s.startTime + s.duration - [2, 6, 10][i]!)).toBeLessThan(0.17),
+    );
+  });
+
   it('cuts 4 s segments of 1/3 s parts from 2 s GOPs', () => {
     const seg = new Segmenter({ rendition: '720p', segmentSeconds: 4, kind: 'video' });
     const events = run(seg, videoFragments({ seconds: 10, fps: 30, gopFrames: 60, perFragment: 10 }));

@@ -1,5 +1,5 @@
 import { playlistName } from '../names.js';
-import { averageBitrate, peakBitrate, type SizedSegment } from '../bandwidth.js';
+import { averageBitrate, type SizedSegment } from '../bandwidth.js';
 import type { TrackInfo } from '../mp4/init.js';
 import type { MultivariantPlaylist, Rendition, Variant } from '../playlist/multivariant.js';
 import type { RenditionSpec } from '../rendition.js';
@@ -12,38 +12,31 @@ export interface LiveVariantInput {
   track: TrackInfo;
   /** Measured from the first fragment (duration / samples), for FRAME-RATE when the spec has no fps. */
   frameSeconds?: number;
-  /** The run's complete segments so far, for measured bit rates. */
+  /** The run's complete segments so far, for the measured average. */
   segments: readonly SizedSegment[];
-  targetDuration: number;
+  /** The highest peak segment bit rate measured so far, bits/s (0 before any). */
+  measuredPeakBps: number;
 }
-
-/**
- * Segments needed before measured bit rates replace the preset's nominal ones: enough
- * for RFC 8216bis's peak (any run of segments between 0.5 and 1.5 target durations).
- */
-export const MEASURE_AFTER_SEGMENTS = 6;
-
-/**
- * RFC 8216bis 4.4.6.2: BANDWIDTH is the peak segment bit rate. Before any is measured
- * it is estimated from the encoder target: x264/NVENC under a VBV cap overshoot the
- * average by up to the maxrate (the presets allow 1.5x), so peak = 1.5 x nominal.
- */
-const NOMINAL_PEAK_FACTOR = 1.5;
 
 interface Rates {
   peak: number;
   average: number;
 }
 
+/**
+ * RFC 8216bis 4.4.6.2: BANDWIDTH is the peak segment bit rate. From the first playlist a
+ * variant declares at least what its encoder is configured to send at most (the VBV
+ * maxrate), so a player never takes a rung for cheaper than it can be; a measured peak
+ * above that raises it, and it never comes down again. AVERAGE-BANDWIDTH is measured,
+ * the encoder target until a segment is complete.
+ */
 function rates(r: LiveVariantInput): Rates {
-  if (r.segments.length >= MEASURE_AFTER_SEGMENTS) {
-    return {
-      peak: peakBitrate(r.segments, r.targetDuration),
-      average: averageBitrate(r.segments),
-    };
-  }
-  const nominal = r.spec.nominalBitrateKbps * 1000;
-  return { peak: Math.round(nominal * NOMINAL_PEAK_FACTOR), average: Math.round(nominal) };
+  const configured = (r.spec.peakBitrateKbps ?? r.spec.nominalBitrateKbps) * 1000;
+  return {
+    peak: Math.round(Math.max(configured, r.measuredPeakBps)),
+    average:
+      r.segments.length > 0 ? averageBitrate(r.segments) : Math.round(r.spec.nominalBitrateKbps * 1000),
+  };
 }
 
 function frameRate(r: LiveVariantInput): number | undefined {
@@ -53,8 +46,8 @@ function frameRate(r: LiveVariantInput): number | undefined {
 }
 
 /**
- * The live ladder's Multivariant Playlist: one variant per video rendition (highest
- * BANDWIDTH first) playing with the audio rendition when there is one.
+ * The live ladder's Multivariant Playlist: one variant per video rendition, highest
+ * configured rate first, playing with the audio rendition when there is one.
  */
 export function liveMultivariant(
   inputs: readonly LiveVariantInput[],
@@ -74,6 +67,7 @@ export function liveMultivariant(
       bandwidth: own.peak + audioRates.peak,
       averageBandwidth: own.average + audioRates.average,
       codecs: audio ? [r.track.codec, audio.track.codec] : [r.track.codec],
+      closedCaptions: 'NONE',
       uri: playlistName(r.spec.name),
     };
     const width = r.track.width || r.spec.width;
@@ -89,10 +83,19 @@ export function liveMultivariant(
       bandwidth: audioRates.peak,
       averageBandwidth: audioRates.average,
       codecs: [audio.track.codec],
+      closedCaptions: 'NONE',
       uri: playlistName(audio.spec.name),
     });
   }
-  variants.sort((a, b) => b.bandwidth - a.bandwidth);
+  // Highest configured rate first (the ladder's top rung, where players start), and in
+  // that order whatever the measured rates do later: a list that reorders its variants
+  // between reloads confuses players' level indexes.
+  const configured = (v: Variant) => inputs.find((r) => playlistName(r.spec.name) === v.uri)?.spec;
+  const order = (v: Variant) => {
+    const spec = configured(v);
+    return spec ? (spec.peakBitrateKbps ?? spec.nominalBitrateKbps) : 0;
+  };
+  variants.sort((a, b) => order(b) - order(a));
   // Every live segment starts at a keyframe: GOPs are aligned to the segment grid, and
   // the segmenter cuts without one only when a GOP overruns the target (logged).
   return { independentSegments: true, renditions, variants };

@@ -3,7 +3,7 @@ import { isStreamId } from '../../core/ids.js';
 import type { Logger } from '../../core/log.js';
 import { JSON_TYPE, MULTIVARIANT_NAME, objectKey, playlistName, PLAYLIST_TYPE, stateName } from '../names.js';
 import type { LiveBus, LivePublishedPart } from './bus.js';
-import { MEASURE_AFTER_SEGMENTS, liveMultivariant } from './multivariant.js';
+import { liveMultivariant } from './multivariant.js';
 import { renderLivePlaylist, renditionReport } from './playlist.js';
 import { LiveRendition, type RunContext } from './rendition.js';
 import { DEFAULT_WINDOW_SEGMENTS, MIN_WINDOW_SEGMENTS } from './timeline.js';
@@ -33,6 +33,8 @@ export interface LivePackagerArgs {
   renditions: RenditionSpec[];
   partSeconds: number;
   segmentSeconds: number;
+  /** A run's first segment is this long (the preset's GOP). @defaultValue segmentSeconds */
+  firstSegmentSeconds?: number;
   log: Logger;
 }
 
@@ -65,10 +67,10 @@ export class LivePackager implements LivePackagerLike {
   readonly #multivariant: LatestWriter;
   #ready: Promise<void>;
   readonly #args: LivePackagerArgs;
-  #run: (RunContext & { taken: Set<string>; ready: Promise<void>; measured: boolean }) | null = null;
+  #run: (RunContext & { taken: Set<string>; ready: Promise<void> }) | null = null;
   #runSeq = 0;
   #initIndex = 0;
-  #lastMultivariant = '';
+  #writtenAverages: number[] = [];
   #multivariantKey = '';
   #ending: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
@@ -104,6 +106,7 @@ export class LivePackager implements LivePackagerLike {
       log: this.#log,
       partSeconds: a.partSeconds,
       segmentSeconds: a.segmentSeconds,
+      ...(a.firstSegmentSeconds === undefined ? {} : { firstSegmentSeconds: a.firstSegmentSeconds }),
       windowSegments: this.#o.windowSegments ?? DEFAULT_WINDOW_SEGMENTS,
       ...(this.#o.maxBoxBytes === undefined ? {} : { maxBoxBytes: this.#o.maxBoxBytes }),
       gapDuration: (msn) => this.#gapDuration(msn),
@@ -154,7 +157,6 @@ export class LivePackager implements LivePackagerLike {
       initIndex: 0,
       firstMsn: 1,
       taken: new Set<string>(),
-      measured: false,
       ready: Promise.resolve(),
     };
     this.#run = run;
@@ -246,7 +248,7 @@ export class LivePackager implements LivePackagerLike {
       this.#reporting.add(r.spec.name);
       for (const [name, w] of this.#writers) if (name !== r.spec.name) w.schedule();
     }
-    if (part) this.#maybeMultivariant();
+    this.#maybeMultivariant();
   }
 
   #reports(except: string): RenditionReport[] {
@@ -277,15 +279,16 @@ export class LivePackager implements LivePackagerLike {
   }
 
   /**
-   * index.m3u8 once every rendition the run feeds has a part (a player that reads it
-   * finds every media playlist it names), rewritten when the ladder's codecs or members
-   * change, and once with measured bit rates after MEASURE_AFTER_SEGMENTS segments.
+   * index.m3u8 once every rendition the run feeds has a complete segment: every player
+   * (Shaka in particular) can then start on any variant it lists. Rewritten when the
+   * ladder's members, codecs or sizes change, when a BANDWIDTH is raised, and when an
+   * AVERAGE-BANDWIDTH moves by more than 10 % from what was written.
    */
   #maybeMultivariant(): void {
     const run = this.#run;
     if (!run) return;
     const members = [...run.taken].map((n) => this.#renditions.get(n)!);
-    if (members.some((r) => r.partsThisRun === 0 || !r.track)) return;
+    if (members.some((r) => r.runSegments.length === 0 || !r.track)) return;
     this.#multivariant.schedule();
   }
 
@@ -293,30 +296,32 @@ export class LivePackager implements LivePackagerLike {
     const run = this.#run;
     if (!run) return;
     const members = [...run.taken].map((n) => this.#renditions.get(n)!);
-    if (members.some((r) => !r.track || !r.timeline)) return;
-    // Rewritten when the ladder's members or codecs change, and once per run when bit
-    // rates can be measured; not at every segment as the measured figures drift.
-    const key = members
-      .map((r) => `${r.spec.name}:${r.track!.codec}:${r.track!.width ?? 0}x${r.track!.height ?? 0}`)
-      .join(",");
-    const measured = members.every((r) => r.runSegments.length >= MEASURE_AFTER_SEGMENTS);
-    if (key === this.#multivariantKey && (run.measured || !measured)) return;
-    const text = renderMultivariantPlaylist(
-      liveMultivariant(
-        members.map((r) => ({
-          spec: r.spec,
-          track: r.track!,
-          ...(r.frameSeconds === undefined ? {} : { frameSeconds: r.frameSeconds }),
-          segments: r.runSegments,
-          targetDuration: r.timeline!.state.targetDuration,
-        })),
-        this.#o,
-      ),
+    if (members.some((r) => !r.track || !r.timeline || r.runSegments.length === 0)) return;
+    const playlist = liveMultivariant(
+      members.map((r) => ({
+        spec: r.spec,
+        track: r.track!,
+        ...(r.frameSeconds === undefined ? {} : { frameSeconds: r.frameSeconds }),
+        segments: r.runSegments,
+        measuredPeakBps: r.measuredPeakBps,
+      })),
+      this.#o,
     );
-    if (text === this.#lastMultivariant) return;
-    this.#lastMultivariant = text;
+    const key = playlist.variants
+      .map(
+        (v) =>
+          `${v.uri}:${v.codecs?.join('+')}:${v.resolution?.width}x${v.resolution?.height}:${v.bandwidth}`,
+      )
+      .join(',');
+    const averages = playlist.variants.map((v) => v.averageBandwidth ?? 0);
+    const drifted = averages.some((a, i) => {
+      const was = this.#writtenAverages[i] ?? 0;
+      return was === 0 || Math.abs(a - was) / was > 0.1;
+    });
+    if (key === this.#multivariantKey && !drifted) return;
+    const text = renderMultivariantPlaylist(playlist);
     this.#multivariantKey = key;
-    if (measured) run.measured = true;
+    this.#writtenAverages = averages;
     await this.#o.storage.put(objectKey(this.streamId, MULTIVARIANT_NAME), Buffer.from(text), PLAYLIST_TYPE);
     this.#log.debug('index.m3u8 written');
   }

@@ -1,7 +1,7 @@
 import { initName, MP4_TYPE, objectKey, playlistName, segmentName, stateName } from '../names.js';
 import { AppError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { SizedSegment } from '../bandwidth.js';
+import { peakBitrate, type SizedSegment } from '../bandwidth.js';
 import { Fmp4Splitter, type Fmp4Event, type FragmentEvent } from '../fmp4-splitter.js';
 import type { LivePublishedPart } from './bus.js';
 import { decodeSnapshot, type RenditionSnapshot } from './state-store.js';
@@ -32,6 +32,8 @@ export interface LiveRenditionOptions {
   log: Logger;
   partSeconds: number;
   segmentSeconds: number;
+  /** Length of a run's first segment (one GOP). @defaultValue segmentSeconds */
+  firstSegmentSeconds?: number;
   windowSegments: number;
   maxBoxBytes?: number;
   /** Duration of segment `msn` in another rendition, for gap segments. */
@@ -72,6 +74,11 @@ export class LiveRendition {
   frameSeconds: number | undefined;
   /** The current run's complete segments, for measured bit rates. */
   runSegments: SizedSegment[] = [];
+  /**
+   * The highest peak segment bit rate measured in any run (bits/s): BANDWIDTH is raised to
+   * it and never lowered again.
+   */
+  measuredPeakBps = 0;
   /** Parts stored in the current run. */
   partsThisRun = 0;
   /** Highest init segment index written so far, by this worker or the ones before it. */
@@ -300,6 +307,8 @@ export class LiveRendition {
     input.segmenter = new Segmenter({
       rendition: this.spec.name,
       segmentSeconds: this.#o.segmentSeconds,
+      // A run's first segment ends at its first GOP: a complete segment exists early.
+      firstSegmentSeconds: this.#o.firstSegmentSeconds ?? this.#o.segmentSeconds,
       kind: this.spec.kind,
       firstMsn: t.nextMsn,
       maxSegmentSeconds: maxSegmentSecondsFor(t.state.targetDuration),
@@ -329,6 +338,10 @@ export class LiveRendition {
       }),
     );
     this.runSegments.push({ duration: e.duration, byteLength: e.byteLength });
+    // Sets ending at this segment (RFC 8216bis 4.4.6.2: up to 1.5 target durations long).
+    const recent = this.runSegments.slice(-8);
+    const t = this.timeline;
+    if (t) this.measuredPeakBps = Math.max(this.measuredPeakBps, peakBitrate(recent, t.state.targetDuration));
   }
 
   async #finishInput(input: Input): Promise<void> {

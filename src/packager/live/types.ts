@@ -50,6 +50,7 @@ export interface LivePackagerFactory {
     renditions: RenditionSpec[];
     partSeconds: number;
     segmentSeconds: number;
+    firstSegmentSeconds?: number;
     log: Logger;
   }): LivePackagerLike;
 }

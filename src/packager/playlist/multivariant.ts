@@ -39,6 +39,12 @@ export interface Variant {
   frameRate?: number;
   /** GROUP-ID of the AUDIO renditions this variant plays with. */
   audio?: string;
+  /**
+   * `NONE`: the variant carries no closed captions. RFC 8216bis 4.4.6.2: "If the value is
+   * NONE, all EXT-X-STREAM-INF tags MUST have this attribute with a value of NONE";
+   * players (Shaka) otherwise probe the video for CEA-608/708 captions.
+   */
+  closedCaptions?: 'NONE';
   uri: string;
 }
 
@@ -97,6 +103,7 @@ export function renderMultivariantPlaylist(p: MultivariantPlaylist): string {
         ['RESOLUTION', v.resolution ? raw(`${v.resolution.width}x${v.resolution.height}`) : undefined],
         ['FRAME-RATE', v.frameRate === undefined ? undefined : float(v.frameRate, 3)],
         ['AUDIO', v.audio],
+        ['CLOSED-CAPTIONS', v.closedCaptions === undefined ? undefined : raw(v.closedCaptions)],
       ])}`,
       v.uri,
     );

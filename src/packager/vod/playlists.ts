@@ -131,6 +131,7 @@ export function vodMultivariantPlaylist(
       // formats, where each format specifies a media sample type that is present in
       // one or more Renditions specified by the Variant Stream."
       codecs: audio ? [r.track.codec, audio.track.codec] : [r.track.codec],
+      closedCaptions: 'NONE',
       uri: s.playlist,
     };
     if (s.width && s.height) v.resolution = { width: s.width, height: s.height };
@@ -143,6 +144,7 @@ export function vodMultivariantPlaylist(
       bandwidth: audioSum.peakBandwidth,
       averageBandwidth: audioSum.averageBandwidth,
       codecs: [audio.track.codec],
+      closedCaptions: 'NONE',
       uri: audioSum.playlist,
     });
   }
