@@ -168,5 +168,3 @@ function buildApp(deps: ApiDeps): { app: Express; metrics: ApiMetrics } {
   app.use(errorHandler(deps.log));
   return { app, metrics };
 }
-
-export { listExpressRoutes as listRoutes } from './openapi-check.js';

@@ -9,7 +9,7 @@ import {
   toOpenApiPath,
   validateOpenApiDocument,
   type RouteInfo,
-} from '../../src/api/openapi-check.js';
+} from '../helpers/openapi-check.js';
 import { PRESETS_MOUNT, presetsRouter } from '../../src/api/routes/presets.js';
 import type { PresetStore } from '../../src/core/presets/types.js';
 
