@@ -18,7 +18,7 @@ import { whepRouter, type WhepPlayback } from './routes/whep.js';
 import { storageStats } from '../packager/storage/create.js';
 import type { Storage } from '../packager/storage/storage.js';
 import { requireToken } from './auth.js';
-import { errorHandler, GENERIC_500, notFoundHandler } from './errors.js';
+import { errorHandler, GENERIC_500, notFoundHandler, type ErrorBody } from './errors.js';
 import { ApiMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { healthRouter } from './routes/health.js';
@@ -69,7 +69,7 @@ export function createRequestListener(deps: ApiDeps): (req: IncomingMessage, res
     onError: (err, req, res) => {
       deps.log.error({ err, method: req.method, path: (req.url ?? '').split('?')[0] }, 'request failed');
       if (res.headersSent) return void res.destroy();
-      const body = JSON.stringify({ error: { code: 'internal', message: GENERIC_500 } });
+      const body = JSON.stringify({ error: { code: 'internal', message: GENERIC_500 } } satisfies ErrorBody);
       res.writeHead(500, {
         'Cache-Control': 'no-store',
         'Content-Type': 'application/json; charset=utf-8',
