@@ -20,7 +20,7 @@ import type { Storage } from '../packager/storage/storage.js';
 import { requireToken } from './auth.js';
 import { errorHandler, GENERIC_500, notFoundHandler, type ErrorBody } from './errors.js';
 import { ApiMetrics } from './metrics.js';
-import { openApiDocument } from './openapi.js';
+import { openApiDocument } from './openapi/document.js';
 import { healthRouter } from './routes/health.js';
 import { HLS_ROUTE_LABEL, hlsFastLane, hlsRouter } from './routes/hls.js';
 import { jobsRouter } from './routes/jobs.js';

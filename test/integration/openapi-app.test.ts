@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createApp, type ApiDeps } from '../../src/api/app.js';
-import { openApiDocument } from '../../src/api/openapi.js';
+import { openApiDocument } from '../../src/api/openapi/document.js';
 import { checkRoutesAgainstOpenApi, listExpressRoutes } from '../helpers/openapi-check.js';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/log.js';

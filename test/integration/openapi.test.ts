@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import express, { Router } from 'express';
 import { PresetSchema } from '../../src/core/preset.js';
 import { jsonBody } from '../../src/api/body.js';
-import { openApiDocument } from '../../src/api/openapi.js';
+import { openApiDocument } from '../../src/api/openapi/document.js';
 import {
   checkRoutesAgainstOpenApi,
   listExpressRoutes,
