@@ -32,6 +32,9 @@ export function components(): Json {
       Conflict: errorResponse('`conflict` (the id is taken) or `read_only` (a built-in preset).'),
       PayloadTooLarge: errorResponse('The body is larger than the limit.'),
       UnsupportedMediaType: errorResponse('The body has a content type this operation does not take.'),
+      Unavailable: errorResponse(
+        '`unavailable`: the job queue (Redis) does not answer; nothing changed, try again.',
+      ),
       Internal: errorResponse(
         'A server-side failure; the message is generic and the server log has the cause.',
       ),

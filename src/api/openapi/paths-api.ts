@@ -87,6 +87,7 @@ export function apiPaths(): Json {
     '/api/jobs': {
       get: getOp('jobs', 'listJobs', 'Transcode jobs and their state', {
         '200': jsonResponse('The jobs.', JobListSchema),
+        '503': responseRef('Unavailable'),
       }),
     },
     '/api/jobs/{id}': {
@@ -94,6 +95,7 @@ export function apiPaths(): Json {
       get: getOp('jobs', 'getJob', 'One job', {
         '200': jsonResponse('The job.', JobViewSchema),
         '404': responseRef('NotFound'),
+        '503': responseRef('Unavailable'),
       }),
       delete: {
         tags: ['jobs'],
@@ -106,6 +108,7 @@ export function apiPaths(): Json {
           '401': responseRef('Unauthorized'),
           '404': responseRef('NotFound'),
           '409': responseRef('Conflict'),
+          '503': responseRef('Unavailable'),
         },
       },
     },
@@ -137,6 +140,7 @@ export function apiPaths(): Json {
           '413': responseRef('PayloadTooLarge'),
           '415': responseRef('UnsupportedMediaType'),
           '422': errorResponse('`hardware_unavailable`: the preset requires hardware this cluster lacks.'),
+          '503': responseRef('Unavailable'),
         },
       },
     },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { STREAM_ID } from '../../core/ids.js';
+import { errorResponse } from './components.js';
 import {
   parameterRef,
   publishAuth,
@@ -166,6 +167,12 @@ export function hlsPaths(): Json {
           },
           '400': responseRef('BadRequest'),
           '404': responseRef('NotFound'),
+          '503': {
+            ...errorResponse(
+              'A blocking playlist request (or a part) was not answered in time, or too many are held; reload after Retry-After.',
+            ),
+            headers: { 'Retry-After': stringHeader({ required: true }) },
+          },
         },
       },
     },

@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { CapabilitiesSchema } from '../../core/capabilities.js';
 import { HealthSchema, ReadinessSchema } from '../routes/health.js';
 import { WorkerListSchema } from '../routes/workers.js';
-import { errorResponse } from './components.js';
-import { getOp, jsonResponse, textResponse, type Json } from './operation.js';
+import { getOp, jsonResponse, responseRef, textResponse, type Json } from './operation.js';
 
 /** The outline of this document, as GET /api/openapi.json promises it. */
 const OpenApiOutlineSchema = z.looseObject({
@@ -52,7 +51,7 @@ export function operationsPaths(): Json {
         'Worker processes (heartbeat within the last 6 s): encoder families, queues, running jobs, load',
         {
           '200': jsonResponse('The workers.', WorkerListSchema),
-          '503': errorResponse('Redis does not answer.'),
+          '503': responseRef('Unavailable'),
         },
       ),
     },
