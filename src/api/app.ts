@@ -3,11 +3,10 @@ import path from 'node:path';
 import express, { type Express } from 'express';
 import type { Capabilities } from '../core/capabilities.js';
 import type { Config } from '../core/config.js';
-import type { JobsApi } from '../core/jobs.js';
+import type { JobsApi, WorkersApi } from '../workers/index.js';
 import type { Logger } from '../core/log.js';
 import { packageRoot } from '../core/paths.js';
 import type { PresetStore } from '../core/presets/types.js';
-import type { WorkersApi } from '../core/workers.js';
 import type { WhepPlayback, WhipIngest } from '../ingest/index.js';
 import type { RelayApi, StreamsApi } from '../live/index.js';
 import { relayRouter } from './routes/relay.js';
@@ -16,9 +15,9 @@ import { whepRouter } from './routes/whep.js';
 import { storageStats, type LiveEvent, type Storage } from '../packager/index.js';
 import { createOriginHttp, HLS_ROUTE_LABEL, type LiveOriginApi } from '../origin/index.js';
 import { requireToken } from './auth.js';
-import { errorHandler, GENERIC_500, notFoundHandler } from './errors.js';
+import { errorHandler, GENERIC_500, notFoundHandler, type ErrorBody } from './errors.js';
 import { ApiMetrics } from './metrics.js';
-import { openApiDocument } from './openapi.js';
+import { openApiDocument } from './openapi/document.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
 import { presetsRouter } from './routes/presets.js';
@@ -89,7 +88,7 @@ function buildApp(deps: ApiDeps): {
     onError: (err, req, res) => {
       deps.log.error({ err, method: req.method, path: (req.url ?? '').split('?')[0] }, 'request failed');
       if (res.headersSent) return void res.destroy();
-      const body = JSON.stringify({ error: { code: 'internal', message: GENERIC_500 } });
+      const body = JSON.stringify({ error: { code: 'internal', message: GENERIC_500 } } satisfies ErrorBody);
       res.writeHead(500, {
         'Cache-Control': 'no-store',
         'Content-Type': 'application/json; charset=utf-8',
@@ -166,5 +165,3 @@ function buildApp(deps: ApiDeps): {
   app.use(errorHandler(deps.log));
   return { app, lane: origin.lane };
 }
-
-export { listExpressRoutes as listRoutes } from './openapi-check.js';

@@ -1,13 +1,23 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { z } from 'zod';
-import { AppError, type ErrorCode } from '../core/errors.js';
+import { AppError, ErrorCodeSchema, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { zodToAppError } from '../core/presets/validation.js';
 
 /** The error body of every JSON endpoint (CONTRACT.md). */
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; field?: string };
-}
+export const ErrorBodySchema = z
+  .object({
+    error: z.object({
+      code: ErrorCodeSchema,
+      message: z.string().describe('For people; names the field and what it allows.'),
+      field: z
+        .string()
+        .optional()
+        .describe('The request field at fault as a dotted path, e.g. `ladder.0.width`.'),
+    }),
+  })
+  .describe('Every JSON error. SDP endpoints (WHIP, WHEP) answer errors as plain text instead.');
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
 export interface ErrorHandlerOptions {
   /**

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { JobsApi } from '../core/jobs.js';
+import type { JobsApi } from '../workers/index.js';
 import type { StreamView } from '../core/streams.js';
 import type { BacklogStats } from '../packager/index.js';
 import { OriginMetrics } from '../origin/index.js';

@@ -1,16 +1,24 @@
-import type { EncoderFamily } from './preset.js';
+import { z } from 'zod';
+import { EncoderFamilySchema } from './preset.js';
 
-/** What the ffmpeg probe found on this machine (GET /api/capabilities). */
-export interface Capabilities {
-  ffmpegPath: string;
-  /** e.g. "5.1.9-0+deb12u1"; null when ffmpeg could not be run. */
-  ffmpegVersion: string | null;
-  encoders: string[];
-  hwaccels: string[];
-  filters: string[];
-  /** Families whose one-frame test encode succeeded (x264 whenever libx264 is present). */
-  families: EncoderFamily[];
-  /** Why each family that did not make it failed, for the operator. */
-  rejected: Partial<Record<EncoderFamily, string>>;
-  probedAt: string;
-}
+/**
+ * What the ffmpeg probe found on this machine (GET /api/capabilities). The type is
+ * inferred from the schema, which GET /api/openapi.json is generated from.
+ */
+export const CapabilitiesSchema = z.object({
+  ffmpegPath: z.string(),
+  ffmpegVersion: z.string().nullable().describe('e.g. `5.1.9-0+deb12u1`; null when ffmpeg could not be run.'),
+  encoders: z.array(z.string()),
+  hwaccels: z.array(z.string()),
+  filters: z.array(z.string()),
+  families: z
+    .array(EncoderFamilySchema)
+    .describe(
+      'Encoder families whose one-frame test encode succeeded on this machine (x264 whenever libx264 is present).',
+    ),
+  rejected: z
+    .partialRecord(EncoderFamilySchema, z.string())
+    .describe('Why each family that did not make it failed.'),
+  probedAt: z.iso.datetime(),
+});
+export type Capabilities = z.infer<typeof CapabilitiesSchema>;

@@ -1,23 +1,30 @@
+import { z } from 'zod';
+
 /**
  * The error vocabulary. Roles throw `AppError`s with a stable code; only the HTTP
- * edge maps them to a status (see src/api/errors.ts).
+ * edge maps them to a status (see src/api/errors.ts). The one list of codes: the
+ * type, the status table below and the OpenAPI document all read it.
  */
-export type ErrorCode =
-  | 'bad_request'
-  | 'validation_failed'
-  | 'bad_json'
-  | 'not_found'
-  | 'conflict'
-  | 'read_only'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'unavailable'
-  | 'hardware_unavailable'
-  | 'ffmpeg_failed'
-  | 'cancelled'
-  | 'internal';
+export const ErrorCodeSchema = z
+  .enum([
+    'bad_request',
+    'validation_failed',
+    'bad_json',
+    'not_found',
+    'conflict',
+    'read_only',
+    'payload_too_large',
+    'unsupported_media_type',
+    'unauthorized',
+    'forbidden',
+    'unavailable',
+    'hardware_unavailable',
+    'ffmpeg_failed',
+    'cancelled',
+    'internal',
+  ])
+  .describe('Stable, for programs; the message is for people.');
+export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 
 const STATUS: Record<ErrorCode, number> = {
   bad_request: 400,

@@ -1,8 +1,13 @@
-import { HARDWARE_FAMILIES, type EncoderFamily, type HardwareFamily, type Preset } from './preset.js';
+import { z } from 'zod';
+import { EncoderFamilySchema, HARDWARE_FAMILIES, type HardwareFamily, type Preset } from './preset.js';
 
-/** The transcode job types that travel through BullMQ, and their public view. */
-export type QueueKind = 'vod' | 'live';
-export const QUEUE_KINDS = ['vod', 'live'] as const satisfies readonly QueueKind[];
+/**
+ * The transcode job types that travel through BullMQ, and their public view. The view's
+ * types are inferred from zod schemas, which GET /api/openapi.json is generated from.
+ */
+export const QUEUE_KINDS = ['vod', 'live'] as const;
+export const QueueKindSchema = z.enum(QUEUE_KINDS).describe('`vod` (a file) or `live` (a stream).');
+export type QueueKind = z.infer<typeof QueueKindSchema>;
 
 /**
  * Which workers may take a job: `any` (the generic queue: the preset prefers hardware,
@@ -24,6 +29,32 @@ export function queueName(kind: QueueKind, route: QueueRoute): string {
 export function allQueueNames(kind: QueueKind): string[] {
   return QUEUE_ROUTES.map((r) => queueName(kind, r));
 }
+
+/**
+ * A BullMQ queue name in a response. Its values come from the two enums above; the
+ * type stays `string`, as queueName() returns (z.enum of a `string[]` infers `string`).
+ */
+export const QueueNameSchema = z.enum(QUEUE_KINDS.flatMap((k) => allQueueNames(k)));
+
+export const LadderPlanViewSchema = z
+  .object({
+    rungs: z
+      .array(
+        z.object({
+          name: z.string(),
+          width: z.int(),
+          height: z.int(),
+          fps: z.number(),
+          bitrateKbps: z.number(),
+        }),
+      )
+      .describe('The rungs produced, each sized for the source (its aspect ratio, never above its size).'),
+    dropped: z
+      .array(z.object({ name: z.string(), reason: z.string() }))
+      .describe("The preset's rungs left out, and why."),
+  })
+  .describe('The ladder as planned for the source.');
+export type LadderPlanView = z.infer<typeof LadderPlanViewSchema>;
 
 export interface VodJobData {
   kind: 'vod';
@@ -65,20 +96,15 @@ export interface LiveJobData {
   run?: JobRun;
 }
 
-/** A ladder as planned for a source: the rungs produced, and those left out with why. */
-export interface LadderPlanView {
-  rungs: { name: string; width: number; height: number; fps: number; bitrateKbps: number }[];
-  dropped: { name: string; reason: string }[];
-}
-
 /** The encoder family a job runs on, and whether that is a fallback from preferred hardware. */
-export interface JobEncoder {
-  family: EncoderFamily;
-  /** True when the preset preferred hardware and runs on x264 on this worker. */
-  hwFallback: boolean;
-  /** Why hardware was not used; set when hwFallback is. */
-  reason?: string;
-}
+export const JobEncoderSchema = z
+  .object({
+    family: EncoderFamilySchema,
+    hwFallback: z.boolean().describe('The preset preferred hardware this worker lacks: it runs on x264.'),
+    reason: z.string().optional().describe('Why hardware was not used; set when hwFallback is.'),
+  })
+  .describe('What the running (or last) attempt chose, recorded as it started.');
+export type JobEncoder = z.infer<typeof JobEncoderSchema>;
 
 /** What the worker running a job records in its data as it starts: visible while it runs. */
 export interface JobRun extends JobEncoder {
@@ -87,83 +113,72 @@ export interface JobRun extends JobEncoder {
   startedAt: string;
 }
 
-export interface JobProgress {
-  percent: number;
-  fps: number | null;
-  speed: number | null;
-  /** Media time transcoded so far. */
-  outTimeMs: number;
-}
+export const JobProgressSchema = z.object({
+  percent: z.number().min(0).max(100),
+  fps: z.number().nullable(),
+  speed: z.number().nullable().describe('Media time per wall-clock time (1 = real time).'),
+  outTimeMs: z.number().describe('Media time transcoded so far, in milliseconds.'),
+});
+export type JobProgress = z.infer<typeof JobProgressSchema>;
 
-export interface VodJobResult {
-  family: EncoderFamily;
-  /** True when the preset preferred hardware but ran on x264. */
-  hwFallback: boolean;
-  durationMs: number;
-  renditions: string[];
-}
+export const VodJobResultSchema = z.object({
+  family: EncoderFamilySchema,
+  hwFallback: z.boolean().describe('The preset preferred hardware but the job ran on x264.'),
+  durationMs: z.number(),
+  renditions: z.array(z.string()),
+});
+export type VodJobResult = z.infer<typeof VodJobResultSchema>;
 
 /** A live job completes when its stream ends; durationMs is the media time transcoded. */
-export interface LiveJobResult extends VodJobResult {
-  /** ffmpeg runs: one per relay body (publish session, or restart after a crash). */
-  runs: number;
-}
+export const LiveJobResultSchema = VodJobResultSchema.extend({
+  runs: z
+    .int()
+    .min(0)
+    .describe('ffmpeg runs: one per relay body (publish session, or restart after a crash).'),
+});
+export type LiveJobResult = z.infer<typeof LiveJobResultSchema>;
 
-export type JobState = 'waiting' | 'active' | 'completed' | 'failed' | 'cancelled' | 'delayed' | 'unknown';
+export const JobStateSchema = z.enum([
+  'waiting',
+  'active',
+  'completed',
+  'failed',
+  'cancelled',
+  'delayed',
+  'unknown',
+]);
+export type JobState = z.infer<typeof JobStateSchema>;
 
-export interface JobView {
-  id: string;
-  queue: QueueKind;
-  /**
-   * The BullMQ queue: `vod`/`live`, or `{kind}-{family}` (`vod-nvenc`, `live-hw`, …) when
-   * the preset requires hardware, so that only a worker that proved it takes the job.
-   */
-  queueName: string;
-  state: JobState;
-  /** The VOD asset id, or a live job's stream id: the HLS path either way. */
-  assetId: string;
-  presetId: string;
-  input: string;
-  progress: JobProgress | null;
-  attempts: number;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  failedReason: string | null;
-  result: VodJobResult | LiveJobResult | null;
-  /** The worker (WorkerInfo.id) that runs or ran it; null before one took it. */
-  worker: string | null;
-  /** The encoder the running (or last) attempt chose; null before one started. */
-  encoder: JobEncoder | null;
-  /** Where the output plays once complete. */
-  playlistUrl: string;
-}
-
-export interface VodRequest {
-  /** Asset id; generated when absent. */
-  id?: string;
-  presetId?: string;
-  /** Resolved and checked by the API edge. */
-  input: VodJobData['input'];
-}
-
-/** What the API needs of the queue (implemented in src/workers/jobs-client.ts). */
-export interface JobsApi {
-  enqueueVod(req: VodRequest): Promise<JobView>;
-  /**
-   * Queues a stream's live transcode, job id = stream id. Idempotent while that job is
-   * waiting or running (answers it); a finished one is replaced. `conflict` when a VOD
-   * asset holds the id.
-   */
-  enqueueLive(data: LiveJobData): Promise<JobView>;
-  list(): Promise<JobView[]>;
-  get(id: string): Promise<JobView>;
-  cancel(id: string): Promise<JobView>;
-  /** Counts by BullMQ queue name (`vod`, `live`, `vod-nvenc`, …) and state, for /metrics. */
-  counts(): Promise<Record<string, Record<string, number>>>;
-  ping(): Promise<boolean>;
-  close(): Promise<void>;
-}
+export const JobViewSchema = z.object({
+  id: z.string(),
+  queue: QueueKindSchema,
+  queueName: QueueNameSchema.describe(
+    'The BullMQ queue: `vod`/`live`, or `{kind}-{family}` when the preset requires hardware (`-hw`: any family), which only workers that proved it consume.',
+  ),
+  state: JobStateSchema,
+  assetId: z
+    .string()
+    .describe("The VOD asset id, or a live job's stream id; the output plays at /hls/{assetId}/index.m3u8."),
+  presetId: z.string(),
+  input: z.string().describe('What the input was called, for display.'),
+  progress: JobProgressSchema.nullable(),
+  attempts: z.int().min(0),
+  createdAt: z.iso.datetime(),
+  startedAt: z.iso.datetime().nullable(),
+  finishedAt: z.iso.datetime().nullable(),
+  failedReason: z.string().nullable(),
+  // One flat anyOf rather than a nullable union (an anyOf in an anyOf) in the document.
+  result: z.union([VodJobResultSchema, LiveJobResultSchema, z.null()]),
+  worker: z
+    .string()
+    .nullable()
+    .describe('The worker (`hostname:pid`) that runs or ran it; null before one took it.'),
+  // Null before an attempt started (JobEncoder's own description says what it is).
+  encoder: JobEncoderSchema.nullable(),
+  playlistUrl: z.string().describe('Where the output plays once complete.'),
+  ladder: LadderPlanViewSchema.nullable().describe("The worker's plan; null before it made one."),
+});
+export type JobView = z.infer<typeof JobViewSchema>;
 
 /** Reason text BullMQ stores for a job cancelled on request; the view reports state `cancelled`. */
 export const CANCELLED_REASON = 'cancelled by request';

@@ -3,8 +3,11 @@
  * reads the tracks' real sizes from the bitstream); the relay muxes the frames for ffmpeg.
  */
 
-export type VideoCodec = 'h264' | 'vp8' | 'vp9';
-export type AudioCodec = 'opus';
+/** The codecs ingest takes from a publisher (also listed in GET /api/streams). */
+export const MEDIA_VIDEO_CODECS = ['h264', 'vp8', 'vp9'] as const;
+export type VideoCodec = (typeof MEDIA_VIDEO_CODECS)[number];
+export const MEDIA_AUDIO_CODECS = ['opus'] as const;
+export type AudioCodec = (typeof MEDIA_AUDIO_CODECS)[number];
 
 export interface MediaFrame {
   kind: 'video' | 'audio';

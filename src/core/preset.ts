@@ -13,6 +13,8 @@ export type AudioCodec = (typeof AUDIO_CODECS)[number];
 /** Encoder families: `x264` is the software family (libx264, libx265, libsvtav1). */
 export const ENCODER_FAMILIES = ['x264', 'nvenc', 'vaapi', 'qsv'] as const;
 export type EncoderFamily = (typeof ENCODER_FAMILIES)[number];
+/** An encoder family in a response (jobs, workers, capabilities). */
+export const EncoderFamilySchema = z.enum(ENCODER_FAMILIES);
 export const HARDWARE_FAMILIES = ['nvenc', 'vaapi', 'qsv'] as const;
 export type HardwareFamily = (typeof HARDWARE_FAMILIES)[number];
 

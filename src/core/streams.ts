@@ -1,97 +1,139 @@
-import type { AudioCodec, VideoCodec } from './media.js';
+import { z } from 'zod';
+import { STREAM_ID } from './ids.js';
+import { JobStateSchema } from './jobs.js';
+import { MEDIA_AUDIO_CODECS, MEDIA_VIDEO_CODECS } from './media.js';
 
-/** A publish session's video as ingest receives it. Rates are over the last few seconds. */
-export interface VideoIngestStats {
-  codec: VideoCodec;
-  /** From the bitstream (SPS / key frame header); null before the first key frame. */
-  width: number | null;
-  height: number | null;
-  /** H.264: the profile the SPS names (`High`), and its profile-level-id (`64001f`). */
-  profile?: string;
-  profileLevelId?: string;
-  fps: number;
-  bitrateKbps: number;
-  packetsReceived: number;
-  /** Packets that never arrived (RFC 3550 cumulative loss; retransmissions fill gaps). */
-  packetsLost: number;
-  /** Frames handed on, and frames dropped (broken by loss, or before a key frame). */
-  frames: number;
-  framesDropped: number;
-  keyframes: number;
-  /** Media time between the last two key frames; null until two were seen. */
-  keyframeIntervalMs: number | null;
-  nacksSent: number;
-  plisSent: number;
-  firsSent: number;
-}
+/**
+ * The live streams' public view (GET /api/streams). Types are inferred from the zod
+ * schemas, which GET /api/openapi.json is generated from.
+ */
 
-export interface AudioIngestStats {
-  codec: AudioCodec;
-  bitrateKbps: number;
-  packetsReceived: number;
-  packetsLost: number;
-  frames: number;
-}
+const count = () => z.int().min(0);
 
-/** The current publish session of a stream, as GET /api/streams shows it. */
-export interface IngestStats {
-  sessionId: string;
-  /** When this session was created (ISO 8601). */
-  startedAt: string;
-  /** The WebRTC connection state (`new`, `connecting`, `connected`, ...). */
-  connectionState: string;
-  video: VideoIngestStats | null;
-  audio: AudioIngestStats | null;
-}
+export const VideoIngestStatsSchema = z
+  .object({
+    codec: z.enum(MEDIA_VIDEO_CODECS),
+    width: z
+      .int()
+      .nullable()
+      .describe('From the bitstream (SPS, key frame header); null before the first key frame.'),
+    height: z.int().nullable(),
+    profile: z.string().optional().describe('H.264: the profile the SPS names (`High`).'),
+    profileLevelId: z.string().optional().describe("H.264: the SPS's profile-level-id (`64001f`)."),
+    fps: z.number(),
+    bitrateKbps: z.number(),
+    packetsReceived: count(),
+    packetsLost: count().describe(
+      'Packets that never arrived (RFC 3550 cumulative loss; retransmissions fill gaps).',
+    ),
+    frames: count().describe('Frames handed on.'),
+    framesDropped: count().describe('Frames dropped: broken by loss, or before a key frame.'),
+    keyframes: count(),
+    keyframeIntervalMs: z
+      .number()
+      .nullable()
+      .describe('Media time between the last two key frames; null until two were seen.'),
+    nacksSent: count(),
+    plisSent: count(),
+    firsSent: count(),
+  })
+  .describe("A publish session's video as ingest receives it. Rates are over the last few seconds.");
+export type VideoIngestStats = z.infer<typeof VideoIngestStatsSchema>;
+
+export const AudioIngestStatsSchema = z.object({
+  codec: z.enum(MEDIA_AUDIO_CODECS),
+  bitrateKbps: z.number(),
+  packetsReceived: count(),
+  packetsLost: count(),
+  frames: count(),
+});
+export type AudioIngestStats = z.infer<typeof AudioIngestStatsSchema>;
+
+export const IngestStatsSchema = z
+  .object({
+    sessionId: z.string(),
+    startedAt: z.iso.datetime().describe('When this session was created.'),
+    connectionState: z
+      .string()
+      .describe('The WebRTC connection state (`new`, `connecting`, `connected`, ...).'),
+    video: VideoIngestStatsSchema.nullable(),
+    audio: AudioIngestStatsSchema.nullable(),
+  })
+  .describe('The current publish session of a stream.');
+export type IngestStats = z.infer<typeof IngestStatsSchema>;
 
 /** One rung of a live stream's ladder, as the lead's live job reports it. */
-export interface StreamLadderRung {
-  name: string;
-  width: number;
-  height: number;
-  bitrateKbps: number;
-}
+export const StreamLadderRungSchema = z.object({
+  name: z.string(),
+  width: z.int(),
+  height: z.int(),
+  fps: z.number().optional(),
+  bitrateKbps: z.number(),
+});
+export type StreamLadderRung = z.infer<typeof StreamLadderRungSchema>;
 
-/** What the API needs of the ingest role (live streams). */
-export interface StreamView {
-  id: string;
-  state: 'live' | 'ended';
-  /** When the stream went live (its first session), ISO 8601. */
-  startedAt: string;
-  /** When its last session ended without a takeover; ended streams only. */
-  endedAt?: string;
-  playlistUrl: string;
-  /** The preset the stream went live with (`?preset=`), if the publisher named one. */
-  presetId?: string;
-  /** The current session's figures; absent once the stream ended. */
-  ingest?: IngestStats;
-  /** Filled by the composition root from the live job (ingest knows nothing of it). */
-  ladder?: StreamLadderRung[];
-  job?: { id: string; state: string };
-  /**
-   * Viewers now, by protocol (WHEP sessions; HLS viewers are not sessions and not counted),
-   * and each WHEP viewer's figures.
-   */
-  viewers?: { whep: number; whepViewers?: WhepViewerStats[] };
-}
+export const WhepViewerStatsSchema = z.object({
+  viewerId: z.string(),
+  since: z.iso.datetime().describe('When the viewer joined.'),
+  connectionState: z.string(),
+  packetsSent: count(),
+  bytesSent: count().describe('RTP bytes (header and payload, before SRTP) sent.'),
+  packetsDropped: count().describe(
+    "Dropped because the viewer's send queue was full (a slow or broken viewer).",
+  ),
+  packetsBeforeKeyframe: count().describe('Video not sent while waiting for a key frame (join, takeover).'),
+  retransmitted: count(),
+  resendsSkipped: count().describe(
+    'NACKed packets not resent because they were resent less than 100 ms before.',
+  ),
+  nacksReceived: count(),
+  plisReceived: count(),
+  firsReceived: count(),
+});
+export type WhepViewerStats = z.infer<typeof WhepViewerStatsSchema>;
 
-/** One WHEP viewer of a stream (GET /api/streams/{stream}). */
-export interface WhepViewerStats {
-  viewerId: string;
-  /** When the viewer joined, ISO 8601. */
-  since: string;
-  connectionState: string;
-  packetsSent: number;
-  /** RTP bytes (header and payload, before SRTP) sent. */
-  bytesSent: number;
-  /** Dropped because the viewer's send queue was full (a slow or broken viewer). */
-  packetsDropped: number;
-  /** Video not sent while waiting for a key frame (join, takeover). */
-  packetsBeforeKeyframe: number;
-  retransmitted: number;
-  /** NACKed packets not resent because they were resent less than 100 ms before. */
-  resendsSkipped: number;
-  nacksReceived: number;
-  plisReceived: number;
-  firsReceived: number;
-}
+export const StreamViewSchema = z.object({
+  id: z.string().regex(STREAM_ID),
+  state: z.enum(['live', 'ended']),
+  startedAt: z.iso.datetime().describe('When the stream went live (its first session).'),
+  endedAt: z.iso
+    .datetime()
+    .optional()
+    .describe('When its last session ended without a takeover; ended streams only.'),
+  playlistUrl: z.string(),
+  presetId: z
+    .string()
+    .optional()
+    .describe('The preset the stream went live with (`?preset=`), if the publisher named one.'),
+  ingest: IngestStatsSchema.optional().describe(
+    "The current session's figures; absent once the stream ended.",
+  ),
+  // Filled from the live job (src/live/views.ts): the ladder as planned for the source.
+  ladder: z
+    .array(StreamLadderRungSchema)
+    .optional()
+    .describe(
+      "The live transcode's ladder: as planned for the source once the worker has it, else the preset's.",
+    ),
+  droppedRungs: z
+    .array(z.object({ name: z.string(), reason: z.string() }))
+    .optional()
+    .describe("The preset's rungs this source does not get, and why (larger than the source)."),
+  job: z
+    .object({ id: z.string(), state: JobStateSchema })
+    .optional()
+    .describe("The stream's live transcode job."),
+  viewers: z
+    .object({
+      whep: count(),
+      whepViewers: z
+        .array(WhepViewerStatsSchema)
+        .optional()
+        .describe(
+          'Each WHEP viewer: packets and bytes sent, dropped (full send queue), retransmitted, feedback received.',
+        ),
+    })
+    .optional()
+    .describe('Viewers now by protocol (HLS viewers are not sessions and not counted).'),
+});
+export type StreamView = z.infer<typeof StreamViewSchema>;

@@ -1,3 +1,4 @@
+import type { JobState, LadderPlanView } from '../core/jobs.js';
 import type { StreamView, WhepViewerStats } from '../core/streams.js';
 import type { LiveStreams } from './streams.js';
 
@@ -18,7 +19,15 @@ export interface StreamViewsOptions {
   /** WHEP viewers per stream; null: no WHEP here. */
   whep: { viewers(id: string): number; stats(id: string): { sessions: WhepViewerStats[] } | null } | null;
   /** The live job of a stream (job id = stream id); null: no queue here. */
-  jobs: { get(id: string): Promise<{ id: string; queue: string; state: string; presetId: string }> } | null;
+  jobs: {
+    get(id: string): Promise<{
+      id: string;
+      queue: string;
+      state: JobState;
+      presetId: string;
+      ladder: LadderPlanView | null;
+    }>;
+  } | null;
   /** The ladder a preset names. */
   presets: {
     get(id: string): Promise<{
@@ -91,21 +100,23 @@ export class StreamViews implements StreamsApi {
     try {
       const job = await jobs.get(v.id);
       if (job.queue !== 'live') return v;
+      const withJob: StreamView = { ...v, job: { id: job.id, state: job.state } };
+      if (job.ladder) {
+        // What the worker planned for this source: the ladder players get, and what it left out.
+        withJob.ladder = job.ladder.rungs;
+        if (job.ladder.dropped.length > 0) withJob.droppedRungs = job.ladder.dropped;
+        return withJob;
+      }
       const preset = presets ? (await presets.get(job.presetId)).preset : null;
-      return {
-        ...v,
-        job: { id: job.id, state: job.state },
-        ...(preset
-          ? {
-              ladder: preset.ladder.map((r) => ({
-                name: this.#o.rungName(r),
-                width: r.width,
-                height: r.height,
-                bitrateKbps: r.videoBitrateKbps,
-              })),
-            }
-          : {}),
-      };
+      if (preset) {
+        withJob.ladder = preset.ladder.map((r) => ({
+          name: this.#o.rungName(r),
+          width: r.width,
+          height: r.height,
+          bitrateKbps: r.videoBitrateKbps,
+        }));
+      }
+      return withJob;
     } catch {
       return v;
     }

@@ -4,5 +4,6 @@
  */
 export { JobsClient, type JobsClientOptions } from './jobs-client.js';
 export { probeCapabilities } from './ffmpeg/probe.js';
-export { WorkerDirectory } from './worker-registry.js';
+export { WorkerDirectory, type WorkersApi } from './worker-registry.js';
+export type { JobsApi, VodRequest } from './jobs-api.js';
 export { WorkerRole } from './worker-role.js';

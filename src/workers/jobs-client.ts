@@ -8,17 +8,16 @@ import {
   type LiveJobData,
   type LiveJobResult,
   type JobProgress,
-  type JobsApi,
   type JobState,
   type JobView,
   type QueueKind,
   type VodJobData,
   type VodJobResult,
-  type VodRequest,
 } from '../core/jobs.js';
+import type { JobsApi, VodRequest } from './jobs-api.js';
 import type { Preset } from '../core/preset.js';
 import { withTimeout } from '../core/redis.js';
-import type { WorkersApi } from '../core/workers.js';
+import type { WorkersApi } from './worker-registry.js';
 import {
   allQueueNames,
   cancelChannel,
@@ -322,6 +321,7 @@ export class JobsClient implements JobsApi {
           }
         : null,
       playlistUrl: `${this.#opts.publicUrl()}/hls/${assetId}/index.m3u8`,
+      ladder: data.plan ?? null,
     };
   }
 }

@@ -5,7 +5,13 @@ import { AppError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { packageRoot } from '../core/paths.js';
 import { withTimeout } from '../core/redis.js';
-import type { WorkerInfo, WorkerJob, WorkersApi } from '../core/workers.js';
+import type { WorkerInfo, WorkerJob } from '../core/workers.js';
+
+/** What the API needs of the worker registry (WorkerDirectory implements it). */
+export interface WorkersApi {
+  /** Live workers, by id. `unavailable` when Redis does not answer. */
+  list(): Promise<WorkerInfo[]>;
+}
 
 /**
  * Redis layout: one key per worker holding its WorkerInfo as JSON, with a TTL a few

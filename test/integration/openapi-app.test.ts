@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { createApp, listRoutes, type ApiDeps } from '../../src/api/app.js';
-import { openApiDocument } from '../../src/api/openapi.js';
-import { checkRoutesAgainstOpenApi } from '../../src/api/openapi-check.js';
+import { createApp, type ApiDeps } from '../../src/api/app.js';
+import { openApiDocument } from '../../src/api/openapi/document.js';
+import { checkRoutesAgainstOpenApi, listExpressRoutes } from '../helpers/openapi-check.js';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/log.js';
 
@@ -21,6 +21,6 @@ describe('the OpenAPI document and the app', () => {
       capabilities: () => ({}),
     } as unknown as ApiDeps;
     const app = createApp(deps);
-    expect(checkRoutesAgainstOpenApi(listRoutes(app), openApiDocument())).toEqual([]);
+    expect(checkRoutesAgainstOpenApi(listExpressRoutes(app), openApiDocument())).toEqual([]);
   });
 });

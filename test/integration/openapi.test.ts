@@ -2,14 +2,14 @@ import { describe, expect, it } from '@jest/globals';
 import express, { Router } from 'express';
 import { PresetSchema } from '../../src/core/preset.js';
 import { jsonBody } from '../../src/api/body.js';
-import { openApiDocument } from '../../src/api/openapi.js';
+import { openApiDocument } from '../../src/api/openapi/document.js';
 import {
   checkRoutesAgainstOpenApi,
   listExpressRoutes,
   toOpenApiPath,
   validateOpenApiDocument,
   type RouteInfo,
-} from '../../src/api/openapi-check.js';
+} from '../helpers/openapi-check.js';
 import { PRESETS_MOUNT, presetsRouter } from '../../src/api/routes/presets.js';
 import type { PresetStore } from '../../src/core/presets/types.js';
 

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { pino } from 'pino';
 import { ApiMetrics } from '../../src/api/metrics.js';
 import { AppError } from '../../src/core/errors.js';
-import type { JobsApi } from '../../src/core/jobs.js';
+import type { JobsApi } from '../../src/workers/index.js';
 import { LocalLiveBus } from '../../src/packager/live/bus.js';
 import { createLivePackagerFactory } from '../../src/packager/live/packager.js';
 import type { RenditionSpec } from '../../src/packager/rendition.js';

@@ -1,5 +1,18 @@
 import { Router } from 'express';
+import { z } from 'zod';
 import type { Capabilities } from '../../core/capabilities.js';
+
+/** GET /healthz answers this. */
+export const HealthSchema = z.object({ status: z.literal('ok') });
+
+/** GET /readyz answers this, with 200 when ready and 503 otherwise. */
+export const ReadinessSchema = z.object({
+  status: z.enum(['ready', 'not ready', 'shutting down']),
+  checks: z.object({
+    redis: z.string().describe('`ok` or why not.'),
+    ffmpeg: z.string().describe('`ok` or why not.'),
+  }),
+});
 
 export interface HealthDeps {
   capabilities: () => Capabilities;
@@ -11,7 +24,7 @@ export interface HealthDeps {
 export function healthRouter(deps: HealthDeps): Router {
   const r = Router();
   r.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    res.json({ status: 'ok' } satisfies z.infer<typeof HealthSchema>);
   });
   r.get('/readyz', async (_req, res) => {
     const caps = deps.capabilities();
@@ -19,7 +32,7 @@ export function healthRouter(deps: HealthDeps): Router {
     const ffmpeg = caps.ffmpegVersion !== null && caps.families.length > 0;
     const draining = deps.draining();
     const ready = redis && ffmpeg && !draining;
-    res.status(ready ? 200 : 503).json({
+    const body: z.infer<typeof ReadinessSchema> = {
       status: draining ? 'shutting down' : ready ? 'ready' : 'not ready',
       checks: {
         redis: redis ? 'ok' : 'unreachable',
@@ -29,7 +42,8 @@ export function healthRouter(deps: HealthDeps): Router {
             ? `not runnable at ${caps.ffmpegPath}`
             : 'no usable encoder',
       },
-    });
+    };
+    res.status(ready ? 200 : 503).json(body);
   });
   return r;
 }

@@ -1,9 +1,14 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
 import { AppError } from '../../core/errors.js';
 import { isPresetId } from '../../core/ids.js';
-import type { PresetEntry, PresetStore } from '../../core/presets/types.js';
+import { PresetEntrySchema, type PresetEntry, type PresetStore } from '../../core/presets/types.js';
 import { jsonBody } from '../body.js';
 import { param } from '../params.js';
+
+/** GET /api/presets answers this. */
+export const PresetListSchema = z.object({ presets: z.array(PresetEntrySchema) });
+export type PresetList = z.infer<typeof PresetListSchema>;
 
 /** Where createApp mounts presetsRouter. */
 export const PRESETS_MOUNT = '/api/presets';
@@ -40,7 +45,7 @@ export function presetsRouter(deps: PresetsRouteDeps): Router {
   const { presets, requireApiToken } = deps;
 
   r.get('/', async (_req, res) => {
-    res.json({ presets: (await presets.list()).map(view) });
+    res.json({ presets: (await presets.list()).map(view) } satisfies PresetList);
   });
 
   r.post('/', requireApiToken, jsonBody(), async (req, res) => {

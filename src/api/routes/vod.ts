@@ -10,9 +10,10 @@ import express, {
   type Response,
 } from 'express';
 import multer from 'multer';
+import { z } from 'zod';
 import { AppError } from '../../core/errors.js';
-import { isPresetId, isStreamId } from '../../core/ids.js';
-import type { JobsApi, VodRequest } from '../../core/jobs.js';
+import { isPresetId, isStreamId, PRESET_ID, STREAM_ID } from '../../core/ids.js';
+import type { JobsApi, VodRequest } from '../../workers/index.js';
 
 export interface VodRouteDeps {
   jobs: JobsApi;
@@ -26,14 +27,39 @@ export interface VodRouteDeps {
 
 /** A plain file name: no separators, no leading dot, no URL scheme. */
 const MEDIA_NAME = /^[A-Za-z0-9][A-Za-z0-9._ -]{0,200}$/;
-const ALLOWED_KEYS = new Set(['name', 'presetId', 'id']);
+
+/** What POST /api/vod takes beside the file, as JSON or as multipart fields. */
+const vodOptions = {
+  presetId: z.string().regex(PRESET_ID).optional().describe('Default: `default`.'),
+  id: z.string().regex(STREAM_ID).optional().describe('Asset and job id; generated if absent.'),
+};
+
+/**
+ * POST /api/vod with a JSON body: a file in MEDIA_DIR. For the document and the list
+ * of keys; the route checks the values itself, so that each error names its field
+ * with the rule it broke (and a file name that leaves the directory is refused).
+ */
+export const VodFileRequestSchema = z.strictObject({
+  name: z
+    .string()
+    .describe('A plain file name inside the media directory (MEDIA_DIR). Never a path or a URL.'),
+  ...vodOptions,
+});
+
+/** POST /api/vod as multipart/form-data; multer reads it. */
+export const VodUploadSchema = z.object({
+  file: z.string().meta({ contentMediaType: 'application/octet-stream', description: 'The media file.' }),
+  ...vodOptions,
+});
+
+const ALLOWED_KEYS = new Set(Object.keys(VodFileRequestSchema.shape));
 
 function optionalField(body: Record<string, unknown>, key: 'presetId' | 'id'): string | undefined {
   const v = body[key];
   if (v === undefined || v === '') return undefined;
   const ok = typeof v === 'string' && (key === 'id' ? isStreamId(v) : isPresetId(v));
   if (!ok) {
-    const rule = key === 'id' ? '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$' : '^[a-z0-9][a-z0-9_-]{0,63}$';
+    const rule = key === 'id' ? STREAM_ID.source : PRESET_ID.source;
     throw new AppError('validation_failed', `${key} must match ${rule}`, { field: key });
   }
   return v;

@@ -1,13 +1,18 @@
-import type { Preset } from '../preset.js';
+import { z } from 'zod';
+import { PresetSchema } from '../preset.js';
 
-/** A preset as the store holds it: the validated data plus where it came from. */
-export interface PresetEntry {
-  preset: Preset;
-  /** Shipped in presets/ with the code: listed and usable, never changed through the API. */
-  builtIn: boolean;
-  /** ISO 8601; the file's modification time, so it survives a restart unchanged. */
-  updatedAt: string;
-}
+/**
+ * A preset as the store holds it, and as GET /api/presets answers it: the validated
+ * data plus where it came from.
+ */
+export const PresetEntrySchema = z.object({
+  preset: PresetSchema,
+  // Shipped in presets/ with the code: listed and usable, never changed through the API.
+  builtIn: z.boolean().describe('Shipped with whipcast; read-only.'),
+  // The file's modification time, so it survives a restart unchanged.
+  updatedAt: z.iso.datetime(),
+});
+export type PresetEntry = z.infer<typeof PresetEntrySchema>;
 
 /** What replace() did: `created` when no preset had that id (PUT answers 201 then). */
 export interface ReplaceResult extends PresetEntry {

@@ -1,0 +1,27 @@
+import type { JobView, LiveJobData, VodJobData } from '../core/jobs.js';
+
+export interface VodRequest {
+  /** Asset id; generated when absent. */
+  id?: string;
+  presetId?: string;
+  /** Resolved and checked by the API edge. */
+  input: VodJobData['input'];
+}
+
+/** What the API needs of the queue (JobsClient implements it). */
+export interface JobsApi {
+  enqueueVod(req: VodRequest): Promise<JobView>;
+  /**
+   * Queues a stream's live transcode, job id = stream id. Idempotent while that job is
+   * waiting or running (answers it); a finished one is replaced. `conflict` when a VOD
+   * asset holds the id.
+   */
+  enqueueLive(data: LiveJobData): Promise<JobView>;
+  list(): Promise<JobView[]>;
+  get(id: string): Promise<JobView>;
+  cancel(id: string): Promise<JobView>;
+  /** Counts by BullMQ queue name (`vod`, `live`, `vod-nvenc`, …) and state, for /metrics. */
+  counts(): Promise<Record<string, Record<string, number>>>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
