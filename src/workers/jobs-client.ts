@@ -284,10 +284,16 @@ export class JobsClient implements JobsApi {
     return all.map((s) => JSON.parse(s) as JobView);
   }
 
-  async #view(job: Job, kind: QueueKind, queueName: string, known?: JobState): Promise<JobView> {
+  async #view(first: Job, kind: QueueKind, queueName: string, known?: JobState): Promise<JobView> {
+    let job = first;
+    const raw = known ?? ((await job.getState()) as string);
+    // The job was read before its state: one that finished in between is read again, so a
+    // finished state never comes with the data of before (no result, no reason).
+    if ((raw === 'completed' || raw === 'failed') && !job.finishedOn) {
+      job = (await this.#queue(queueName).getJob(job.id ?? '')) ?? job;
+    }
     const data = job.data as VodJobData | LiveJobData;
     const assetId = data.kind === 'live' ? data.streamId : data.assetId;
-    const raw = known ?? ((await job.getState()) as string);
     let state: JobState = raw === 'prioritized' || raw === 'waiting-children' ? 'waiting' : (raw as JobState);
     if (!['waiting', 'active', 'completed', 'failed', 'delayed'].includes(state)) state = 'unknown';
     if (state === 'failed' && job.failedReason === CANCELLED_REASON) state = 'cancelled';
