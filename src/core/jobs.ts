@@ -56,6 +56,16 @@ export const LadderPlanViewSchema = z
   .describe('The ladder as planned for the source.');
 export type LadderPlanView = z.infer<typeof LadderPlanViewSchema>;
 
+export const DegradedSchema = z
+  .object({
+    level: z.int().min(1).describe('Adaptation steps taken so far.'),
+    changes: z.array(z.string()).describe('What the steps changed (a faster x264 preset, rungs left out).'),
+    reason: z.string(),
+    since: z.iso.datetime().describe('When the last step was taken.'),
+  })
+  .describe('A live transcode made lighter because it fell behind real time.');
+export type Degraded = z.infer<typeof DegradedSchema>;
+
 export interface VodJobData {
   kind: 'vod';
   /** Also the job id and the HLS path: /hls/{assetId}/index.m3u8. */
@@ -92,6 +102,8 @@ export interface LiveJobData {
   submittedAt: string;
   /** Written by the worker: the ladder as planned for the source, and the rungs it left out. */
   plan?: LadderPlanView;
+  /** Written by the worker when the transcode fell behind and it made it lighter. */
+  degraded?: Degraded;
   /** Written by the worker that runs it, when it starts (again on each attempt). */
   run?: JobRun;
 }
@@ -177,6 +189,9 @@ export const JobViewSchema = z.object({
   encoder: JobEncoderSchema.nullable(),
   playlistUrl: z.string().describe('Where the output plays once complete.'),
   ladder: LadderPlanViewSchema.nullable().describe("The worker's plan; null before it made one."),
+  degraded: DegradedSchema.nullable().describe(
+    'A live transcode made lighter to keep up; null when it never was.',
+  ),
 });
 export type JobView = z.infer<typeof JobViewSchema>;
 

@@ -123,6 +123,16 @@ export const StreamViewSchema = z.object({
     .object({ id: z.string(), state: JobStateSchema })
     .optional()
     .describe("The stream's live transcode job."),
+  transcode: z
+    .object({
+      state: z
+        .enum(['waiting', 'running', 'degraded', 'ended', 'failed'])
+        .describe('`waiting`: for a worker to take it; `degraded`: made lighter to keep up.'),
+      since: z.iso.datetime(),
+      reason: z.string().optional(),
+    })
+    .optional()
+    .describe("The live transcode's state, from its job."),
   viewers: z
     .object({
       whep: count(),

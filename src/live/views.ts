@@ -1,4 +1,4 @@
-import type { JobState, LadderPlanView } from '../core/jobs.js';
+import type { Degraded, JobState, JobView } from '../core/jobs.js';
 import type { StreamView, WhepViewerStats } from '../core/streams.js';
 import type { LiveStreams } from './streams.js';
 
@@ -19,15 +19,7 @@ export interface StreamViewsOptions {
   /** WHEP viewers per stream; null: no WHEP here. */
   whep: { viewers(id: string): number; stats(id: string): { sessions: WhepViewerStats[] } | null } | null;
   /** The live job of a stream (job id = stream id); null: no queue here. */
-  jobs: {
-    get(id: string): Promise<{
-      id: string;
-      queue: string;
-      state: JobState;
-      presetId: string;
-      ladder: LadderPlanView | null;
-    }>;
-  } | null;
+  jobs: { get(id: string): Promise<JobView> } | null;
   /** The ladder a preset names. */
   presets: {
     get(id: string): Promise<{
@@ -100,7 +92,11 @@ export class StreamViews implements StreamsApi {
     try {
       const job = await jobs.get(v.id);
       if (job.queue !== 'live') return v;
-      const withJob: StreamView = { ...v, job: { id: job.id, state: job.state } };
+      const withJob: StreamView = {
+        ...v,
+        job: { id: job.id, state: job.state },
+        transcode: transcodeOf(job),
+      };
       if (job.ladder) {
         // What the worker planned for this source: the ladder players get, and what it left out.
         withJob.ladder = job.ladder.rungs;
@@ -120,5 +116,39 @@ export class StreamViews implements StreamsApi {
     } catch {
       return v;
     }
+  }
+}
+
+/** The transcode's state as a person reads it, from its live job. */
+function transcodeOf(job: {
+  state: JobState;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  failedReason: string | null;
+  degraded: Degraded | null;
+}): NonNullable<StreamView['transcode']> {
+  switch (job.state) {
+    case 'waiting':
+    case 'delayed':
+    case 'unknown':
+      return { state: 'waiting', since: job.createdAt, reason: 'waiting for a worker' };
+    case 'active':
+      return job.degraded
+        ? {
+            state: 'degraded',
+            since: job.degraded.since,
+            reason: `${job.degraded.reason}: ${job.degraded.changes.join('; ')}`,
+          }
+        : { state: 'running', since: job.startedAt ?? job.createdAt };
+    case 'completed':
+      return { state: 'ended', since: job.finishedAt ?? job.createdAt };
+    case 'failed':
+    case 'cancelled':
+      return {
+        state: 'failed',
+        since: job.finishedAt ?? job.createdAt,
+        ...(job.failedReason ? { reason: job.failedReason } : {}),
+      };
   }
 }

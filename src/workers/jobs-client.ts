@@ -328,6 +328,7 @@ export class JobsClient implements JobsApi {
         : null,
       playlistUrl: `${this.#opts.publicUrl()}/hls/${assetId}/index.m3u8`,
       ladder: data.plan ?? null,
+      degraded: (data.kind === 'live' ? data.degraded : undefined) ?? null,
     };
   }
 }

@@ -8,6 +8,8 @@ import type { Preset } from '../core/preset.js';
 import type { LivePackagerFactory, LivePackagerLike, LivePackagerRun } from '../packager/index.js';
 import { buildFfmpegArgs, LIVE_PIPE_INPUT } from './ffmpeg/args.js';
 import { chooseJobEncoder, ladderRenditions } from './ladder.js';
+import { degrade, LagMonitor, maxLevel, type LagMonitorOptions } from './adaptation.js';
+import { streamCores } from './live-capacity.js';
 import { planLadder, plannedPreset, planView, type LadderPlan } from './ladder-plan.js';
 import { RestartPolicy, type RestartPolicyOptions } from './live-restart.js';
 import { runLive, type LiveRunOutcome } from './live-run.js';
@@ -28,6 +30,8 @@ export interface LiveTiming {
   relayFailures: RestartPolicyOptions;
   /** A run that lasted this long resets the crash backoff to its first step, ms. @defaultValue 30000 */
   healthyRunMs: number;
+  /** When a run counts as falling behind real time (adaptation.ts). */
+  lag: LagMonitorOptions;
 }
 
 export const DEFAULT_LIVE_TIMING: LiveTiming = {
@@ -36,6 +40,7 @@ export const DEFAULT_LIVE_TIMING: LiveTiming = {
   crashes: { baseDelayMs: 200, maxDelayMs: 3000, maxFailures: 5, windowMs: 60_000 },
   relayFailures: { baseDelayMs: 200, maxDelayMs: 3000, maxFailures: 20, windowMs: 60_000 },
   healthyRunMs: 30_000,
+  lag: {},
 };
 
 export interface LiveJobDeps {
@@ -45,6 +50,13 @@ export interface LiveJobDeps {
   packagers: LivePackagerFactory;
   log: Logger;
   timing?: Partial<LiveTiming>;
+  /**
+   * The job's data as stored now: read at each run, so a re-publish with another
+   * `?preset=` (which the API writes into the running job) takes effect at its session.
+   */
+  refresh?: () => Promise<LiveJobData | null>;
+  /** The stream's estimated cost in cores, whenever its plan changes (the worker's capacity). */
+  onCost?: (cores: number) => void;
 }
 
 const PROGRESS_EVERY_MS = 1000;
@@ -67,7 +79,9 @@ export async function runLiveJob(
   deps: LiveJobDeps,
 ): Promise<LiveJobResult> {
   const timing = { ...DEFAULT_LIVE_TIMING, ...deps.timing };
-  const { preset, streamId, relay } = job.data;
+  const { streamId, relay } = job.data;
+  let data = job.data;
+  let preset = data.preset;
   const log = deps.log;
   const choice = chooseJobEncoder(preset, deps);
   checkRelayUrl(relay.url);
@@ -79,6 +93,8 @@ export async function runLiveJob(
   /** The plan of the last run: a session of another shape re-plans the ladder. */
   let planKey = '';
   let plan: LadderPlan | null = null;
+  /** How far the transcode was made lighter because it fell behind (adaptation.ts). */
+  let level = 0;
   let runs = 0;
   let doneMs = 0;
   let notFound = 0;
@@ -107,6 +123,16 @@ export async function runLiveJob(
       }
       notFound = 0;
       const { info, body } = answer;
+      const fresh = await deps.refresh?.().catch(() => null);
+      if (fresh && fresh.presetId !== data.presetId) {
+        log.info(
+          { from: data.presetId, to: fresh.presetId },
+          'the stream was published with another preset: switching',
+        );
+        preset = fresh.preset;
+        level = 0;
+      }
+      if (fresh) data = fresh;
       let args: string[];
       let outputs: string[];
       let run: LivePackagerRun;
@@ -118,7 +144,7 @@ export async function runLiveJob(
         const key = JSON.stringify(next.rungs.map((r) => [r.name, r.width, r.height, r.fps]));
         const replanned = plan !== null && key !== planKey;
         plan = next;
-        const effective = plannedPreset(preset, next);
+        const effective = degrade(plannedPreset(preset, next), level, choice.family).preset;
         if (packager === null) {
           packagerHasAudio = info.audio !== null;
           packager = deps.packagers({ ...packagerOptions(effective, streamId, packagerHasAudio), log });
@@ -148,8 +174,10 @@ export async function runLiveJob(
               ? 'the new session has another shape: ladder re-planned'
               : 'ladder planned for the source',
           );
-          void job.updateData({ ...job.data, plan: planView(next) }).catch(() => undefined);
+          data = { ...data, plan: planView(next) };
+          void job.updateData(data).catch(() => undefined);
         }
+        deps.onCost?.(streamCores(effective, choice.family));
       } catch (e) {
         body.destroy();
         throw e;
@@ -161,6 +189,9 @@ export async function runLiveJob(
       const startedAt = Date.now();
       let runOutMs = 0;
       let lastReport = 0;
+      const lag = new LagMonitor(timing.lag);
+      const tooSlow = new AbortController();
+      const canAdapt = level < maxLevel(plannedPreset(preset, plan!), choice.family);
       const outcome: LiveRunOutcome = await runLive({
         ffmpegPath: deps.ffmpegPath,
         args,
@@ -168,10 +199,14 @@ export async function runLiveJob(
         body,
         run,
         signal,
+        tooSlow: tooSlow.signal,
         log: runLog,
         onProgress: (p) => {
           runOutMs = p.outTimeMs;
           const now = Date.now();
+          if (lag.push(now, p.outTimeMs, info.epochMs) === 'slow' && canAdapt && !tooSlow.signal.aborted) {
+            tooSlow.abort();
+          }
           if (now - lastReport < PROGRESS_EVERY_MS) return;
           lastReport = now;
           const progress: JobProgress = {
@@ -187,6 +222,14 @@ export async function runLiveJob(
       runLog.info({ outcome: outcome.type, outTimeMs: runOutMs }, 'live run ended');
       if (outcome.type === 'input_ended') {
         crashes.succeed();
+      } else if (outcome.type === 'too_slow') {
+        level++;
+        const d = degrade(plannedPreset(preset, plan!), level, choice.family);
+        const reason = `the transcode fell ${(lag.lagMs / 1000).toFixed(1)} s behind real time`;
+        runLog.warn({ level, changes: d.changes, lagMs: Math.round(lag.lagMs) }, `${reason}: adapting`);
+        const degraded = { level, changes: d.changes, reason, since: new Date().toISOString() };
+        data = { ...data, degraded };
+        await job.updateData(data).catch(() => undefined);
       } else if (outcome.type === 'relay_lost') {
         await backoff(relayFailures, outcome.error, 'unavailable', 'relay connection lost', signal, runLog);
       } else {

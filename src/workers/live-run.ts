@@ -17,6 +17,8 @@ export interface LiveRunOptions {
   body: IncomingMessage;
   run: LivePackagerRun;
   signal: AbortSignal;
+  /** Aborted when the run cannot keep up: ffmpeg is stopped after what it has, for a lighter one. */
+  tooSlow?: AbortSignal;
   log: Logger;
   onProgress: (p: FfmpegProgress) => void;
 }
@@ -27,7 +29,9 @@ export type LiveRunOutcome =
   /** The relay connection broke mid-body; ffmpeg was stopped after what it had. */
   | { type: 'relay_lost'; error: Error }
   /** ffmpeg died (or quit) while its input was still coming. */
-  | { type: 'ffmpeg_crashed'; error: Error };
+  | { type: 'ffmpeg_crashed'; error: Error }
+  /** The run fell behind real time and was stopped (`tooSlow`) to restart lighter. */
+  | { type: 'too_slow' };
 
 /**
  * One ffmpeg over one relay body, its outputs into one packager run. Resolves with how
@@ -63,6 +67,13 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunOutcome> {
   };
   if (o.signal.aborted) onAbort();
   else o.signal.addEventListener('abort', onAbort, { once: true });
+  let slow = false;
+  const onSlow = () => {
+    slow = true;
+    // What ffmpeg has read still becomes fragments; the next run starts at a key frame.
+    void ffmpeg.stop();
+  };
+  o.tooSlow?.addEventListener('abort', onSlow, { once: true });
   o.body.on('error', (e) => {
     if (o.signal.aborted) return;
     relayError = e;
@@ -88,6 +99,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunOutcome> {
     exitError = e;
   } finally {
     o.signal.removeEventListener('abort', onAbort);
+    o.tooSlow?.removeEventListener('abort', onSlow);
   }
   // ffmpeg is gone: stop reading the relay (a no-op when the body ended).
   o.body.destroy();
@@ -95,6 +107,7 @@ export async function runLive(o: LiveRunOptions): Promise<LiveRunOutcome> {
 
   if (o.signal.aborted) throw exitError ?? new AppError('cancelled', 'the live run was aborted');
   if (exitError instanceof FfmpegError && exitError.phase === 'start') throw exitError;
+  if (slow) return { type: 'too_slow' };
   if (exitError !== null) {
     return {
       type: 'ffmpeg_crashed',

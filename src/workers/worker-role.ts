@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Capabilities } from '../core/capabilities.js';
 import type { HwaccelSetting } from '../core/config.js';
@@ -18,6 +18,7 @@ import { closeRedis, withTimeout, workerRedis } from '../core/redis.js';
 import type { LivePackagerFactory, Storage } from '../packager/index.js';
 import { jobRunRecord } from './ladder.js';
 import { runLiveJob, type LiveTiming } from './live-job.js';
+import { LiveCapacity } from './live-capacity.js';
 import {
   cancelChannel,
   LIVE_LOCK_MS,
@@ -47,8 +48,13 @@ export interface WorkerRoleOptions {
    * jobs (it logs so): VOD only.
    */
   livePackagers?: LivePackagerFactory;
-  /** Live streams one process transcodes at once. @defaultValue concurrency */
+  /**
+   * Live streams one process transcodes at once: a number, or unset for as many as its
+   * cores can encode (live-capacity.ts). @defaultValue estimated from the cores
+   */
   liveConcurrency?: number;
+  /** Cores live streams may fill when the capacity is estimated. @defaultValue 85 % of the cores */
+  liveCores?: number;
   /** Live restart and timeout tuning (tests shorten it). */
   liveTiming?: Partial<LiveTiming>;
   /**
@@ -88,6 +94,8 @@ export class WorkerRole {
   readonly #live: Worker<LiveJobData, LiveJobResult>[] = [];
   /** Jobs running here, by id: the registry heartbeat reports them. */
   readonly #running = new Map<string, WorkerJob>();
+  /** How many live streams this worker takes now, from the estimated cost of those it runs. */
+  readonly #liveCapacity: LiveCapacity;
   readonly #registry: WorkerRegistry;
   /** The BullMQ queues this role consumes (generic first, then per hardware family). */
   readonly queues: string[];
@@ -103,6 +111,10 @@ export class WorkerRole {
     this.#connection = workerRedis(opts.redisUrl, `whipcast-worker-${process.pid}`);
     this.#connection.on('error', () => undefined);
     const routes = workerRoutes(opts.capabilities.families, opts.hwaccel);
+    this.#liveCapacity = new LiveCapacity({
+      cores: opts.liveCores ?? os.availableParallelism() * 0.85,
+      ...(opts.liveConcurrency !== undefined ? { fixed: opts.liveConcurrency } : {}),
+    });
     for (const route of routes) {
       const queue = queueName('vod', route);
       const vod = new Worker<VodJobData, VodJobResult>(
@@ -141,7 +153,7 @@ export class WorkerRole {
     if (livePackagers) {
       for (const route of routes) {
         const queue = queueName('live', route);
-        const live = new Worker<LiveJobData, LiveJobResult>(
+        const live: Worker<LiveJobData, LiveJobResult> = new Worker<LiveJobData, LiveJobResult>(
           queue,
           (job, token, signal) =>
             this.#track(job, 'live', queue, () =>
@@ -151,6 +163,9 @@ export class WorkerRole {
                   hwaccel: opts.hwaccel,
                   capabilities: opts.capabilities,
                   packagers: livePackagers,
+                  refresh: async (): Promise<LiveJobData | null> =>
+                    (await Job.fromId<LiveJobData>(live, job.id ?? ''))?.data ?? null,
+                  onCost: (cores) => this.#liveCost(job.id ?? '', cores),
                   log: this.#jobLog(job.id, { streamId: job.data.streamId }),
                   ...(opts.liveTiming ? { timing: opts.liveTiming } : {}),
                 }),
@@ -159,7 +174,7 @@ export class WorkerRole {
           {
             connection: this.#connection,
             prefix: opts.prefix,
-            concurrency: opts.liveConcurrency ?? opts.concurrency,
+            concurrency: this.#liveCapacity.concurrency,
             lockDuration: LIVE_LOCK_MS,
             stalledInterval: LIVE_STALLED_INTERVAL_MS,
             maxStalledCount: LIVE_MAX_STALLED_COUNT,
@@ -171,6 +186,9 @@ export class WorkerRole {
           log.warn({ jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'live job failed'),
         );
         live.on('completed', (job) => log.info({ jobId: job.id }, 'live job completed'));
+        const done = (job: Job | undefined) => job?.id !== undefined && this.#liveCost(job.id, null);
+        live.on('completed', done);
+        live.on('failed', done);
         // Another worker may hold the job now: stop feeding its packager from here.
         live.on('lockRenewalFailed', (ids) => {
           for (const id of ids)
@@ -232,6 +250,17 @@ export class WorkerRole {
     } finally {
       this.#running.delete(id);
     }
+  }
+
+  /**
+   * A live stream's estimated cost changed (null: it stopped here): every live queue takes
+   * as many streams at once as the estimate leaves room for.
+   */
+  #liveCost(jobId: string, cores: number | null): void {
+    if (cores === null) this.#liveCapacity.delete(jobId);
+    else this.#liveCapacity.set(jobId, cores);
+    const n = this.#liveCapacity.concurrency;
+    for (const w of this.#live) if (w.concurrency !== n) w.concurrency = n;
   }
 
   #jobLog(jobId: string | undefined, ids: Record<string, string>): Logger {

@@ -1,0 +1,79 @@
+import type { EncoderFamily, Preset, X264_PRESETS } from '../core/preset.js';
+
+/**
+ * How many live streams a worker takes: as many as its cores can encode in real time,
+ * estimated from each stream's ladder (pixels per second) and the x264 preset's speed.
+ * The figures are this project's measurements with Debian's ffmpeg 5.1 (bench/capacity:
+ * 720p/480p/360p at 30 fps, superfast, about 0.29 of a core; the same at veryfast about
+ * 0.45), scaled for the other presets by x264's documented relative speeds. An estimate:
+ * a stream that still falls behind adapts (adaptation.ts).
+ */
+
+/** Encoded pixels per second one core sustains, per x264 preset (decode and scale included). */
+const PIXELS_PER_CORE: Record<(typeof X264_PRESETS)[number], number> = {
+  ultrafast: 260e6,
+  superfast: 160e6,
+  veryfast: 105e6,
+  faster: 75e6,
+  fast: 60e6,
+  medium: 48e6,
+  slow: 28e6,
+  slower: 14e6,
+  veryslow: 6e6,
+};
+
+/** A hardware encoder's stream costs the CPU little (demux, upload, mux). */
+const HARDWARE_STREAM_CORES = 0.08;
+
+/** Cores a live stream of this (planned) preset takes on `family`. */
+export function streamCores(preset: Preset, family: EncoderFamily): number {
+  if (family !== 'x264') return HARDWARE_STREAM_CORES;
+  const pixels = preset.ladder.reduce((a, r) => a + r.width * r.height * r.fps, 0);
+  return pixels / PIXELS_PER_CORE[preset.encoders.x264.preset];
+}
+
+export interface LiveCapacityOptions {
+  /** Cores this worker may fill with live streams. */
+  cores: number;
+  /** A fixed number of streams instead (LIVE_CAPACITY set to a number). */
+  fixed?: number;
+  /** Take another stream only while this much is left, cores. @defaultValue 0.25 */
+  headroom?: number;
+}
+
+/**
+ * The running streams' estimated cost, and how many streams the worker takes at once
+ * now: those it runs, plus one more while the estimate leaves room (always at least one).
+ */
+export class LiveCapacity {
+  readonly #o: LiveCapacityOptions;
+  readonly #cost = new Map<string, number>();
+
+  constructor(o: LiveCapacityOptions) {
+    this.#o = o;
+  }
+
+  /** A stream started, or its plan (and so its cost) changed. */
+  set(jobId: string, cores: number): void {
+    this.#cost.set(jobId, cores);
+  }
+
+  delete(jobId: string): void {
+    this.#cost.delete(jobId);
+  }
+
+  /** Estimated cores in use. */
+  get used(): number {
+    let n = 0;
+    for (const c of this.#cost.values()) n += c;
+    return n;
+  }
+
+  /** Streams to take at once now (BullMQ concurrency). */
+  get concurrency(): number {
+    if (this.#o.fixed !== undefined) return this.#o.fixed;
+    const running = this.#cost.size;
+    const room = this.#o.cores - this.used >= (this.#o.headroom ?? 0.25);
+    return Math.max(1, running + (room ? 1 : 0));
+  }
+}
