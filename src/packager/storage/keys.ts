@@ -39,5 +39,8 @@ export function contentTypeFor(name: string): string {
   if (name.endsWith('.m3u8')) return PLAYLIST_TYPE;
   if (name.endsWith('.mp4') || name.endsWith('.m4s')) return MP4_TYPE;
   if (name.endsWith('.json')) return 'application/json';
+  // Posters, seeking sprites and thumbnail tracks (src/packager/thumbnails/names.ts).
+  if (name.endsWith('.jpg')) return 'image/jpeg';
+  if (name.endsWith('.vtt')) return 'text/vtt';
   return 'application/octet-stream';
 }
