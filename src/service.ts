@@ -28,6 +28,8 @@ import { probeCapabilities } from './workers/ffmpeg/probe.js';
 import { JobsClient } from './workers/jobs-client.js';
 import { WorkerDirectory } from './workers/worker-registry.js';
 import { WorkerRole } from './workers/worker-role.js';
+import { LivePosters } from './api/posters.js';
+import { makeStreamPoster } from './workers/thumbnails.js';
 
 export const DEFAULT_PRESET_ID = 'default';
 
@@ -51,6 +53,8 @@ export class Service {
   relay: MediaRelay | null = null;
   whep: WhepRegistry | null = null;
   liveOrigin: LiveOrigin | null = null;
+  /** Live posters, made on demand by this API process from the lowest rung in storage. */
+  posters: LivePosters | null = null;
   #bus: RedisLiveBus | null = null;
   #presets: PresetStore | null = null;
   /** One relay token per stream for this process's life: a takeover keeps the running job's token valid. */
@@ -167,6 +171,12 @@ export class Service {
         });
       }
       this.liveOrigin = new LiveOrigin({ bus: this.#bus, log });
+      const storage = this.storage;
+      this.posters = new LivePosters({
+        make: (streamId, signal) =>
+          makeStreamPoster({ storage, ffmpegPath: config.ffmpegPath, streamId, signal, log }),
+        log,
+      });
       const handler = createRequestListener({
         config,
         log,
@@ -185,6 +195,7 @@ export class Service {
         capabilities: () => this.capabilities,
         workers: this.workers,
         draining: () => this.#draining,
+        posters: this.posters,
       });
       await new Promise<void>((resolve, reject) => {
         const server = createServer(handler).listen(config.port, config.host, () => resolve());
@@ -329,6 +340,7 @@ export class Service {
         ['relay', async () => this.relay?.close()],
         ['http', () => this.#closeServer()],
         ['live origin', async () => this.liveOrigin?.close()],
+        ['posters', async () => this.posters?.close()],
         ['worker', async () => this.worker?.close()],
         ['jobs', async () => this.jobs?.close()],
         ['redis connection', async () => this.#apiConnection && closeRedis(this.#apiConnection)],

@@ -28,6 +28,11 @@ import { presetsRouter } from './routes/presets.js';
 import { streamsRouter } from './routes/streams.js';
 import { vodRouter } from './routes/vod.js';
 import { workersRouter } from './routes/workers.js';
+import { consoleAssetsRouter } from './routes/console-assets.js';
+import { weakEtagJson } from './etag.js';
+import { HlsViewers } from './hls-viewers.js';
+import type { PostersApi } from './posters.js';
+import { LIVE_POSTER_ROUTE, livePosterRoute } from './routes/posters.js';
 
 export interface ApiDeps {
   config: Config;
@@ -47,6 +52,8 @@ export interface ApiDeps {
   workers?: WorkersApi | null;
   /** True once the process is shutting down: /readyz answers 503. */
   draining?: () => boolean;
+  /** Live posters made on demand (GET /hls/{id}/poster.jpg); absent: files' stored posters only. */
+  posters?: PostersApi | null;
 }
 
 /** The HTTP edge: parse, call a role through its interface, answer. */
@@ -61,8 +68,14 @@ export function createApp(deps: ApiDeps): Express {
  * as the error handler would.
  */
 export function createRequestListener(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { app, metrics } = buildApp(deps);
-  if (!deps.liveOrigin) return app;
+  const { app, metrics, hlsViewers } = buildApp(deps);
+  // Every playlist request counts its client as an LL-HLS viewer, the fast lane's too.
+  if (!deps.liveOrigin) {
+    return (req, res) => {
+      hlsViewers.observe(req);
+      app(req, res);
+    };
+  }
   const lane = hlsFastLane({
     live: deps.liveOrigin,
     taken: metrics.countAs(HLS_ROUTE_LABEL),
@@ -79,11 +92,12 @@ export function createRequestListener(deps: ApiDeps): (req: IncomingMessage, res
     },
   });
   return (req, res) => {
+    hlsViewers.observe(req);
     if (!lane(req, res)) app(req, res);
   };
 }
 
-function buildApp(deps: ApiDeps): { app: Express; metrics: ApiMetrics } {
+function buildApp(deps: ApiDeps): { app: Express; metrics: ApiMetrics; hlsViewers: HlsViewers } {
   const { config } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -95,6 +109,15 @@ function buildApp(deps: ApiDeps): { app: Express; metrics: ApiMetrics } {
   );
   deps.liveEvents?.((e) => metrics.live.observe(e));
   app.use(metrics.middleware());
+  const hlsViewers = new HlsViewers();
+  // A live stream's poster is made on demand; a file's is stored, and served by the /hls router.
+  app.get(
+    LIVE_POSTER_ROUTE,
+    livePosterRoute({
+      posters: deps.posters ?? null,
+      isLive: (id) => (deps.liveOrigin?.isLive(id) ?? false) || deps.ingest.get(id)?.state === 'live',
+    }),
+  );
   // First after metrics: the origin's traffic (thousands of held playlist requests, parts)
   // is most of all requests, and every router mounted before it costs each one a hop.
   app.use(
@@ -122,6 +145,8 @@ function buildApp(deps: ApiDeps): { app: Express; metrics: ApiMetrics } {
   app.get('/api/capabilities', (_req, res) => {
     res.json(deps.capabilities());
   });
+  // What the console polls answers 304 while unchanged.
+  app.use(['/api/presets', '/api/jobs', '/api/streams', '/api/workers'], weakEtagJson());
   app.use('/api/presets', presetsRouter({ presets: deps.presets, requireApiToken }));
   app.use('/api/jobs', jobsRouter({ jobs: deps.jobs, requireApiToken }));
   app.use(
@@ -134,7 +159,7 @@ function buildApp(deps: ApiDeps): { app: Express; metrics: ApiMetrics } {
       maxUploadBytes: config.maxUploadBytes,
     }),
   );
-  app.use('/api/streams', streamsRouter({ ingest: deps.ingest }));
+  app.use('/api/streams', streamsRouter({ ingest: hlsViewers.streams(deps.ingest) }));
   app.use('/api/workers', workersRouter({ workers: deps.workers ?? null }));
   app.use('/api', notFoundHandler);
 
@@ -163,10 +188,11 @@ function buildApp(deps: ApiDeps): { app: Express; metrics: ApiMetrics } {
   app.get('/vendor/hls.mjs', (_req, res) =>
     res.sendFile(path.join(root, 'node_modules', 'hls.js', 'dist', 'hls.mjs')),
   );
+  app.use(consoleAssetsRouter(root));
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.log));
-  return { app, metrics };
+  return { app, metrics, hlsViewers };
 }
 
 export { listExpressRoutes as listRoutes } from './openapi-check.js';

@@ -6,6 +6,7 @@ import { allQueueNames, QUEUE_KINDS } from '../core/jobs.js';
 import { PRESET_ID, STREAM_ID } from '../core/ids.js';
 import { packageRoot } from '../core/paths.js';
 import { ENCODER_FAMILIES, PresetSchema } from '../core/preset.js';
+import { consoleOpenApi } from './openapi-console.js';
 
 /**
  * The OpenAPI 3.1 description of the whole public HTTP surface (CONTRACT.md), served
@@ -868,7 +869,7 @@ let cached: Json | undefined;
 
 /** The document; built once (zod's JSON Schema conversion is not free) and shared. */
 export function openApiDocument(): Json {
-  cached ??= {
+  cached ??= consoleOpenApi({
     openapi: '3.1.0',
     info: {
       title: 'whipcast',
@@ -889,6 +890,6 @@ export function openApiDocument(): Json {
     ],
     paths: { ...paths(), ...publishPagePath(), ...sdpPaths('whip'), ...sdpPaths('whep'), ...relayPath() },
     components: components(),
-  };
+  });
   return cached;
 }

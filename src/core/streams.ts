@@ -69,10 +69,11 @@ export interface StreamView {
   ladder?: StreamLadderRung[];
   job?: { id: string; state: string };
   /**
-   * Viewers now, by protocol (WHEP sessions; HLS viewers are not sessions and not counted),
-   * and each WHEP viewer's figures.
+   * Viewers now, by protocol, and each WHEP viewer's figures. `hls`: distinct clients that
+   * loaded a playlist of the stream in the last 10 s (src/api/hls-viewers.ts; HLS has no
+   * sessions), filled in by the API process that answers.
    */
-  viewers?: { whep: number; whepViewers?: WhepViewerStats[] };
+  viewers?: { whep: number; whepViewers?: WhepViewerStats[]; hls?: number };
 }
 
 /** One WHEP viewer of a stream (GET /api/streams/{stream}). */
