@@ -1,9 +1,12 @@
+import { readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRequestListener, type ApiDeps } from '../../src/api/app.js';
 import type { Poster, PostersApi } from '../../src/api/posters.js';
 import { loadConfig } from '../../src/core/config.js';
+import { packageRoot } from '../../src/core/paths.js';
 import type { JobView, JobsApi } from '../../src/core/jobs.js';
 import { createLogger } from '../../src/core/log.js';
 import type { PresetStore } from '../../src/core/presets/types.js';
@@ -128,5 +131,24 @@ describe('the API the console polls, and the pictures it shows', () => {
     expect(js.headers.get('content-type')).toMatch(/javascript/);
     expect((await js.text()).length).toBeGreaterThan(10_000);
     expect((await fetch(`${base}/vendor/uplot.css`)).headers.get('content-type')).toMatch(/^text\/css/);
+  });
+
+  it('loads fast: no file the console loads is over 200 KB (hls.js aside), its own modules under 200 KB together', () => {
+    const root = packageRoot();
+    const modules = readdirSync(path.join(root, 'dist', 'player'))
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => path.join(root, 'dist', 'player', f));
+    const files = [
+      ...modules,
+      path.join(root, 'player', 'index.html'),
+      path.join(root, 'player', 'style.css'),
+      path.join(root, 'node_modules', 'uplot', 'dist', 'uPlot.iife.min.js'),
+      path.join(root, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'),
+    ];
+    const sizes = Object.fromEntries(files.map((f) => [path.relative(root, f), statSync(f).size]));
+    for (const [file, size] of Object.entries(sizes))
+      expect({ file, kb: size / 1024 < 200 }).toEqual({ file, kb: true });
+    const own = modules.reduce((sum, f) => sum + statSync(f).size, 0);
+    expect(own).toBeLessThan(200 * 1024);
   });
 });
