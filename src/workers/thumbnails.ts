@@ -8,7 +8,7 @@ import {
   VTT_TYPE,
 } from '../packager/thumbnails/names.js';
 import { allSegments, lowestRung, newestSegments, runBytes } from '../packager/thumbnails/source.js';
-import { planSprite, posterTimeS, renderThumbnailsVtt } from '../packager/thumbnails/sprite.js';
+import { planSprite, posterTimeS, renderThumbnailsVtt, segmentsFor } from '../packager/thumbnails/sprite.js';
 import type { Storage } from '../packager/storage/storage.js';
 import { fileThumbnailArgs, posterArgs } from './ffmpeg/args-thumbnails.js';
 import { runStill } from './ffmpeg/still.js';
@@ -31,8 +31,9 @@ export interface FileThumbnailsInput {
 
 /**
  * After a file is packaged: its poster, the seeking sprite and the WebVTT thumbnail
- * track, cut from the lowest rung in storage in one ffmpeg run that decodes key frames
- * only, and stored beside the playlists. Returns the names written.
+ * track, cut from the lowest rung in storage in one ffmpeg run that reads only the
+ * segments holding those pictures and decodes key frames only, and stored beside the
+ * playlists. Returns the names written.
  */
 export async function storeFileThumbnails(o: FileThumbnailsInput): Promise<string[]> {
   const rung = await lowestRung(o.storage, o.assetId);
@@ -41,11 +42,15 @@ export async function storeFileThumbnails(o: FileThumbnailsInput): Promise<strin
   if (!run) throw new AppError('not_found', `${o.assetId} has no segments`);
   const durationS = o.durationMs / 1000;
   const plan = planSprite({ durationS, gopS: o.gopSeconds, width: rung.width, height: rung.height });
+  const posterAt = posterTimeS(durationS, o.gopSeconds);
+  // Only the segments that hold a picture's key frame are read (their times stay theirs: tfdt).
+  const keep = new Set(segmentsFor(plan, posterAt, run.durations));
+  const wanted = { ...run, segments: run.segments.filter((_, i) => keep.has(i)) };
   const [poster, sprite] = await runStill({
     ffmpegPath: o.ffmpegPath,
-    args: fileThumbnailArgs(plan, posterTimeS(durationS, o.gopSeconds), o.gopSeconds, FILE_POSTER_SIDE),
+    args: fileThumbnailArgs(plan, posterAt, o.gopSeconds, FILE_POSTER_SIDE),
     outputCount: 2,
-    input: runBytes(o.storage, o.assetId, run),
+    input: runBytes(o.storage, o.assetId, wanted),
     // Key frames only, of the smallest rung: seconds for hours of media.
     timeoutMs: Math.round(30_000 + o.durationMs / 20),
     ...(o.signal ? { signal: o.signal } : {}),
@@ -58,7 +63,10 @@ export async function storeFileThumbnails(o: FileThumbnailsInput): Promise<strin
   ]);
   // The track last: a player that finds it finds the sprite it names.
   await o.storage.put(`${o.assetId}/${THUMBNAILS_VTT_NAME}`, Buffer.from(vtt), VTT_TYPE);
-  o.log?.debug({ tiles: plan.count, intervalS: plan.intervalS }, 'thumbnails stored');
+  o.log?.debug(
+    { tiles: plan.count, intervalS: plan.intervalS, segmentsRead: wanted.segments.length },
+    'thumbnails stored',
+  );
   return [POSTER_NAME, SPRITE_NAME, THUMBNAILS_VTT_NAME];
 }
 

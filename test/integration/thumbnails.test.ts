@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -8,16 +8,33 @@ import { AppError } from '../../src/core/errors.js';
 import type { VodJobData, VodJobResult } from '../../src/core/jobs.js';
 import { createLogger } from '../../src/core/log.js';
 import { parsePreset } from '../../src/core/preset.js';
-import { posterArgs } from '../../src/workers/ffmpeg/args-thumbnails.js';
+import { allSegments, lowestRung, runBytes } from '../../src/packager/thumbnails/source.js';
+import { segmentsFor, type SpritePlan } from '../../src/packager/thumbnails/sprite.js';
+import { fileThumbnailArgs, posterArgs } from '../../src/workers/ffmpeg/args-thumbnails.js';
 import { runStill } from '../../src/workers/ffmpeg/still.js';
 import { makeStreamPoster } from '../../src/workers/thumbnails.js';
 import { runVodJob } from '../../src/workers/vod-job.js';
 import { childProcesses } from '../helpers/children.js';
 import { jpegSize } from '../helpers/jpeg.js';
 import { makeTestClip } from '../helpers/media.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { MemoryStorage } from '../helpers/memory-storage.js';
 
 const FFMPEG = process.env.FFMPEG_PATH ?? 'ffmpeg';
+const run = promisify(execFile);
+
+/** Mean luma of a region of a JPEG, decoded by ffmpeg: a picture, not a black tile. */
+async function meanLuma(jpeg: Buffer, dir: string, crop: string): Promise<number> {
+  const file = path.join(dir, `probe-${Date.now()}.jpg`);
+  writeFileSync(file, jpeg);
+  const { stdout } = await run(
+    FFMPEG,
+    ['-v', 'error', '-i', file, '-vf', `crop=${crop},format=gray`, '-f', 'rawvideo', 'pipe:1'],
+    { encoding: 'buffer', maxBuffer: 1 << 22 },
+  );
+  return stdout.reduce((a, b) => a + b, 0) / stdout.length;
+}
 const log = createLogger('silent');
 
 const PRESET = parsePreset({
@@ -107,6 +124,30 @@ describe('pictures of a packaged file, cut with real ffmpeg', () => {
     const end = cues[cues.length - 1]?.[1] ?? '';
     expect(Number(end.slice(-6))).toBeCloseTo(result.durationMs / 1000, 2);
   });
+
+  it('reads only the segments that hold a picture: a run with a gap in it still gives every tile', async () => {
+    const clip = await makeTestClip(dir, { seconds: 12, width: 640, height: 360, fps: 30, audio: false });
+    await packageFile(storage, clip, 'clip2');
+    const rung = (await lowestRung(storage, 'clip2'))!;
+    const [whole] = await allSegments(storage, 'clip2', rung);
+    expect(whole?.segments).toHaveLength(3);
+    // Tiles at 0 and 8 s: the first and the last of three 4 s segments, the middle one skipped.
+    const plan: SpritePlan = { intervalS: 8, count: 2, columns: 2, rows: 1, tileWidth: 160, tileHeight: 90 };
+    const keep = segmentsFor(plan, 8, whole!.durations);
+    expect(keep).toEqual([0, 2]);
+    const [poster, sprite] = await runStill({
+      ffmpegPath: FFMPEG,
+      args: fileThumbnailArgs(plan, 8, 2, 640),
+      outputCount: 2,
+      input: runBytes(storage, 'clip2', { ...whole!, segments: keep.map((i) => whole!.segments[i]!) }),
+      timeoutMs: 20_000,
+    });
+    expect(jpegSize(poster!)).toEqual({ width: 426, height: 240 });
+    expect(jpegSize(sprite!)).toEqual({ width: 320, height: 90 });
+    // Both tiles hold a picture (testsrc2 is bright), the second from the segment after the gap.
+    expect(await meanLuma(sprite!, dir, '160:90:0:0')).toBeGreaterThan(40);
+    expect(await meanLuma(sprite!, dir, '160:90:160:0')).toBeGreaterThan(40);
+  }, 60_000);
 
   it('a live-style poster comes from the newest segment, at most 320 px on its long side', async () => {
     const poster = await makeStreamPoster({ storage, ffmpegPath: FFMPEG, streamId: 'clip1', log });

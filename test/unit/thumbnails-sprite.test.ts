@@ -11,6 +11,7 @@ import {
   planSprite,
   posterTimeS,
   renderThumbnailsVtt,
+  segmentsFor,
   vttTime,
 } from '../../src/packager/thumbnails/sprite.js';
 
@@ -104,5 +105,29 @@ describe('the WebVTT thumbnail track', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('segmentsFor: the segments the pictures of a file are cut from', () => {
+  it('is every segment of a short file whose tiles are a GOP apart', () => {
+    const plan = planSprite({ durationS: 8, gopS: 2, width: 640, height: 360 });
+    expect(segmentsFor(plan, 0, [4, 4])).toEqual([0, 1]);
+  });
+
+  it('is one segment per tile (and the poster) for a long file', () => {
+    const durations = Array.from({ length: 1800 }, () => 4);
+    const plan = planSprite({ durationS: 7200, gopS: 2, width: 640, height: 360 });
+    const posterAt = posterTimeS(7200, 2);
+    const picked = segmentsFor(plan, posterAt, durations);
+    expect(picked.length).toBeLessThanOrEqual(101);
+    // Tile i at i * 72 s sits in segment i * 18; the poster at 720 s in segment 180.
+    expect(picked.slice(0, 3)).toEqual([0, 18, 36]);
+    expect(picked).toContain(180);
+  });
+
+  it('finds a tile in the segment that covers it when segments and tiles do not line up', () => {
+    const plan = { intervalS: 6, count: 3, columns: 3, rows: 1, tileWidth: 160, tileHeight: 90 };
+    // Segments start at 0, 4, 8, 12: tiles at 0, 6 and 12 are in segments 0, 1 and 3.
+    expect(segmentsFor(plan, 0, [4, 4, 4, 4])).toEqual([0, 1, 3]);
   });
 });

@@ -46,15 +46,20 @@ export async function lowestRung(storage: Storage, id: string): Promise<LowestRu
 export interface SegmentRun {
   init: string;
   segments: string[];
+  /** Each segment's EXTINF duration, seconds. */
+  durations: number[];
 }
 
 /** Segments of a parsed media playlist with the EXT-X-MAP in force for each; gaps left out. */
-function withMaps(list: { map?: MediaMap; segments: MediaSegment[] }): { map: string; uri: string }[] {
+function withMaps(list: {
+  map?: MediaMap;
+  segments: MediaSegment[];
+}): { map: string; uri: string; duration: number }[] {
   let map = list.map?.uri;
-  const out: { map: string; uri: string }[] = [];
+  const out: { map: string; uri: string; duration: number }[] = [];
   for (const s of list.segments) {
     if (s.map) map = s.map.uri;
-    if (!s.gap && map !== undefined) out.push({ map, uri: s.uri });
+    if (!s.gap && map !== undefined) out.push({ map, uri: s.uri, duration: s.duration });
   }
   return out;
 }
@@ -71,7 +76,7 @@ async function segments(storage: Storage, id: string, playlist: string) {
  */
 export async function newestSegments(storage: Storage, id: string, rung: LowestRung): Promise<SegmentRun[]> {
   const list = (await segments(storage, id, rung.playlist)) ?? [];
-  return list.reverse().map((s) => ({ init: s.map, segments: [s.uri] }));
+  return list.reverse().map((s) => ({ init: s.map, segments: [s.uri], durations: [s.duration] }));
 }
 
 /** Every segment of a file's rung, in order, grouped by init segment (a VOD has one). */
@@ -79,8 +84,10 @@ export async function allSegments(storage: Storage, id: string, rung: LowestRung
   const runs: SegmentRun[] = [];
   for (const s of (await segments(storage, id, rung.playlist)) ?? []) {
     const last = runs[runs.length - 1];
-    if (last && last.init === s.map) last.segments.push(s.uri);
-    else runs.push({ init: s.map, segments: [s.uri] });
+    if (last && last.init === s.map) {
+      last.segments.push(s.uri);
+      last.durations.push(s.duration);
+    } else runs.push({ init: s.map, segments: [s.uri], durations: [s.duration] });
   }
   return runs;
 }

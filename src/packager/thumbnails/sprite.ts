@@ -57,6 +57,30 @@ export function posterTimeS(durationS: number, gopS: number): number {
   return round3(Math.floor((durationS * 0.1) / gopS) * gopS);
 }
 
+/**
+ * Which segments hold the key frames the pictures are taken from: the one that covers
+ * each tile's time, and the poster's. A segment starts on a key frame and the tiles sit
+ * on whole GOPs, so these are all ffmpeg needs; for a two-hour file that is about 100
+ * segments of the smallest rung, not 1,800. Returns segment indexes, in order.
+ */
+export function segmentsFor(plan: SpritePlan, posterAtS: number, durationsS: readonly number[]): number[] {
+  const starts: number[] = [];
+  let t = 0;
+  for (const d of durationsS) {
+    starts.push(t);
+    t += d;
+  }
+  const wanted = new Set<number>();
+  const times = [posterAtS, ...Array.from({ length: plan.count }, (_, i) => i * plan.intervalS)];
+  for (const at of times) {
+    // The last segment starting at or before `at` (a little slack for rounded durations).
+    let i = starts.length - 1;
+    while (i > 0 && (starts[i] ?? 0) > at + 0.01) i--;
+    if (i >= 0) wanted.add(i);
+  }
+  return [...wanted].sort((a, b) => a - b);
+}
+
 /** `hh:mm:ss.ttt`, WebVTT's timestamp (WebVTT 4.3: hours are always allowed). */
 export function vttTime(s: number): string {
   const ms = Math.round(s * 1000);
