@@ -23,8 +23,9 @@ export class Poll<T> {
   constructor(url: string, every: () => number | null) {
     this.#url = url;
     this.#every = every;
+    // Back to the tab: what is on screen is brought up to date at once.
     document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible') void this.refresh();
+      if (document.visibilityState === 'visible' && this.#every() !== null) void this.refresh();
     });
   }
 

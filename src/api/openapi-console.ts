@@ -53,8 +53,16 @@ function consolePaths(): Json {
   };
 }
 
-/** GET operations whose JSON carries a weak ETag and answers 304 to If-None-Match. */
-const CONDITIONAL = ['/api/presets', '/api/jobs', '/api/streams', '/api/workers'];
+/** GET operations whose JSON carries a weak ETag and answers 304 to If-None-Match (src/api/etag.ts). */
+const CONDITIONAL = [
+  '/api/presets',
+  '/api/presets/{id}',
+  '/api/jobs',
+  '/api/jobs/{id}',
+  '/api/streams',
+  '/api/streams/{stream}',
+  '/api/workers',
+];
 
 function op(doc: Json, path: string, method: string): Json | undefined {
   const item = (doc.paths as Record<string, Json | undefined>)[path];
