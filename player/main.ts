@@ -39,7 +39,10 @@ function show(focus: boolean): void {
 function initToken(): void {
   const input = $<HTMLInputElement>('api-token');
   input.value = apiToken();
-  input.addEventListener('change', () => setApiToken(input.value.trim()));
+  input.addEventListener('change', () => {
+    setApiToken(input.value.trim());
+    $('access-note').textContent = 'Kept in this tab only.';
+  });
   document.addEventListener('whipcast:needs-token', () => {
     const box = $<HTMLDetailsElement>('access');
     box.open = true;
