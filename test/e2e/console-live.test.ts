@@ -164,7 +164,10 @@ describe('console: going live and stream health', () => {
     // 3 s between key frames against the preset's 2 s GOP.
     const warning = card.getByText(/longer than the preset's GOP of 2 s/);
     await warning.waitFor({ timeout: 20_000 });
-    expect(await warning.textContent()).toMatch(/every 3\.0 s.*keyframe interval to 2 s/);
+    // 3 s as sent; a key frame lost on a busy machine makes one interval 6 s.
+    const said = (await warning.textContent()) ?? '';
+    expect(said).toMatch(/keyframe interval to 2 s/);
+    expect(Number(/every (\d+\.\d) s/.exec(said)?.[1])).toBeGreaterThanOrEqual(2.9);
     await card
       .locator('.badge')
       .filter({ hasText: /^(running|degraded)$/ })
