@@ -43,10 +43,12 @@ describe('console: files', () => {
 
   beforeAll(async () => {
     t = await startTestService();
+    // 720p through the three-rung default ladder: a transcode of several seconds, long
+    // enough for the page's 2 s poll to see it running.
     clip = await makeTestClip(path.join(t.dir, 'upload'), {
-      seconds: 8,
-      width: 640,
-      height: 360,
+      seconds: 12,
+      width: 1280,
+      height: 720,
       fps: 30,
       audio: true,
       name: 'holiday.mp4',
@@ -73,7 +75,7 @@ describe('console: files', () => {
     await page.goto(`${t.service.url}/#files`);
     await page.getByRole('heading', { name: 'Files' }).waitFor();
     await recordTexts(page, '#uploads li, #file-jobs li[data-job="upme"]');
-    await filesPanel(page).getByLabel('Preset', { exact: true }).selectOption('light');
+    await filesPanel(page).getByLabel('Preset', { exact: true }).selectOption('default');
     await filesPanel(page).getByLabel('Id (optional)').fill('upme');
     await page.locator('#upload-file').setInputFiles(clip);
 
@@ -83,7 +85,9 @@ describe('console: files', () => {
     await job.getByRole('button', { name: 'Play upme' }).waitFor({ timeout: 90_000 });
     const texts = await seen(page);
     expect(texts.some((s) => /^Uploading holiday\.mp4: \d+% \(.+ of .+\)/.test(s))).toBe(true);
-    expect(texts.some((s) => /transcoding.*\d+%/.test(s))).toBe(true);
+    const progress = texts.filter((s) => /transcoding.*\d+%/.test(s));
+    console.log(`transcode progress as the page showed it:\n${progress.join('\n')}`);
+    expect(progress.length).toBeGreaterThan(0);
     expect(await job.textContent()).toMatch(/ready to play/);
 
     // Its poster is in the list.
@@ -115,15 +119,16 @@ describe('console: files', () => {
     }));
     expect(style.image).toMatch(/\/hls\/upme\/sprite\.jpg/);
     expect(style.width).toBe('160px');
-    // 60% of 8 s is the third 2 s tile: x = 2 * 160.
-    expect(style.position).toBe('-320px 0px');
+    // 60% of 12 s is the fourth 2 s tile: x = 3 * 160.
+    expect(style.position).toBe('-480px 0px');
     const sprite = await page.evaluate(async () => {
       const img = new Image();
       img.src = '/hls/upme/sprite.jpg';
       await img.decode();
       return { w: img.naturalWidth, h: img.naturalHeight };
     });
-    expect(sprite).toEqual({ w: 640, h: 90 });
+    // Six 2 s tiles of the lowest rung (360p), in one row.
+    expect(sprite).toEqual({ w: 960, h: 90 });
     await screenshot(page, 'console-watch-file-previews');
     expect(errors).toEqual([]);
     await page.close();
