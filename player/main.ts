@@ -1,459 +1,63 @@
-import Hls from 'hls.js';
+import { apiToken, setApiToken } from './api.js';
+import { $ } from './dom.js';
+import { initFiles } from './files.js';
+import { initGoLive } from './golive.js';
+import { initHealth, showHealth } from './health.js';
+import { initPresets } from './presets.js';
+import { panelsChanged, startPolling } from './store.js';
+import { initWatch } from './watch.js';
+import { initWorkers } from './workers.js';
 
 /**
- * The player page: lists live streams and files and plays one, shows what it plays. Files
- * play over HLS (hls.js); live streams over WebRTC (WHEP, draft-ietf-wish-whep) or LL-HLS,
- * as picked (`?protocol=webrtc` picks WebRTC), falling back to LL-HLS when WHEP fails.
+ * The console at `/`: one page, one panel shown at a time, picked by the URL's hash
+ * (#watch, #live, #health, #files, #presets, #workers), so every panel has a link and
+ * the browser's back button works. Panels hidden with `hidden` leave the accessibility
+ * tree, so a screen reader (and a keyboard) only meets the panel shown.
  */
+const PANELS = ['watch', 'live', 'health', 'files', 'presets', 'workers'] as const;
+type Panel = (typeof PANELS)[number];
 
-interface StreamView {
-  id: string;
-  state: string;
-  playlistUrl: string;
-}
-interface JobView {
-  id: string;
-  queue: 'vod' | 'live';
-  state: string;
-  assetId: string;
-  input: string;
-  progress: { percent: number } | null;
-  playlistUrl: string;
-  failedReason: string | null;
+function current(): Panel {
+  const h = location.hash.slice(1);
+  return (PANELS as readonly string[]).includes(h) ? (h as Panel) : 'watch';
 }
 
-const $ = <T extends HTMLElement>(id: string): T => {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`#${id} missing`);
-  return el as T;
-};
-
-const video = $<HTMLVideoElement>('video');
-const protocolSelect = $<HTMLSelectElement>('protocol');
-const params = new URLSearchParams(location.search);
-protocolSelect.value = params.get('protocol') === 'webrtc' ? 'webrtc' : 'llhls';
-
-let hls: Hls | null = null;
-let current: string | null = null;
-let currentUrl = '';
-/** Bumped by every play(): async WHEP steps of an older play() stand down. */
-let generation = 0;
-/** A status line that outlives refresh() (e.g. why WebRTC fell back to LL-HLS). */
-let notice = '';
-
-function setText(id: string, text: string): void {
-  $(id).textContent = text;
-}
-
-let playingLive = false;
-
-/** Plays a file (HLS) or a live stream (the protocol picked, WebRTC or LL-HLS). */
-function play(id: string, url: string, live: boolean): void {
-  generation += 1;
-  stopWhep();
-  current = id;
-  currentUrl = url;
-  playingLive = live;
-  notice = '';
-  setText('status', '');
-  if (live && protocolSelect.value === 'webrtc') void playWhep(id, generation);
-  else playHls(id, url, live);
-  renderSelection();
-}
-
-/**
- * hls.js for live streams: LL-HLS, with PART-HOLD-BACK (3 parts) as its target latency.
- * `hls.latency` is live edge + playlist age − playhead. hls.js's own catch-up
- * (maxLiveSyncPlaybackRate, off by default) only speeds up while more than one second is
- * buffered, so it cannot bring a 0.6 s target back after start-up or a stall: measured
- * with bench/latency on the low-latency preset, 1.8 s without it, 1.2 s with it (at
- * 1.5x), 0.7 s with followLiveEdge(), which does that job instead; hls.js leaves
- * playbackRate alone (rate 1).
- * A stall raises the target by liveSyncOnStallIncrease (default 1 s, more than the whole
- * target here): one part's worth instead.
- */
-const LIVE_HLS_CONFIG: Partial<Hls['config']> = {
-  lowLatencyMode: true,
-  backBufferLength: 30,
-  maxLiveSyncPlaybackRate: 1,
-  liveSyncOnStallIncrease: 0.2,
-};
-
-/** Behind the target latency by more than this, a live stream catches up (s). */
-const CATCH_UP_FROM_S = 0.15;
-/** Catch-up speed: 5% faster per 0.2 s behind, at most 25% (browsers keep the pitch). */
-const catchUpRate = (behindS: number): number =>
-  Math.min(1.25, 1 + Math.max(1, Math.round(behindS * 5)) * 0.05);
-/** Just after the start, a stream this far behind its target jumps there instead (s). */
-const START_SLACK_S = 0.25;
-
-/**
- * Keeps a live stream at hls.js's target latency. At the start: hls.js picks where to
- * start (live edge − target) when its first playlist arrives but seeks there only once
- * parts are loaded and buffered, half a second or more later on a busy machine; once it
- * plays, one seek inside the buffer puts the playhead where hls.js meant it to be. Later
- * (after a stall, or when the edge jumped ahead): 5 to 25% faster while behind and at
- * least two parts are buffered, normal speed otherwise. Further behind than one target
- * duration is DVR-like playback (paused, or sought back), which hls.js leaves alone too.
- */
-function followLiveEdge(h: Hls): void {
-  const ahead = (): number => {
-    const b = video.buffered;
-    return b.length ? b.end(b.length - 1) - video.currentTime : 0;
-  };
-  const behind = (): number | null => {
-    const target = h.targetLatency;
-    return target === null || !(h.latency > 0) ? null : h.latency - target;
-  };
-  const startCheck = (): void => {
-    if (hls !== h) return;
-    const sync = h.liveSyncPosition;
-    const late = behind();
-    if (sync === null || late === null || sync <= video.currentTime) return;
-    if (late > START_SLACK_S && ahead() - (sync - video.currentTime) > START_SLACK_S)
-      video.currentTime = sync;
-  };
-  const pace = (): void => {
-    if (hls !== h) {
-      // Another stream or a file plays now, at normal speed.
-      video.removeEventListener('timeupdate', pace);
-      video.playbackRate = 1;
-      return;
-    }
-    if (video.paused || video.seeking) return;
-    const details = h.latestLevelDetails;
-    const late = behind();
-    const catchUp =
-      details !== null &&
-      late !== null &&
-      late > CATCH_UP_FROM_S &&
-      late < details.targetduration &&
-      ahead() > 2 * (details.partTarget || details.targetduration);
-    const rate = catchUp ? catchUpRate(late) : 1;
-    if (video.playbackRate !== rate) video.playbackRate = rate;
-  };
-  video.addEventListener('playing', () => setTimeout(startCheck, 500), { once: true });
-  video.addEventListener('timeupdate', pace);
-}
-
-function playHls(id: string, url: string, live: boolean): void {
-  hls?.destroy();
-  hls = null;
-  video.srcObject = null;
-  setText('now-playing', live ? `live stream ${id} via LL-HLS` : `file ${id}`);
-  setText('rendition', '–');
-  setText('latency', '–');
-  const path = new URL(url, location.href).pathname;
-  if (Hls.isSupported()) {
-    // Live: LL-HLS (parts, blocking reload, PART-HOLD-BACK); files: plain HLS.
-    const h = new Hls(live ? LIVE_HLS_CONFIG : { lowLatencyMode: false });
-    hls = h;
-    // For the console and bench/latency: the instance playing now.
-    (window as unknown as { hls?: Hls }).hls = h;
-    h.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => {
-      const level = h.levels[data.level];
-      if (level) {
-        setText(
-          'rendition',
-          `${level.width}x${level.height} @ ${Math.round(level.bitrate / 1000)} kb/s (${data.level + 1} of ${h.levels.length})`,
-        );
-      }
-    });
-    h.on(Hls.Events.ERROR, (_e, data) => {
-      if (!data.fatal) return;
-      setText('status', `playback error: ${data.details}`);
-      // A stream that just went live has no playlist for a moment: try again shortly.
-      if (live && current === id)
-        setTimeout(() => current === id && hls === h && playHls(id, url, live), 1000);
-    });
-    if (live) followLiveEdge(h);
-    h.loadSource(path);
-    h.attachMedia(video);
-  } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
-    video.src = path;
-  } else {
-    setText('status', 'this browser plays neither MSE nor native HLS');
-    return;
+function show(focus: boolean): void {
+  const name = current();
+  for (const p of PANELS) $(`panel-${p}`).hidden = p !== name;
+  for (const a of document.querySelectorAll<HTMLAnchorElement>('nav a')) {
+    if (a.hash === `#${name}`) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
   }
-  void video.play().catch(() => undefined);
+  document.title = `whipcast · ${document.querySelector(`nav a[href="#${name}"]`)?.textContent ?? name}`;
+  panelsChanged();
+  if (name === 'health') showHealth();
+  // A link followed by keyboard lands on the panel's heading, not back at the top.
+  if (focus) $(`panel-${name}`).querySelector<HTMLElement>('h2')?.focus();
 }
 
-// --- WebRTC: a WHEP client (offer with recvonly video and audio, no trickle) ---------------
-
-interface WhepSession {
-  readonly pc: RTCPeerConnection;
-  /** The session URL from Location, for DELETE; null until the 201. */
-  location: string | null;
-  timers: ReturnType<typeof setInterval>[];
-  /** The previous getStats() sample, for rates and the recent jitter-buffer delay. */
-  last: { delay: number; count: number; bytes: number; at: number };
-}
-let whep: WhepSession | null = null;
-
-/** Resolves once ICE gathering is complete, or after timeoutMs (the offer then goes with what it has). */
-function gathered(peer: RTCPeerConnection, timeoutMs: number): Promise<void> {
-  if (peer.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const finish = (): void => {
-      clearTimeout(timer);
-      peer.removeEventListener('icegatheringstatechange', onChange);
-      resolve();
-    };
-    const onChange = (): void => {
-      if (peer.iceGatheringState === 'complete') finish();
-    };
-    const timer = setTimeout(finish, timeoutMs);
-    peer.addEventListener('icegatheringstatechange', onChange);
+function initToken(): void {
+  const input = $<HTMLInputElement>('api-token');
+  input.value = apiToken();
+  input.addEventListener('change', () => {
+    setApiToken(input.value.trim());
+    $('access-note').textContent = 'Kept in this tab only.';
+  });
+  document.addEventListener('whipcast:needs-token', () => {
+    const box = $<HTMLDetailsElement>('access');
+    box.open = true;
+    $('access-note').textContent = 'This server needs its API token for changes: enter it here.';
+    input.focus();
   });
 }
 
-/** Ends the WebRTC session, if any: DELETE its Location (keepalive: also from pagehide), close the peer. */
-function stopWhep(): void {
-  const s = whep;
-  if (!s) return;
-  whep = null;
-  for (const t of s.timers) clearInterval(t);
-  if (s.location) void fetch(s.location, { method: 'DELETE', keepalive: true }).catch(() => undefined);
-  s.pc.close();
-  if (video.srcObject) video.srcObject = null;
-}
-
-/** WHEP failed for this play(): say why in the status line and play the stream over LL-HLS. */
-function fallBack(id: string, gen: number, reason: string): void {
-  if (gen !== generation) return;
-  stopWhep();
-  protocolSelect.value = 'llhls';
-  notice = `WebRTC unavailable (${reason}): playing LL-HLS instead`;
-  setText('status', notice);
-  playHls(id, currentUrl, true);
-}
-
-async function playWhep(id: string, gen: number): Promise<void> {
-  hls?.destroy();
-  hls = null;
-  video.removeAttribute('src');
-  setText('now-playing', `live stream ${id} via WebRTC (WHEP)`);
-  setText('rendition', 'WebRTC, connecting');
-  setText('latency', '–');
-  const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-  const session: WhepSession = {
-    pc,
-    location: null,
-    timers: [],
-    last: { delay: 0, count: 0, bytes: 0, at: 0 },
-  };
-  whep = session;
-  const media = new MediaStream();
-  pc.addTransceiver('video', { direction: 'recvonly' });
-  pc.addTransceiver('audio', { direction: 'recvonly' });
-  pc.addEventListener('track', (e) => {
-    media.addTrack(e.track);
-    if (video.srcObject !== media) video.srcObject = media;
-    void video.play().catch(() => undefined);
-  });
-  pc.addEventListener('connectionstatechange', () => {
-    if (whep === session && pc.connectionState === 'failed') fallBack(id, gen, 'the connection failed');
-  });
-  try {
-    // Chromium's default offer carries VP8, VP9, H.264 (packetization-mode 1) and AV1: the
-    // server picks what the publisher sends, so nothing is stripped here.
-    await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc, 2000);
-    if (whep !== session) return;
-    const res = await fetch(`/whep/${encodeURIComponent(id)}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/sdp' },
-      body: pc.localDescription?.sdp ?? '',
-    });
-    const body = await res.text();
-    const loc = res.headers.get('location');
-    if (res.status === 201 && loc) session.location = new URL(loc, res.url).href;
-    if (whep !== session) {
-      // Switched away meanwhile: this session is no one's, end it.
-      if (session.location) void fetch(session.location, { method: 'DELETE' }).catch(() => undefined);
-      return;
-    }
-    if (res.status !== 201) return fallBack(id, gen, `WHEP answered ${res.status}: ${body.trim()}`);
-    await pc.setRemoteDescription({ type: 'answer', sdp: body });
-  } catch (e) {
-    return fallBack(id, gen, e instanceof Error ? e.message : String(e));
-  }
-  if (whep !== session) return;
-  // No media (no video RTP) within ~5 s of the answer, or media but still no picture after
-  // 15 s (a codec this browser cannot decode, say): LL-HLS instead.
-  const startedAt = performance.now();
-  const watchdog = setInterval(() => {
-    if (whep !== session) return clearInterval(watchdog);
-    if (video.srcObject === media && video.videoWidth > 0 && video.currentTime > 0)
-      return clearInterval(watchdog);
-    const waited = performance.now() - startedAt;
-    if (session.last.bytes === 0 && waited > 5000) return fallBack(id, gen, 'no media within 5 s');
-    if (waited > 15_000) return fallBack(id, gen, 'media but no picture within 15 s');
-  }, 250);
-  session.timers.push(
-    watchdog,
-    setInterval(() => void showWhepStats(session), 1000),
-  );
-}
-
-interface RtcStat {
-  type: string;
-  id: string;
-  kind?: string;
-  frameWidth?: number;
-  frameHeight?: number;
-  framesPerSecond?: number;
-  bytesReceived?: number;
-  jitterBufferDelay?: number;
-  jitterBufferEmittedCount?: number;
-  currentRoundTripTime?: number;
-  selectedCandidatePairId?: string;
-  nominated?: boolean;
-  state?: string;
-}
-
-/** Rendition from the inbound video (or the element), latency as jitter buffer + RTT/2. */
-async function showWhepStats(session: WhepSession): Promise<void> {
-  const stats = await session.pc.getStats().catch(() => null);
-  if (!stats || whep !== session) return;
-  const all: RtcStat[] = [];
-  stats.forEach((s: RtcStat) => all.push(s));
-  const inbound = all.find((s) => s.type === 'inbound-rtp' && s.kind === 'video');
-  const pairId = all.find(
-    (s) => s.type === 'transport' && s.selectedCandidatePairId,
-  )?.selectedCandidatePairId;
-  const pair =
-    all.find((s) => s.type === 'candidate-pair' && s.id === pairId) ??
-    all.find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
-  const width = inbound?.frameWidth ?? video.videoWidth;
-  const height = inbound?.frameHeight ?? video.videoHeight;
-  const now = performance.now();
-  const bytes = inbound?.bytesReceived ?? 0;
-  const last = session.last;
-  const kbps = last.at && bytes >= last.bytes ? Math.round(((bytes - last.bytes) * 8) / (now - last.at)) : 0;
-  if (width > 0) {
-    const fps = inbound?.framesPerSecond ? ` @ ${Math.round(inbound.framesPerSecond)} fps` : '';
-    setText('rendition', `WebRTC ${width}x${height}${fps}${kbps ? `, ${kbps} kb/s` : ''}`);
-  }
-  // The jitter buffer's mean delay over the last second (the whole session's at first).
-  const delay = inbound?.jitterBufferDelay ?? 0;
-  const count = inbound?.jitterBufferEmittedCount ?? 0;
-  const dCount = count - last.count;
-  const buffer = dCount > 0 ? (delay - last.delay) / dCount : count > 0 ? delay / count : null;
-  session.last = { delay, count, bytes, at: now };
-  const rtt = pair?.currentRoundTripTime;
-  if (buffer !== null) {
-    const total = buffer + (rtt ?? 0) / 2;
-    setText(
-      'latency',
-      `~${total.toFixed(2)} s (WebRTC: jitter buffer${rtt !== undefined ? ' + RTT/2' : ''})`,
-    );
-  } else {
-    setText('latency', 'sub-second (WebRTC)');
-  }
-}
-
-protocolSelect.addEventListener('change', () => {
-  // Switching protocol restarts the live stream playing now (a file plays over HLS anyway).
-  if (current && playingLive) play(current, currentUrl, true);
-});
-addEventListener('pagehide', () => stopWhep());
-
-function renderSelection(): void {
-  for (const b of document.querySelectorAll<HTMLButtonElement>('aside button')) {
-    b.setAttribute('aria-current', String(b.dataset.id === current));
-  }
-}
-
-function item(label: string, id: string, onClick: (() => void) | null, note = ''): HTMLLIElement {
-  const li = document.createElement('li');
-  if (onClick) {
-    const b = document.createElement('button');
-    b.textContent = label;
-    b.dataset.id = id;
-    b.addEventListener('click', onClick);
-    li.append(b);
-  } else {
-    li.textContent = label;
-    li.className = 'muted';
-  }
-  if (note) {
-    const span = document.createElement('span');
-    span.className = 'muted';
-    span.textContent = ` ${note}`;
-    li.append(span);
-  }
-  return li;
-}
-
-function fill(listId: string, items: HTMLLIElement[], empty: string): void {
-  const ul = $(listId);
-  ul.replaceChildren(
-    ...(items.length
-      ? items
-      : [Object.assign(document.createElement('li'), { className: 'empty', textContent: empty })]),
-  );
-}
-
-async function refresh(): Promise<void> {
-  try {
-    const [streams, jobs] = await Promise.all([
-      fetch('/api/streams').then((r) => r.json() as Promise<{ streams: StreamView[] }>),
-      fetch('/api/jobs').then((r) => r.json() as Promise<{ jobs: JobView[] }>),
-    ]);
-    fill(
-      'streams',
-      streams.streams.map((s) => item(s.id, s.id, () => play(s.id, s.playlistUrl, true))),
-      'none live',
-    );
-    fill(
-      'files',
-      jobs.jobs
-        .filter((j) => j.queue === 'vod')
-        .map((j) => {
-          if (j.state === 'completed')
-            return item(`${j.assetId} (${j.input})`, j.assetId, () => play(j.assetId, j.playlistUrl, false));
-          const note =
-            j.state === 'active'
-              ? `transcoding ${j.progress?.percent ?? 0}%`
-              : j.state === 'failed'
-                ? `failed: ${j.failedReason ?? ''}`
-                : j.state;
-          return item(`${j.assetId} (${j.input})`, j.assetId, null, note);
-        }),
-      'none yet',
-    );
-    renderSelection();
-    setText('status', notice);
-    // Open the page and see something: play the first ready file or stream if nothing plays yet.
-    if (!current) {
-      const wanted = params.get('stream');
-      const live = streams.streams.find((s) => s.id === wanted) ?? (wanted ? undefined : streams.streams[0]);
-      const file = jobs.jobs.find((j) => j.queue === 'vod' && j.state === 'completed');
-      if (live) play(live.id, live.playlistUrl, true);
-      else if (file) play(file.assetId, file.playlistUrl, false);
-    }
-  } catch {
-    setText('status', 'server unreachable; retrying');
-  }
-}
-
-/**
- * hls.js's latency (live only) is live edge + playlist age − playhead, recomputed at the
- * media element's timeupdate. Before playback starts (and during a seek) it is measured
- * against position 0 or the old position: for a stream that went live seconds ago, the
- * stream's whole age. It is shown once a timeupdate followed the start (or the last seek).
- */
-let latencyMeasured = false;
-video.addEventListener('seeking', () => (latencyMeasured = false));
-video.addEventListener('emptied', () => (latencyMeasured = false));
-video.addEventListener('timeupdate', () => {
-  if (!video.seeking && !video.paused && video.currentTime > 0) latencyMeasured = true;
-});
-setInterval(() => {
-  if (!playingLive || whep || !latencyMeasured) return;
-  if (hls && hls.latency > 0 && Number.isFinite(hls.latency))
-    setText('latency', `${hls.latency.toFixed(2)} s`);
-}, 500);
-setInterval(() => void refresh(), 2000);
-void refresh();
+initToken();
+initWatch();
+initGoLive();
+initHealth();
+initFiles();
+initPresets();
+initWorkers();
+addEventListener('hashchange', () => show(true));
+show(false);
+startPolling();

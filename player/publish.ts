@@ -25,6 +25,11 @@ function setText(id: string, text: string): void {
   $(id).textContent = text;
 }
 
+/** The console's Go live panel links here with `?stream=&preset=`: the form starts filled in. */
+const query = new URLSearchParams(location.search);
+const wantedStream = query.get('stream');
+if (wantedStream) $<HTMLInputElement>('stream').value = wantedStream;
+
 async function loadPresets(): Promise<void> {
   try {
     const body = (await (await fetch('/api/presets')).json()) as {
@@ -35,6 +40,8 @@ async function loadPresets(): Promise<void> {
       if (preset.id === 'default') continue;
       select.append(new Option(`${preset.name} (${preset.id})`, preset.id));
     }
+    const wanted = query.get('preset');
+    if (wanted && body.presets.some((p) => p.preset.id === wanted)) select.value = wanted;
   } catch {
     // the default preset still works
   }
@@ -89,7 +96,7 @@ async function start(): Promise<void> {
     session = res.headers.get('location');
     await peer.setRemoteDescription({ type: 'answer', sdp: await res.text() });
     const watch = $<HTMLAnchorElement>('watch');
-    watch.href = `/?stream=${encodeURIComponent(stream)}`;
+    watch.href = `/?stream=${encodeURIComponent(stream)}#watch`;
     watch.textContent = `/hls/${stream}/index.m3u8`;
     stopButton.disabled = false;
     statsTimer = setInterval(() => void showStats(peer), 1000);

@@ -12,7 +12,7 @@ import { apiRedis, closeRedis, whenReady } from './core/redis.js';
 import { PrivateRedis } from './core/redis-server.js';
 import { IngestRegistry, WhepRegistry } from './ingest/index.js';
 import { GoingLive, LiveStreams, MediaRelay, NO_STREAMS, StreamViews } from './live/index.js';
-import { LiveOrigin } from './origin/index.js';
+import { LiveOrigin, LivePosters } from './origin/index.js';
 import {
   createLivePackagerFactory,
   joinLiveBuses,
@@ -23,7 +23,13 @@ import {
   type Storage,
 } from './packager/index.js';
 import { rungName } from './core/preset.js';
-import { JobsClient, probeCapabilities, WorkerDirectory, WorkerRole } from './workers/index.js';
+import {
+  JobsClient,
+  makeStreamPoster,
+  probeCapabilities,
+  WorkerDirectory,
+  WorkerRole,
+} from './workers/index.js';
 
 export const DEFAULT_PRESET_ID = 'default';
 
@@ -50,6 +56,8 @@ export class Service {
   #goingLive: GoingLive | null = null;
   whep: WhepRegistry | null = null;
   liveOrigin: LiveOrigin | null = null;
+  /** Live posters, made on demand by this API process from the lowest rung in storage. */
+  posters: LivePosters | null = null;
   #bus: LiveBus | null = null;
   #redis: PrivateRedis | null = null;
   #apiConnection: Redis | null = null;
@@ -177,6 +185,12 @@ export class Service {
         });
       }
       this.liveOrigin = new LiveOrigin({ bus: this.#bus, log });
+      const storage = this.storage;
+      this.posters = new LivePosters({
+        make: (streamId, signal) =>
+          makeStreamPoster({ storage, ffmpegPath: config.ffmpegPath, streamId, signal, log }),
+        log,
+      });
       const handler = createRequestListener({
         config,
         log,
@@ -203,6 +217,7 @@ export class Service {
         capabilities: () => this.capabilities,
         workers: this.workers,
         draining: () => this.#draining,
+        posters: this.posters,
       });
       await new Promise<void>((resolve, reject) => {
         const server = createServer(handler).listen(config.port, config.host, () => resolve());
@@ -263,6 +278,7 @@ export class Service {
         ['relay', async () => this.relay?.close()],
         ['http', () => this.#closeServer()],
         ['live origin', async () => this.liveOrigin?.close()],
+        ['posters', async () => this.posters?.close()],
         ['worker', async () => this.worker?.close()],
         ['jobs', async () => this.jobs?.close()],
         ['redis connection', async () => this.#apiConnection && closeRedis(this.#apiConnection)],

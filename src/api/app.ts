@@ -13,7 +13,15 @@ import { relayRouter } from './routes/relay.js';
 import { whipRouter } from './routes/whip.js';
 import { whepRouter } from './routes/whep.js';
 import { storageStats, type LiveEvent, type Storage } from '../packager/index.js';
-import { createOriginHttp, HLS_ROUTE_LABEL, type LiveOriginApi } from '../origin/index.js';
+import {
+  createOriginHttp,
+  HLS_ROUTE_LABEL,
+  HlsViewers,
+  LIVE_POSTER_ROUTE,
+  livePosterRoute,
+  type LiveOriginApi,
+  type PostersApi,
+} from '../origin/index.js';
 import { requireToken } from './auth.js';
 import { errorHandler, GENERIC_500, notFoundHandler, type ErrorBody } from './errors.js';
 import { ApiMetrics } from './metrics.js';
@@ -24,6 +32,8 @@ import { presetsRouter } from './routes/presets.js';
 import { streamsRouter } from './routes/streams.js';
 import { vodRouter } from './routes/vod.js';
 import { workersRouter } from './routes/workers.js';
+import { consoleAssetsRouter } from './routes/console-assets.js';
+import { weakEtagJson } from './etag.js';
 
 export interface ApiDeps {
   config: Config;
@@ -43,6 +53,8 @@ export interface ApiDeps {
   workers?: WorkersApi | null;
   /** True once the process is shutting down: /readyz answers 503. */
   draining?: () => boolean;
+  /** Live posters made on demand (GET /hls/{id}/poster.jpg); absent: files' stored posters only. */
+  posters?: PostersApi | null;
 }
 
 /** The HTTP edge: parse, call a role through its interface, answer. */
@@ -57,16 +69,18 @@ export function createApp(deps: ApiDeps): Express {
  * as the error handler would.
  */
 export function createRequestListener(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { app, lane } = buildApp(deps);
-  if (!lane) return app;
+  const { app, lane, hlsViewers } = buildApp(deps);
   return (req, res) => {
-    if (!lane(req, res)) app(req, res);
+    // Every playlist request counts its client as an LL-HLS viewer, the fast lane's too.
+    hlsViewers.observe(req);
+    if (!lane?.(req, res)) app(req, res);
   };
 }
 
 function buildApp(deps: ApiDeps): {
   app: Express;
   lane: ((req: IncomingMessage, res: ServerResponse) => boolean) | null;
+  hlsViewers: HlsViewers;
 } {
   const { config } = deps;
   const app = express();
@@ -79,6 +93,15 @@ function buildApp(deps: ApiDeps): {
   );
   deps.liveEvents?.((e) => metrics.live.observe(e));
   app.use(metrics.middleware());
+  const hlsViewers = new HlsViewers();
+  // A live stream's poster is made on demand; a file's is stored, and served by the /hls router.
+  app.get(
+    LIVE_POSTER_ROUTE,
+    livePosterRoute({
+      posters: deps.posters ?? null,
+      isLive: (id) => (deps.liveOrigin?.isLive(id) ?? false) || deps.streams.get(id)?.state === 'live',
+    }),
+  );
   // First after metrics: the origin's traffic (thousands of held playlist requests, parts)
   // is most of all requests, and every router mounted before it costs each one a hop.
   const origin = createOriginHttp({
@@ -119,6 +142,8 @@ function buildApp(deps: ApiDeps): {
   app.get('/api/capabilities', (_req, res) => {
     res.json(deps.capabilities());
   });
+  // What the console polls answers 304 while unchanged.
+  app.use(['/api/presets', '/api/jobs', '/api/streams', '/api/workers'], weakEtagJson());
   app.use('/api/presets', presetsRouter({ presets: deps.presets, requireApiToken }));
   app.use('/api/jobs', jobsRouter({ jobs: deps.jobs, requireApiToken }));
   app.use(
@@ -131,7 +156,7 @@ function buildApp(deps: ApiDeps): {
       maxUploadBytes: config.maxUploadBytes,
     }),
   );
-  app.use('/api/streams', streamsRouter({ streams: deps.streams }));
+  app.use('/api/streams', streamsRouter({ streams: hlsViewers.streams(deps.streams) }));
   app.use('/api/workers', workersRouter({ workers: deps.workers ?? null }));
   app.use('/api', notFoundHandler);
 
@@ -160,8 +185,9 @@ function buildApp(deps: ApiDeps): {
   app.get('/vendor/hls.mjs', (_req, res) =>
     res.sendFile(path.join(root, 'node_modules', 'hls.js', 'dist', 'hls.mjs')),
   );
+  app.use(consoleAssetsRouter(root));
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.log));
-  return { app, lane: origin.lane };
+  return { app, lane: origin.lane, hlsViewers };
 }

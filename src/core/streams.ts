@@ -136,6 +136,11 @@ export const StreamViewSchema = z.object({
   viewers: z
     .object({
       whep: count(),
+      hls: count()
+        .optional()
+        .describe(
+          'Distinct clients (address and User-Agent) that loaded a playlist of the stream in the last 10 s, as the answering API process saw them (HLS has no sessions).',
+        ),
       whepViewers: z
         .array(WhepViewerStatsSchema)
         .optional()

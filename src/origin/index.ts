@@ -7,3 +7,6 @@ export { LiveOrigin, type LiveOriginApi, type LiveOriginOptions } from './live-o
 export { OriginMetrics } from './metrics.js';
 export { HLS_ROUTE_LABEL } from './fast-lane.js';
 export { createOriginHttp, type OriginHttp, type OriginHttpDeps } from './http.js';
+export { LivePosters, type PostersApi } from './live-posters.js';
+export { LIVE_POSTER_ROUTE, livePosterRoute } from './poster-route.js';
+export { HlsViewers } from './hls-viewers.js';

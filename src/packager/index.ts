@@ -22,7 +22,27 @@ export {
   parseName,
   parsePartName,
   PLAYLIST_TYPE,
+  POSTER_NAME,
+  SPRITE_NAME,
+  THUMBNAILS_VTT_NAME,
+  JPEG_TYPE,
+  VTT_TYPE,
   type ObjectName,
 } from './names.js';
+export {
+  allSegments,
+  lowestRung,
+  newestSegments,
+  runBytes,
+  type LowestRung,
+  type SegmentRun,
+} from './thumbnails/source.js';
+export {
+  planSprite,
+  posterTimeS,
+  renderThumbnailsVtt,
+  segmentsFor,
+  type SpritePlan,
+} from './thumbnails/sprite.js';
 export * from './live/index.js';
 export * from './vod/index.js';

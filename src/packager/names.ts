@@ -17,6 +17,9 @@ import { STREAM_ID } from '../core/ids.js';
  * | `{r}_init_{run}.mp4`        | live init segment of one ffmpeg run               |
  * | `{r}_{msn}.m4s`             | a Media Segment                                   |
  * | `{r}_{msn}.{part}.m4s`      | a Partial Segment (live)                          |
+ * | `poster.jpg`                | a file's poster (live posters are made on demand) |
+ * | `sprite.jpg`                | a file's seeking thumbnails, tiled                |
+ * | `thumbnails.vtt`            | WebVTT cues `sprite.jpg#xywh=…` into the sprite   |
  */
 
 export const ASSET_ID = STREAM_ID;
@@ -26,9 +29,16 @@ export const OBJECT_NAME = /^[a-z0-9][a-z0-9_.-]{0,80}$/;
 export const RENDITION_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
 export const MULTIVARIANT_NAME = 'index.m3u8';
+export const POSTER_NAME = 'poster.jpg';
+export const SPRITE_NAME = 'sprite.jpg';
+/** WebVTT cues whose text is `sprite.jpg#xywh=x,y,w,h`: the thumbnail track players use for seeking previews. */
+export const THUMBNAILS_VTT_NAME = 'thumbnails.vtt';
 
 export type ObjectName =
   | { kind: 'multivariant' }
+  | { kind: 'poster' }
+  | { kind: 'sprite' }
+  | { kind: 'thumbnails' }
   | { kind: 'playlist'; rendition: string }
   | { kind: 'state'; rendition: string }
   /** `run` absent: the VOD form. */
@@ -48,6 +58,12 @@ export function formatName(n: ObjectName): string {
   switch (n.kind) {
     case 'multivariant':
       return MULTIVARIANT_NAME;
+    case 'poster':
+      return POSTER_NAME;
+    case 'sprite':
+      return SPRITE_NAME;
+    case 'thumbnails':
+      return THUMBNAILS_VTT_NAME;
     case 'playlist':
       return playlistName(n.rendition);
     case 'state':
@@ -76,6 +92,9 @@ const rendition = (r: string | undefined): string | null =>
 /** What `name` is, or null for a name no format makes. */
 export function parseName(name: string): ObjectName | null {
   if (name === MULTIVARIANT_NAME) return { kind: 'multivariant' };
+  if (name === POSTER_NAME) return { kind: 'poster' };
+  if (name === SPRITE_NAME) return { kind: 'sprite' };
+  if (name === THUMBNAILS_VTT_NAME) return { kind: 'thumbnails' };
   let m: RegExpExecArray | null;
   let r: string | null;
   if ((m = PART.exec(name)) && (r = rendition(m[1]))) {
@@ -139,19 +158,24 @@ export function parseKey(key: string): ParsedKey | null {
 export const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
 export const MP4_TYPE = 'video/mp4';
 export const JSON_TYPE = 'application/json';
+export const JPEG_TYPE = 'image/jpeg';
+export const VTT_TYPE = 'text/vtt';
 
 /** Content type by extension: RFC 8216bis 4 names application/vnd.apple.mpegurl for playlists. */
 export function contentTypeFor(name: string): string {
   if (name.endsWith('.m3u8')) return PLAYLIST_TYPE;
   if (name.endsWith('.mp4') || name.endsWith('.m4s')) return MP4_TYPE;
   if (name.endsWith('.json')) return JSON_TYPE;
+  if (name.endsWith('.jpg')) return JPEG_TYPE;
+  if (name.endsWith('.vtt')) return VTT_TYPE;
   return 'application/octet-stream';
 }
 
 /**
  * Whether the object never changes once written: init segments, segments and parts
- * (their names are never reused). Playlists and state change.
+ * (their names are never reused), and a file's pictures. Playlists and state change;
+ * a live stream's poster is never stored (it is made on demand).
  */
 export function isImmutableName(name: string): boolean {
-  return name.endsWith('.mp4') || name.endsWith('.m4s');
+  return name.endsWith('.mp4') || name.endsWith('.m4s') || name.endsWith('.jpg') || name.endsWith('.vtt');
 }

@@ -7,3 +7,4 @@ export { probeCapabilities } from './ffmpeg/probe.js';
 export { WorkerDirectory, type WorkersApi } from './worker-registry.js';
 export type { JobsApi, VodRequest } from './jobs-api.js';
 export { WorkerRole } from './worker-role.js';
+export { makeStreamPoster } from './thumbnails.js';

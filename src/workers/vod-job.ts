@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Job } from 'bullmq';
 import type { Capabilities } from '../core/capabilities.js';
 import type { HwaccelSetting } from '../core/config.js';
-import { AppError } from '../core/errors.js';
+import { AppError, errorMessage } from '../core/errors.js';
 import type { JobProgress, VodJobData, VodJobResult } from '../core/jobs.js';
 import type { Logger } from '../core/log.js';
 import { VodPackager, type Storage } from '../packager/index.js';
@@ -12,6 +12,7 @@ import { FfmpegProcess } from './ffmpeg/process.js';
 import { probeInput } from './ffmpeg/probe.js';
 import { chooseJobEncoder, ladderRenditions } from './ladder.js';
 import { planLadder, plannedPreset, planView } from './ladder-plan.js';
+import { storeFileThumbnails } from './thumbnails.js';
 
 export interface VodJobDeps {
   ffmpegPath: string;
@@ -110,6 +111,19 @@ export async function runVodJob(
     throw e;
   }
   const result = await packager.finish();
+  await storeFileThumbnails({
+    storage: deps.storage,
+    ffmpegPath: deps.ffmpegPath,
+    assetId,
+    durationMs: result.durationMs,
+    gopSeconds: preset.gopSeconds,
+    signal,
+    log: deps.log,
+  }).catch((e: unknown) => {
+    // The file plays without pictures; a cancelled job stays cancelled.
+    if (signal.aborted) throw e;
+    deps.log.warn({ err: errorMessage(e) }, 'thumbnails failed: the file plays without them');
+  });
   if (input.deleteAfter) await unlink(input.path).catch(() => undefined);
   await job.updateProgress({ percent: 100, fps: null, speed: null, outTimeMs: result.durationMs } as object);
   deps.log.info({ durationMs: result.durationMs }, 'transcode complete');

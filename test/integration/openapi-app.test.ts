@@ -14,7 +14,7 @@ describe('the OpenAPI document and the app', () => {
       log: createLogger('silent'),
       presets: {},
       jobs: {},
-      ingest: {},
+      streams: {},
       live: { whip: {}, relay: {}, whep: {} },
       liveOrigin: {},
       storage: {},

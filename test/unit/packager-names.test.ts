@@ -22,6 +22,9 @@ const run = fc.integer({ min: 0, max: 999_999_999 });
 
 const objectName: fc.Arbitrary<ObjectName> = fc.oneof(
   fc.constant({ kind: 'multivariant' as const }),
+  fc.constant({ kind: 'poster' as const }),
+  fc.constant({ kind: 'sprite' as const }),
+  fc.constant({ kind: 'thumbnails' as const }),
   rendition.map((r) => ({ kind: 'playlist' as const, rendition: r })),
   rendition.map((r) => ({ kind: 'state' as const, rendition: r })),
   rendition.map((r) => ({ kind: 'init' as const, rendition: r })),
@@ -70,7 +73,7 @@ describe('object names', () => {
       '720p_init_.mp4',
       '720p_1.2.3.m4s',
       '../720p.m3u8',
-      'poster.jpg',
+      'poster.png',
     ]) {
       expect(parseName(s)).toBeNull();
     }

@@ -7,6 +7,7 @@ import { apiPaths } from './paths-api.js';
 import { hlsPaths, relayPaths, sdpPaths } from './paths-media.js';
 import { operationsPaths } from './paths-operations.js';
 import { pagesPaths } from './paths-pages.js';
+import { consoleOpenApi } from './console.js';
 
 /**
  * The OpenAPI 3.1 description of the whole public HTTP surface (CONTRACT.md), served
@@ -31,7 +32,7 @@ let cached: Json | undefined;
 
 /** The document; built once (zod's JSON Schema conversion is not free) and shared. */
 export function openApiDocument(): Json {
-  cached ??= {
+  cached ??= consoleOpenApi({
     openapi: '3.1.0',
     info: {
       title: 'whipcast',
@@ -60,6 +61,6 @@ export function openApiDocument(): Json {
       ...relayPaths(),
     },
     components: components(),
-  };
+  });
   return cached;
 }
