@@ -94,6 +94,35 @@ export class ApiMetrics {
         }
       },
     });
+    new Gauge({
+      name: 'whipcast_live_waiting_for_worker',
+      help: 'Live streams whose transcode no worker has taken yet',
+      registers: [this.registry],
+      async collect() {
+        try {
+          const live = (await jobs.list()).filter((j) => j.queue === 'live');
+          this.set(live.filter((j) => j.state === 'waiting' || j.state === 'delayed').length);
+        } catch {
+          // as above
+        }
+      },
+    });
+    new Gauge({
+      name: 'whipcast_live_degraded_level',
+      help: 'Adaptation steps taken by each running live transcode that fell behind real time (0: none)',
+      labelNames: ['job'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        try {
+          for (const j of await jobs.list()) {
+            if (j.queue === 'live' && j.state === 'active') this.set({ job: j.id }, j.degraded?.level ?? 0);
+          }
+        } catch {
+          // as above
+        }
+      },
+    });
   }
 
   /** whipcast_storage_*: read at scrape time; absent values (local storage) leave them unset. */

@@ -4,13 +4,18 @@ import type { LiveJobData } from '../core/jobs.js';
 import type { Logger } from '../core/log.js';
 import type { Preset } from '../core/preset.js';
 import type { MediaRelay } from './relay/relay.js';
+import type { LiveStream } from './stream.js';
 import type { LiveStreams } from './streams.js';
 
 export interface GoingLiveOptions {
   streams: LiveStreams;
   relay: MediaRelay;
   /** The queue of live transcode jobs. */
-  jobs: { enqueueLive(data: LiveJobData): Promise<unknown> };
+  jobs: {
+    enqueueLive(data: LiveJobData): Promise<unknown>;
+    /** Removes the stream's live job if no worker has taken it yet; true when it did. */
+    withdrawLive(streamId: string): Promise<boolean>;
+  };
   presets: { get(id: string): Promise<{ preset: Preset }> };
   /** The preset of a publish that names none. */
   defaultPresetId: string;
@@ -21,7 +26,11 @@ export interface GoingLiveOptions {
 
 /**
  * A stream that goes live gets its transcode: a relay token for it, and a live job (job id
- * = stream id) that tells a worker where to read the stream and with which preset.
+ * = stream id) that tells a worker where to read the stream and with which preset. The
+ * job is queued at the stream's first frame, not at the POST (an offer that never
+ * connects queues nothing), queued again when a takeover names another preset (the
+ * running job switches to it at the new session), and withdrawn if the stream ends before
+ * a worker took it.
  */
 export class GoingLive {
   readonly #o: GoingLiveOptions;
@@ -31,7 +40,46 @@ export class GoingLive {
 
   constructor(o: GoingLiveOptions) {
     this.#o = o;
-    this.#off = o.streams.onLive((s) => void this.#start(s.id, s.presetId));
+    this.#off = o.streams.onLive((s) => this.#follow(s));
+  }
+
+  /** Queues the stream's job at its first frame, and again when a takeover changes the preset. */
+  #follow(stream: LiveStream): void {
+    let queuedPreset: string | undefined | null = null;
+    let offFrame: () => void = () => undefined;
+    stream.addReader({
+      attach: (source) => {
+        offFrame();
+        if (queuedPreset !== null) {
+          // Queued already: a takeover that names another preset switches the job now,
+          // before the new session's first key frame reaches the worker.
+          if (queuedPreset !== stream.presetId) {
+            queuedPreset = stream.presetId;
+            void this.#start(stream.id, stream.presetId);
+          }
+          return;
+        }
+        offFrame = source.onFrame(() => {
+          offFrame();
+          queuedPreset = stream.presetId;
+          void this.#start(stream.id, stream.presetId);
+        });
+      },
+      streamEnded: () => {
+        offFrame();
+        if (queuedPreset === null) return;
+        void this.#o.jobs.withdrawLive(stream.id).then(
+          (gone) =>
+            gone &&
+            this.#o.log.info({ streamId: stream.id }, 'stream ended before a worker took it: job withdrawn'),
+          (err: unknown) =>
+            this.#o.log.warn(
+              { streamId: stream.id, err: errorMessage(err) },
+              'could not withdraw the live job',
+            ),
+        );
+      },
+    });
   }
 
   async #start(streamId: string, presetId: string | undefined): Promise<void> {

@@ -20,7 +20,8 @@ export interface LiveStreamOptions {
 export class LiveStream {
   readonly id: string;
   readonly startedAtMs = Date.now();
-  readonly presetId: string | undefined;
+  /** The preset of the publish now: a takeover that names one (`?preset=`) changes it. */
+  presetId: string | undefined;
   readonly #log: Logger;
   readonly #onEnded: LiveStreamOptions['onEnded'];
   readonly #readers = new Set<LiveReader>();
@@ -61,8 +62,9 @@ export class LiveStream {
   }
 
   /** `next` replaces the current source: readers follow it, then the old one ends (`takeover`). */
-  takeOver(next: LiveSource): void {
+  takeOver(next: LiveSource, presetId?: string): void {
     if (this.#ended) throw new Error(`stream ${this.id} ended: it cannot be taken over`);
+    if (presetId !== undefined) this.presetId = presetId;
     const old = this.#source;
     this.#offEnd();
     this.#source = next;

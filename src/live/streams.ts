@@ -102,7 +102,7 @@ export class LiveStreams {
   #publish(id: string, source: LiveSource, presetId: string | undefined): LiveStream {
     const current = this.#live.get(id);
     if (current && !current.ended) {
-      current.takeOver(source);
+      current.takeOver(source, presetId);
       return current;
     }
     this.#ended.delete(id);

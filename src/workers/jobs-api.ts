@@ -13,10 +13,12 @@ export interface JobsApi {
   enqueueVod(req: VodRequest): Promise<JobView>;
   /**
    * Queues a stream's live transcode, job id = stream id. Idempotent while that job is
-   * waiting or running (answers it); a finished one is replaced. `conflict` when a VOD
-   * asset holds the id.
+   * waiting or running (answers it, taking the new preset if it names another); a finished
+   * one is replaced. `conflict` when a VOD asset holds the id.
    */
   enqueueLive(data: LiveJobData): Promise<JobView>;
+  /** Removes a stream's live job that no worker has taken yet (its stream ended); true when it did. */
+  withdrawLive(streamId: string): Promise<boolean>;
   list(): Promise<JobView[]>;
   get(id: string): Promise<JobView>;
   cancel(id: string): Promise<JobView>;

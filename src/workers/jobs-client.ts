@@ -171,6 +171,11 @@ export class JobsClient implements JobsApi {
       for (const existing of found) {
         const state = await existing.job.getState();
         if (state !== 'completed' && state !== 'failed') {
+          const was = existing.job.data as LiveJobData;
+          if (was.presetId !== data.presetId) {
+            // A re-publish with another preset: the job takes it at its next session.
+            await existing.job.updateData({ ...was, presetId: data.presetId, preset: data.preset });
+          }
           return this.#view(existing.job, 'live', existing.name, state as JobState);
         }
       }
@@ -187,6 +192,25 @@ export class JobsClient implements JobsApi {
         removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
       });
       return this.#view(job, 'live', queueName, 'waiting');
+    });
+  }
+
+  async withdrawLive(streamId: string): Promise<boolean> {
+    return this.#redis('withdraw live', async () => {
+      for (const existing of await this.#findAll(streamId)) {
+        if (existing.kind !== 'live') continue;
+        const state = await existing.job.getState();
+        if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') continue;
+        // A worker taking it this very moment holds its lock: remove() then fails, and the
+        // job, finding the stream ended, ends its playlists as usual.
+        try {
+          await existing.job.remove();
+          return true;
+        } catch {
+          return false;
+        }
+      }
+      return false;
     });
   }
 

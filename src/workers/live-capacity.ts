@@ -22,6 +22,9 @@ const PIXELS_PER_CORE: Record<(typeof X264_PRESETS)[number], number> = {
   veryslow: 6e6,
 };
 
+/** Live streams one worker runs at most, whatever the estimate says. */
+const MAX_LIVE_STREAMS = 32;
+
 /** A hardware encoder's stream costs the CPU little (demux, upload, mux). */
 const HARDWARE_STREAM_CORES = 0.08;
 
@@ -41,10 +44,7 @@ export interface LiveCapacityOptions {
   headroom?: number;
 }
 
-/**
- * The running streams' estimated cost, and how many streams the worker takes at once
- * now: those it runs, plus one more while the estimate leaves room (always at least one).
- */
+/** The running streams' estimated cost, and whether the worker takes one more now. */
 export class LiveCapacity {
   readonly #o: LiveCapacityOptions;
   readonly #cost = new Map<string, number>();
@@ -69,11 +69,19 @@ export class LiveCapacity {
     return n;
   }
 
-  /** Streams to take at once now (BullMQ concurrency). */
-  get concurrency(): number {
-    if (this.#o.fixed !== undefined) return this.#o.fixed;
+  /**
+   * Whether another stream may start here now: while the fixed number is not reached, or
+   * while the estimate leaves room (the first stream always may). A stream's own cost is
+   * known only once it planned its ladder; one that then does not fit adapts.
+   */
+  admits(): boolean {
     const running = this.#cost.size;
-    const room = this.#o.cores - this.used >= (this.#o.headroom ?? 0.25);
-    return Math.max(1, running + (room ? 1 : 0));
+    if (this.#o.fixed !== undefined) return running < this.#o.fixed;
+    return running === 0 || this.#o.cores - this.used >= (this.#o.headroom ?? 0.25);
+  }
+
+  /** The most streams one BullMQ worker may hold at once; admits() decides below it. */
+  get limit(): number {
+    return this.#o.fixed ?? MAX_LIVE_STREAMS;
   }
 }

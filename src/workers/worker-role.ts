@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { DelayedError, Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Capabilities } from '../core/capabilities.js';
 import type { HwaccelSetting } from '../core/config.js';
@@ -18,7 +18,7 @@ import { closeRedis, withTimeout, workerRedis } from '../core/redis.js';
 import type { LivePackagerFactory, Storage } from '../packager/index.js';
 import { jobRunRecord } from './ladder.js';
 import { runLiveJob, type LiveTiming } from './live-job.js';
-import { LiveCapacity } from './live-capacity.js';
+import { LiveCapacity, streamCores } from './live-capacity.js';
 import {
   cancelChannel,
   LIVE_LOCK_MS,
@@ -63,6 +63,9 @@ export interface WorkerRoleOptions {
    */
   id?: string;
 }
+
+/** A live job this worker has no room for goes back to the queue for this long, ms. */
+const LIVE_ADMIT_RETRY_MS = 1000;
 
 /** Reason given to the abort signal of a live job whose lock another worker may now hold. */
 const LOCK_LOST = 'job lock lost';
@@ -155,26 +158,40 @@ export class WorkerRole {
         const queue = queueName('live', route);
         const live: Worker<LiveJobData, LiveJobResult> = new Worker<LiveJobData, LiveJobResult>(
           queue,
-          (job, token, signal) =>
-            this.#track(job, 'live', queue, () =>
-              this.#guard(job, token, signal, (abort) =>
-                runLiveJob(job, abort, {
-                  ffmpegPath: opts.ffmpegPath,
-                  hwaccel: opts.hwaccel,
-                  capabilities: opts.capabilities,
-                  packagers: livePackagers,
-                  refresh: async (): Promise<LiveJobData | null> =>
-                    (await Job.fromId<LiveJobData>(live, job.id ?? ''))?.data ?? null,
-                  onCost: (cores) => this.#liveCost(job.id ?? '', cores),
-                  log: this.#jobLog(job.id, { streamId: job.data.streamId }),
-                  ...(opts.liveTiming ? { timing: opts.liveTiming } : {}),
-                }),
-              ),
-            ),
+          async (job, token, signal) => {
+            // Full: back to the queue for a second, where this or another worker takes it
+            // once there is room (GET /api/streams shows it waiting for a worker).
+            if (!this.#liveCapacity.admits() && token) {
+              await job.moveToDelayed(Date.now() + LIVE_ADMIT_RETRY_MS, token);
+              throw new DelayedError();
+            }
+            const id = job.id ?? '';
+            // Counted at the preset's full ladder until the job planned it for its source.
+            this.#liveCost(id, streamCores(job.data.preset, 'x264'));
+            try {
+              return await this.#track(job, 'live', queue, () =>
+                this.#guard(job, token, signal, (abort) =>
+                  runLiveJob(job, abort, {
+                    ffmpegPath: opts.ffmpegPath,
+                    hwaccel: opts.hwaccel,
+                    capabilities: opts.capabilities,
+                    packagers: livePackagers,
+                    refresh: async (): Promise<LiveJobData | null> =>
+                      (await Job.fromId<LiveJobData>(live, id))?.data ?? null,
+                    onCost: (cores) => this.#liveCost(id, cores),
+                    log: this.#jobLog(job.id, { streamId: job.data.streamId }),
+                    ...(opts.liveTiming ? { timing: opts.liveTiming } : {}),
+                  }),
+                ),
+              );
+            } finally {
+              this.#liveCost(id, null);
+            }
+          },
           {
             connection: this.#connection,
             prefix: opts.prefix,
-            concurrency: this.#liveCapacity.concurrency,
+            concurrency: this.#liveCapacity.limit,
             lockDuration: LIVE_LOCK_MS,
             stalledInterval: LIVE_STALLED_INTERVAL_MS,
             maxStalledCount: LIVE_MAX_STALLED_COUNT,
@@ -186,9 +203,6 @@ export class WorkerRole {
           log.warn({ jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'live job failed'),
         );
         live.on('completed', (job) => log.info({ jobId: job.id }, 'live job completed'));
-        const done = (job: Job | undefined) => job?.id !== undefined && this.#liveCost(job.id, null);
-        live.on('completed', done);
-        live.on('failed', done);
         // Another worker may hold the job now: stop feeding its packager from here.
         live.on('lockRenewalFailed', (ids) => {
           for (const id of ids)
@@ -252,15 +266,10 @@ export class WorkerRole {
     }
   }
 
-  /**
-   * A live stream's estimated cost changed (null: it stopped here): every live queue takes
-   * as many streams at once as the estimate leaves room for.
-   */
+  /** A live stream's estimated cost changed (null: it stopped here). */
   #liveCost(jobId: string, cores: number | null): void {
     if (cores === null) this.#liveCapacity.delete(jobId);
     else this.#liveCapacity.set(jobId, cores);
-    const n = this.#liveCapacity.concurrency;
-    for (const w of this.#live) if (w.concurrency !== n) w.concurrency = n;
   }
 
   #jobLog(jobId: string | undefined, ids: Record<string, string>): Logger {

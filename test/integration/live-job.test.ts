@@ -12,6 +12,7 @@ import { apiRedis, closeRedis } from '../../src/core/redis.js';
 import { LocalStorage } from '../../src/packager/storage/local.js';
 import { JobsClient } from '../../src/workers/jobs-client.js';
 import { QUEUE_NAMES } from '../../src/workers/queues.js';
+import type { LiveTiming } from '../../src/workers/live-job.js';
 import { WorkerRole } from '../../src/workers/worker-role.js';
 import { FakeFrameSource, FakeFrameSources } from '../helpers/fake-frame-source.js';
 import { interleave, makeFrames, type Frames } from '../helpers/media-frames.js';
@@ -52,7 +53,12 @@ const LIVE_TIMING = { endGraceMs: 300, relayIdleMs: 10_000 };
 let counter = 0;
 
 /** A WorkerRole (live + VOD) and a JobsClient on a queue prefix of their own. */
-async function startWorker(dir: string, packagers: RecordingPackagers, ffmpegPath = 'ffmpeg') {
+async function startWorker(
+  dir: string,
+  packagers: RecordingPackagers,
+  ffmpegPath = 'ffmpeg',
+  timing: Partial<LiveTiming> = LIVE_TIMING,
+) {
   const prefix = `t${process.pid}live${++counter}${Date.now().toString(36)}`;
   const redisUrl = process.env.REDIS_URL ?? '';
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -67,7 +73,7 @@ async function startWorker(dir: string, packagers: RecordingPackagers, ffmpegPat
     concurrency: 1,
     log,
     livePackagers: packagers.factory,
-    liveTiming: LIVE_TIMING,
+    liveTiming: timing,
   });
   const connection: Redis = apiRedis(redisUrl, 'live-job-test');
   const jobs = new JobsClient({
@@ -303,5 +309,72 @@ describe('live job whose ffmpeg keeps crashing', () => {
     expect(p.runs.length).toBeGreaterThanOrEqual(5);
     expect(p.ended).toBe(false);
     expect(p.closed).toBe(true);
+  }, 90_000);
+});
+
+describe('live job that cannot keep up', () => {
+  let dir: string;
+  const sources = new FakeFrameSources();
+  const packagers = new RecordingPackagers();
+  let relayApp: Awaited<ReturnType<typeof startRelayApp>>;
+  let w: Awaited<ReturnType<typeof startWorker>>;
+  let h264: Frames;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'whipcast-live-slow-'));
+    relayApp = await startRelayApp(sources);
+    h264 = await makeFrames(dir, { video: 'h264', seconds: 4, audio: true, gop: 15 });
+    // Every run counts as behind real time after 1 s: the mechanics of adapting, step by
+    // step, not the measurement (test/unit/live-adaptation.test.ts holds that).
+    w = await startWorker(dir, packagers, 'ffmpeg', {
+      ...LIVE_TIMING,
+      lag: { windowMs: 1000, maxLagMs: -60_000 },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    sources.closeAll();
+    await w?.close();
+    await relayApp?.close();
+    expect(childPids('pipe:0')).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('restarts lighter, step by step (the largest rung goes), and says so on the job', async () => {
+    const s = new FakeFrameSource({
+      streamId: 'slow1',
+      video: { codec: 'h264', width: null, height: null },
+      audio: OPUS,
+    });
+    sources.publish(s);
+    s.play(interleave(h264), { loop: true });
+    relayApp.relay.authorize('slow1', TOKEN);
+    await w.jobs.enqueueLive(liveJob('slow1', relayApp.url('slow1')));
+    const degraded = await waitFor(
+      'the job to say it was made lighter',
+      async () => (await w.jobs.get('slow1')).degraded,
+      30_000,
+      100,
+    );
+    expect(degraded).toMatchObject({
+      level: 1,
+      changes: ['rung 180p left out'],
+      reason: expect.stringMatching(/behind real time/),
+    });
+    const p = packagers.latest('slow1')!;
+    await waitFor('a lighter run', async () => runHas(p, 1, 2, ['144p', 'audio']), 30_000, 100);
+    // The lighter run feeds the smaller rung and audio only; the first run had both rungs.
+    expect([...p.runs[1]!.renditions.keys()].sort()).toEqual(['144p', 'audio']);
+    expect([...p.runs[0]!.renditions.keys()].sort()).toEqual(['144p', '180p', 'audio']);
+    // Nothing lighter is left (ultrafast, one rung): it stays at that level and keeps running.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect((await w.jobs.get('slow1')).degraded?.level).toBe(1);
+    expect((await w.jobs.get('slow1')).state).toBe('active');
+    sources.unpublish('slow1');
+    await waitFor(
+      'the job to complete',
+      async () => (await w.jobs.get('slow1')).state === 'completed',
+      30_000,
+    );
   }, 90_000);
 });

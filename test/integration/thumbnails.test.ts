@@ -71,7 +71,11 @@ async function packageFile(storage: MemoryStorage, input: string, assetId: strin
     input: { path: input, deleteAfter: false, label: 'clip.mp4' },
     submittedAt: new Date().toISOString(),
   };
-  const job = { data, updateProgress: async () => undefined } as unknown as Job<VodJobData, VodJobResult>;
+  const job = {
+    data,
+    updateProgress: async () => undefined,
+    updateData: async () => undefined,
+  } as unknown as Job<VodJobData, VodJobResult>;
   return runVodJob(job, new AbortController().signal, {
     ffmpegPath: FFMPEG,
     hwaccel: 'none',

@@ -84,7 +84,8 @@ describe('worker failover', () => {
       150_000,
       500,
     );
-    expect(done.result?.renditions).toEqual(['1080p', '720p', '480p', '360p', 'audio']);
+    // A 1280x720 source: the default ladder's 1080p rung is left out (no upscaling).
+    expect(done.result?.renditions).toEqual(['720p', '480p', '360p', 'audio']);
     expect(workerB.output.join('')).toMatch(/"jobId":"failover".*"msg":"job completed"/);
 
     const master = await fetch(`${api.url}/hls/failover/index.m3u8`);
