@@ -4,14 +4,14 @@
  * number of bare ffmpeg processes running the identical ladder arguments on the same
  * input, side by side.
  *
- *   npm run bench:capacity -- [--max 8] [--from 1] [--seconds 30] [--mode both|bare|pipeline]
+ *   npm run bench:capacity -- [--max 8] [--from 1] [--seconds 30] [--mode both|bare|pipeline] [--preset capacity|default|…]
  *
  * Input: 1280x720p30 H.264 High (2.5 Mb/s, a key frame a second, no B-frames, as WebRTC
  * sends it) + Opus, made once by ffmpeg. Ladder: 720p/480p/360p at x264 superfast + AAC.
  * - bare: N ffmpeg with the worker's live arguments, each reading the input as Matroska
  *   from its stdin at real-time pace (`-re` is the one argument added); it keeps up when
  *   its media time advances at >= 0.97x the wall clock over the measured window.
- * - pipeline: one `npm start` process (every role, WORKER_CONCURRENCY=N) and N WHIP
+ * - pipeline: one `npm start` process (every role, LIVE_CAPACITY=N) and N WHIP
  *   publishers sending the same H.264 (copied, not re-encoded) from this process; a
  *   stream keeps up when its 720p parts appear at >= 0.97x real time over the window and
  *   no wait between two parts exceeds 1 s.
@@ -20,14 +20,16 @@
  * BENCH_CPU_PROF=DIR writes the service's V8 CPU profile (node --cpu-prof) per step into DIR.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { packageRoot } from '../src/core/paths.js';
 import { parsePreset, type PresetInput } from '../src/core/preset.js';
 import { PrivateRedis } from '../src/core/redis-server.js';
 import { buildFfmpegArgs, LIVE_PIPE_INPUT } from '../src/workers/ffmpeg/args.js';
 import { FfmpegProcess } from '../src/workers/ffmpeg/process.js';
+import { planLadder, plannedPreset } from '../src/workers/ladder-plan.js';
 import { PlaylistMonitor } from '../test/helpers/playlist-monitor.js';
 import { ServiceProcess } from '../test/helpers/service-process.js';
 import { WhipTestClient } from '../test/helpers/whip-client.js';
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '30' },
     mode: { type: 'string', default: 'both' },
     'same-priority': { type: 'boolean', default: false },
+    preset: { type: 'string', default: 'capacity' },
   },
 });
 const FROM = Number(values.from);
@@ -67,7 +70,20 @@ const PRESET_INPUT: PresetInput = {
   encoders: { x264: { preset: 'superfast' } },
   hardware: { policy: 'never' },
 };
-const PRESET = parsePreset(PRESET_INPUT);
+/**
+ * `--preset default`: the built-in default preset as the worker runs it for this 720p
+ * source (the source-aware ladder: 1080p left out, 720p/480p/360p at veryfast).
+ */
+if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(values.preset)) throw new Error('--preset must be a preset id');
+const BUILT_IN = values.preset !== 'capacity';
+const builtIn = (id: string) =>
+  parsePreset(JSON.parse(readFileSync(path.join(packageRoot(), 'presets', `${id}.json`), 'utf8')));
+const PRESET = BUILT_IN
+  ? (() => {
+      const p = builtIn(values.preset);
+      return plannedPreset(p, planLadder(p, { width: 1280, height: 720, fps: 30 }));
+    })()
+  : parsePreset(PRESET_INPUT);
 
 interface StepResult {
   n: number;
@@ -206,7 +222,7 @@ async function pipelineStep(n: number, ts: string, redisUrl: string, dir: string
       DATA_DIR: path.join(dir, `data-${n}`),
       PORT: '0',
       HWACCEL: 'none',
-      WORKER_CONCURRENCY: String(n),
+      LIVE_CAPACITY: String(n),
       LOG_LEVEL: 'warn',
     },
     nodeArgs: process.env.BENCH_CPU_PROF
@@ -217,13 +233,15 @@ async function pipelineStep(n: number, ts: string, redisUrl: string, dir: string
   const clients: WhipTestClient[] = [];
   const monitors: PlaylistMonitor[] = [];
   try {
-    const res = await fetch(`${service.url}/api/presets`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(PRESET_INPUT),
-    });
-    if (res.status !== 201 && res.status !== 409)
-      throw new Error(`preset: ${res.status} ${await res.text()}`);
+    if (!BUILT_IN) {
+      const res = await fetch(`${service.url}/api/presets`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(PRESET_INPUT),
+      });
+      if (res.status !== 201 && res.status !== 409)
+        throw new Error(`preset: ${res.status} ${await res.text()}`);
+    }
     const tree = new TreeCpu(service.pid);
     const publishers = new TreeCpu(process.pid);
     if (!values['same-priority']) os.setPriority(10);
@@ -231,7 +249,7 @@ async function pipelineStep(n: number, ts: string, redisUrl: string, dir: string
     for (let k = 0; k < n; k++) {
       clients.push(
         await WhipTestClient.publish({
-          url: `${service.url}/whip/cap${k}?preset=capacity`,
+          url: `${service.url}/whip/cap${k}?preset=${values.preset}`,
           inputFile: ts,
           seconds: SECONDS,
         }),

@@ -123,6 +123,7 @@ export class Service {
         capabilities: this.capabilities,
         storage: this.storage,
         concurrency: config.workerConcurrency,
+        ...(config.liveCapacity === 'auto' ? {} : { liveConcurrency: config.liveCapacity }),
         log,
         livePackagers: createLivePackagerFactory({ storage: this.storage, bus: this.#bus }),
       });

@@ -53,6 +53,8 @@ export interface Config {
   queuePrefix: string;
   /** Jobs one worker process runs at once. */
   workerConcurrency: number;
+  /** Live streams one worker process takes at once; `auto`: as many as its cores encode. */
+  liveCapacity: 'auto' | number;
   /**
    * What an authenticated publish to a stream that is already live does: `takeover` (the new
    * session replaces the old one, which ends with reason `takeover`) or `reject` (409).
@@ -171,6 +173,9 @@ const EnvSchema = z.object({
     .regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be lower-case letters, digits and -, starting with a letter')
     .default('whipcast'),
   WORKER_CONCURRENCY: intIn(1, 64).default(1),
+  LIVE_CAPACITY: z
+    .union([z.literal('auto'), intIn(1, 64)], { error: 'must be auto or a whole number from 1 to 64' })
+    .default('auto'),
   TAKEOVER: z
     .enum(TAKEOVER_POLICIES, { error: `must be one of ${TAKEOVER_POLICIES.join(', ')}` })
     .default('takeover'),
@@ -243,6 +248,7 @@ export function loadConfig(
     maxUploadBytes: e.MAX_UPLOAD_MB * 1024 * 1024,
     queuePrefix: e.QUEUE_PREFIX,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    liveCapacity: e.LIVE_CAPACITY,
     takeover: e.TAKEOVER,
     mediaTimeoutMs: e.MEDIA_TIMEOUT_MS,
     viewToken: e.VIEW_TOKEN,
