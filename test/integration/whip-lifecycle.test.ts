@@ -69,12 +69,13 @@ describe('publish session lifecycle', () => {
     expect(ev.endReasons.get(a!.sessionId)).toBe('takeover');
     expect(srv.streams.get('cam')?.source ?? null).toBe(b);
     expect(b!.ended).toBe(false);
-    // Live once, with the preset it went live with; not ended by the takeover.
+    // Live once, with the preset it went live with; not ended by the takeover, which
+    // named another preset: the stream goes on with that one.
     expect(ev.live).toEqual([['cam', 'low-latency']]);
     expect(ev.ended).toEqual([]);
     expect(srv.views.get('cam')).toMatchObject({
       state: 'live',
-      presetId: 'low-latency',
+      presetId: 'light',
       ingest: { sessionId: b!.sessionId },
     });
     // The old session URL is gone.
@@ -125,7 +126,8 @@ describe('publish session lifecycle', () => {
   });
 
   it('a session ends when its media stops for MEDIA_TIMEOUT_MS', async () => {
-    const { server: srv, ev } = await server({ mediaTimeoutMs: 1500 });
+    // Long enough that a loaded machine's handshake does not time the session out first.
+    const { server: srv, ev } = await server({ mediaTimeoutMs: 3000 });
     const client = await WhipTestClient.publish({
       url: srv.whipUrl('stops'),
       audio: false,
@@ -142,7 +144,7 @@ describe('publish session lifecycle', () => {
     const stoppedAt = Date.now();
     await until(() => s.ended, 15_000);
     expect(ev.endReasons.get(s.sessionId)).toBe('media-timeout');
-    expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(1000);
+    expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(2000);
   });
 
   it('close() ends every session with reason shutdown', async () => {
