@@ -21,6 +21,20 @@ const lib = (p: string) => path.join(root, 'node_modules', p);
  * every one must play without an error event. A page per player, served from 127.0.0.1
  * on a port of its own (the origin answers CORS).
  */
+/** Shaka Player (any major version: the same API) in lowLatencyMode. */
+function shaka(script: string): { script: string; start: string } {
+  return {
+    script,
+    start: `
+      shaka.polyfill.installAll();
+      const player = new shaka.Player();
+      player.addEventListener('error', (e) => report('shaka ' + (e.detail && (e.detail.code + ' ' + JSON.stringify(e.detail.data)))));
+      player.configure({ streaming: { lowLatencyMode: true } });
+      await player.attach(video);
+      await player.load(SRC).catch((e) => report('load ' + (e.code ?? e.message)));`,
+  };
+}
+
 const PLAYERS = {
   'hls.js': {
     script: lib('hls.js/dist/hls.js'),
@@ -30,26 +44,8 @@ const PLAYERS = {
       hls.loadSource(SRC);
       hls.attachMedia(video);`,
   },
-  'shaka 5': {
-    script: lib('shaka-player/dist/shaka-player.compiled.js'),
-    start: `
-      shaka.polyfill.installAll();
-      const player = new shaka.Player();
-      player.addEventListener('error', (e) => report('shaka ' + (e.detail && (e.detail.code + ' ' + JSON.stringify(e.detail.data)))));
-      player.configure({ streaming: { lowLatencyMode: true } });
-      await player.attach(video);
-      await player.load(SRC).catch((e) => report('load ' + (e.code ?? e.message)));`,
-  },
-  'shaka 4': {
-    script: lib('shaka-player-4/dist/shaka-player.compiled.js'),
-    start: `
-      shaka.polyfill.installAll();
-      const player = new shaka.Player();
-      player.addEventListener('error', (e) => report('shaka ' + (e.detail && (e.detail.code + ' ' + JSON.stringify(e.detail.data)))));
-      player.configure({ streaming: { lowLatencyMode: true } });
-      await player.attach(video);
-      await player.load(SRC).catch((e) => report('load ' + (e.code ?? e.message)));`,
-  },
+  'shaka 5': shaka(lib('shaka-player/dist/shaka-player.compiled.js')),
+  'shaka 4': shaka(lib('shaka-player-4/dist/shaka-player.compiled.js')),
   'video.js 8': {
     script: lib('video.js/dist/video.min.js'),
     start: `

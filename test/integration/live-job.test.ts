@@ -119,6 +119,35 @@ function runHas(p: RecordingPackager | null, run: number, n: number, names = REN
   });
 }
 
+/** A fake publish session of `streamId` playing `frames` in a loop, its relay opened with TOKEN. */
+function publishLooping(
+  sources: FakeFrameSources,
+  relayApp: Awaited<ReturnType<typeof startRelayApp>>,
+  streamId: string,
+  frames: Frames,
+  codec: 'h264' | 'vp8' = 'h264',
+): FakeFrameSource {
+  const s = new FakeFrameSource({ streamId, video: { codec, width: null, height: null }, audio: OPUS });
+  sources.publish(s);
+  s.play(interleave(frames), { loop: true });
+  relayApp.relay.authorize(streamId, TOKEN);
+  return s;
+}
+
+/** Ends the sessions, then the worker and the relay; no ffmpeg may be left. */
+async function tearDown(
+  sources: FakeFrameSources,
+  w: Awaited<ReturnType<typeof startWorker>> | undefined,
+  relayApp: Awaited<ReturnType<typeof startRelayApp>> | undefined,
+  dir: string,
+): Promise<void> {
+  sources.closeAll();
+  await w?.close();
+  await relayApp?.close();
+  expect(childPids('pipe:0')).toEqual([]);
+  rmSync(dir, { recursive: true, force: true });
+}
+
 describe('live job: relay → ffmpeg → packager, on a real WorkerRole', () => {
   let dir: string;
   const sources = new FakeFrameSources();
@@ -138,21 +167,10 @@ describe('live job: relay → ffmpeg → packager, on a real WorkerRole', () => 
     w = await startWorker(dir, packagers);
   }, 60_000);
 
-  afterAll(async () => {
-    sources.closeAll();
-    await w?.close();
-    await relayApp?.close();
-    expect(childPids('pipe:0')).toEqual([]);
-    rmSync(dir, { recursive: true, force: true });
-  }, 30_000);
+  afterAll(() => tearDown(sources, w, relayApp, dir), 30_000);
 
-  function publish(streamId: string, frames: Frames, codec: 'h264' | 'vp8'): FakeFrameSource {
-    const s = new FakeFrameSource({ streamId, video: { codec, width: null, height: null }, audio: OPUS });
-    sources.publish(s);
-    s.play(interleave(frames), { loop: true });
-    relayApp.relay.authorize(streamId, TOKEN);
-    return s;
-  }
+  const publish = (streamId: string, frames: Frames, codec: 'h264' | 'vp8'): FakeFrameSource =>
+    publishLooping(sources, relayApp, streamId, frames, codec);
 
   const view = (id: string) => w.jobs.get(id);
 
@@ -283,14 +301,7 @@ describe('live job whose ffmpeg keeps crashing', () => {
 
   it('fails the job after five crashes within a minute, naming the last error', async () => {
     const frames = await makeFrames(dir, { video: 'h264', seconds: 2, audio: true, gop: 15 });
-    const s = new FakeFrameSource({
-      streamId: 'crashy',
-      video: { codec: 'h264', width: null, height: null },
-      audio: OPUS,
-    });
-    sources.publish(s);
-    s.play(interleave(frames), { loop: true });
-    relayApp.relay.authorize('crashy', TOKEN);
+    publishLooping(sources, relayApp, 'crashy', frames);
     await w.jobs.enqueueLive(liveJob('crashy', relayApp.url('crashy')));
     const failed = await waitFor(
       'the job to fail',
@@ -332,23 +343,10 @@ describe('live job that cannot keep up', () => {
     });
   }, 60_000);
 
-  afterAll(async () => {
-    sources.closeAll();
-    await w?.close();
-    await relayApp?.close();
-    expect(childPids('pipe:0')).toEqual([]);
-    rmSync(dir, { recursive: true, force: true });
-  }, 30_000);
+  afterAll(() => tearDown(sources, w, relayApp, dir), 30_000);
 
   it('restarts lighter, step by step (the largest rung goes), and says so on the job', async () => {
-    const s = new FakeFrameSource({
-      streamId: 'slow1',
-      video: { codec: 'h264', width: null, height: null },
-      audio: OPUS,
-    });
-    sources.publish(s);
-    s.play(interleave(h264), { loop: true });
-    relayApp.relay.authorize('slow1', TOKEN);
+    publishLooping(sources, relayApp, 'slow1', h264);
     await w.jobs.enqueueLive(liveJob('slow1', relayApp.url('slow1')));
     const degraded = await waitFor(
       'the job to say it was made lighter',

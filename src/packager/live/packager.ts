@@ -7,7 +7,7 @@ import { liveMultivariant } from './multivariant.js';
 import { renderLivePlaylist, renditionReport } from './playlist.js';
 import { LiveRendition, type RunContext } from './rendition.js';
 import { DEFAULT_WINDOW_SEGMENTS, MIN_WINDOW_SEGMENTS } from './timeline.js';
-import type { LivePackagerFactory, LivePackagerLike, LivePackagerRun } from './types.js';
+import type { LivePackagerArgs, LivePackagerFactory, LivePackagerLike, LivePackagerRun } from './types.js';
 import { LatestWriter } from './latest-writer.js';
 import { encodeSnapshot } from './state-store.js';
 import { renderMultivariantPlaylist } from '../playlist/multivariant.js';
@@ -26,16 +26,6 @@ export interface LivePackagerOptions extends MultivariantOptions {
   maxBoxBytes?: number;
   /** Clock, epoch ms. @defaultValue Date.now */
   now?: () => number;
-}
-
-export interface LivePackagerArgs {
-  streamId: string;
-  renditions: RenditionSpec[];
-  partSeconds: number;
-  segmentSeconds: number;
-  /** A run's first segment is this long (the preset's GOP). @defaultValue segmentSeconds */
-  firstSegmentSeconds?: number;
-  log: Logger;
 }
 
 /** The factory the live worker job takes: storage and bus bound once, one packager per job attempt. */

@@ -44,13 +44,15 @@ export interface LivePackagerLike {
   close(): Promise<void>;
 }
 
-export interface LivePackagerFactory {
-  (o: {
-    streamId: string;
-    renditions: RenditionSpec[];
-    partSeconds: number;
-    segmentSeconds: number;
-    firstSegmentSeconds?: number;
-    log: Logger;
-  }): LivePackagerLike;
+/** What one live packager is made for: a stream, its ladder and its HLS timing. */
+export interface LivePackagerArgs {
+  streamId: string;
+  renditions: RenditionSpec[];
+  partSeconds: number;
+  segmentSeconds: number;
+  /** A run's first segment is this long (the preset's GOP). @defaultValue segmentSeconds */
+  firstSegmentSeconds?: number;
+  log: Logger;
 }
+
+export type LivePackagerFactory = (o: LivePackagerArgs) => LivePackagerLike;
