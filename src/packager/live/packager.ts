@@ -61,6 +61,7 @@ export class LivePackager implements LivePackagerLike {
   #runSeq = 0;
   #initIndex = 0;
   #writtenAverages: number[] = [];
+  #lastWarnMs = 0;
   #multivariantKey = '';
   #ending: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
@@ -108,7 +109,7 @@ export class LivePackager implements LivePackagerLike {
       spec.name,
       new LatestWriter(
         () => this.#writePlaylist(r),
-        (err: unknown) => this.#log.warn({ err }, `writing ${spec.name}.m3u8 failed`),
+        (err: unknown) => this.#warnSometimes(err, `writing ${spec.name}.m3u8 failed`),
       ),
     );
     return r;
@@ -329,9 +330,17 @@ export class LivePackager implements LivePackagerLike {
       this.#track(
         this.#o.storage
           .delete(objectKey(this.streamId, name))
-          .catch((err: unknown) => this.#log.warn({ err, name }, 'deleting an old segment failed')),
+          .catch((err: unknown) => this.#warnSometimes(err, `deleting ${name} failed`)),
       );
     }
+  }
+
+  /** A storage failure, logged at most once per 10 s: an outage must not flood the log at the part rate. */
+  #warnSometimes(err: unknown, what: string): void {
+    const now = Date.now();
+    if (now - this.#lastWarnMs < 10_000) return;
+    this.#lastWarnMs = now;
+    this.#log.warn({ err }, what);
   }
 
   #track(p: Promise<unknown>): void {

@@ -53,6 +53,30 @@ interface Input {
   /** Bytes of the open segment's parts, in order. */
   pending: Buffer[];
   failed: boolean;
+  /** Storage refused a write: media is dropped (listed as gaps) until a segment's first part is stored. */
+  storageDown: { since: number; lostSegments: number } | null;
+}
+
+/** How long storing a run's init segment is retried before the run fails, ms. */
+const INIT_RETRY_MS = 30_000;
+
+/** Runs `op` until it succeeds, backing off from 100 ms to 2 s, for at most `forMs`; then throws its last error. */
+async function retried(
+  op: () => Promise<void>,
+  forMs: number,
+  onRetry: (err: unknown, leftMs: number) => void,
+): Promise<void> {
+  const until = Date.now() + forMs;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      return await op();
+    } catch (err) {
+      const left = until - Date.now();
+      if (left <= 0) throw err;
+      onRetry(err, left);
+      await new Promise((r) => setTimeout(r, Math.min(delay, left)));
+    }
+  }
 }
 
 /**
@@ -181,6 +205,7 @@ export class LiveRendition {
         initName: null,
         pending: [],
         failed: false,
+        storageDown: null,
       };
       this.track = null;
       this.runSegments = [];
@@ -222,7 +247,12 @@ export class LiveRendition {
       this.track = ev.info;
       input.initName = initName(this.spec.name, input.run.initIndex);
       this.initIndex = Math.max(this.initIndex, input.run.initIndex);
-      await this.#o.storage.put(objectKey(this.#o.streamId, input.initName), ev.data, MP4_TYPE);
+      const key = objectKey(this.#o.streamId, input.initName);
+      await retried(
+        () => this.#o.storage.put(key, ev.data, MP4_TYPE),
+        INIT_RETRY_MS,
+        (err, left) => this.#log.warn({ err, retryForMs: left }, 'storing the init segment failed: retrying'),
+      );
       this.#log.debug({ codec: ev.info.codec, init: input.initName }, 'init segment stored');
       return;
     }
@@ -236,21 +266,30 @@ export class LiveRendition {
     });
     let closed: SegmentReady | null = null;
     let part: PartReady | null = null;
-    const writes: Promise<void>[] = [];
     for (const e of out) {
-      if (e.type === 'segment') {
-        closed = e;
-        writes.push(this.#putSegment(input, e));
-      } else if (e.type === 'part') {
-        part = e;
-        input.pending.push(ev.data);
-        writes.push(this.#o.storage.put(objectKey(this.#o.streamId, e.name), ev.data, MP4_TYPE));
-      }
+      if (e.type === 'segment') closed = e;
+      else if (e.type === 'part') part = e;
+    }
+    const t = this.timeline!;
+    if (input.storageDown) {
+      if (!this.#whileDown(input, t, closed, part)) return;
+      closed = null;
+    }
+    const writes: Promise<void>[] = [];
+    if (closed) writes.push(this.#putSegment(input, closed));
+    if (part) {
+      input.pending.push(ev.data);
+      writes.push(this.#o.storage.put(objectKey(this.#o.streamId, part.name), ev.data, MP4_TYPE));
     }
     // The segment and the part that follows it are stored together; both are
     // published only once both exist.
-    await Promise.all(writes);
-    const t = this.timeline!;
+    const stored = await Promise.allSettled(writes);
+    const failed = stored.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      this.#storageFailed(input, t, failed.reason);
+      return;
+    }
+    if (input.storageDown) this.#storageBack(input);
     if (closed) this.#closed(closed);
     if (part) {
       this.#effects(
@@ -270,6 +309,52 @@ export class LiveRendition {
     } else if (closed) {
       this.#o.changed(this, null);
     }
+  }
+
+  /**
+   * Storage refused a write. Nothing is published that storage does not hold, and a live
+   * stream does not stop for its disk: the open segment becomes a gap, and media is
+   * dropped (listed as gaps, numbering and the timeline going on) until storage takes a
+   * segment's first part again (#whileDown). ffmpeg keeps running in real time, so no
+   * backlog builds up behind the outage.
+   */
+  #storageFailed(input: Input, t: LiveTimeline, err: unknown): void {
+    input.pending = [];
+    if (t.state.open) {
+      this.#effects(t.dropOpen());
+      this.#o.changed(this, null);
+    }
+    if (!input.storageDown) {
+      input.storageDown = { since: Date.now(), lostSegments: 0 };
+      this.#log.warn(
+        { err: errorMessage(err) },
+        'storage refuses writes: dropping media (listed as gaps) until it takes them again',
+      );
+    }
+  }
+
+  #storageBack(input: Input): void {
+    const down = input.storageDown!;
+    input.storageDown = null;
+    this.#log.warn(
+      { outageMs: Date.now() - down.since, segmentsLost: down.lostSegments },
+      'storage takes writes again: publishing',
+    );
+  }
+
+  /**
+   * A fragment while storage is down: segments it closes are listed as gaps, and a
+   * segment's first part is the probe that may end the outage. True: try storing `part`.
+   */
+  #whileDown(input: Input, t: LiveTimeline, closed: SegmentReady | null, part: PartReady | null): boolean {
+    const down = input.storageDown!;
+    if (closed) {
+      if (closed.msn === t.nextMsn - 1) t.stretchGap(closed.msn, closed.duration);
+      else if (closed.msn === t.nextMsn) this.#effects(t.gapSegment(closed.msn, closed.duration));
+      down.lostSegments++;
+      this.#o.changed(this, null);
+    }
+    return part !== null && part.partIndex === 0 && part.independent && part.msn === t.nextMsn;
   }
 
   /** First fragment of a run: targets are known, the run begins in the timeline. */

@@ -292,6 +292,45 @@ export class LiveTimeline {
     return fx;
   }
 
+  /**
+   * Segment `msn` of the run was cut but could not be stored (storage failing): it is
+   * listed as EXT-X-GAP, so numbering, the other renditions' alignment and the media
+   * timeline go on; players skip it.
+   */
+  gapSegment(msn: number, duration: number): TimelineEffects {
+    const s = this.#s;
+    const run = this.#run;
+    if (!run) throw new Error(`${s.rendition}: a gap segment before its run began`);
+    if (s.open) throw new Error(`${s.rendition}: a gap segment while segment ${s.open.msn} is open`);
+    if (msn !== s.nextMsn) throw new Error(`${s.rendition}: gap segment ${msn} where ${s.nextMsn} was next`);
+    const prev = s.segments[s.segments.length - 1];
+    const seg: LiveSegment = {
+      msn,
+      uri: segmentName(s.rendition, msn),
+      duration: duration > 0 ? duration : 0.001,
+      pdtMs: prev && !run.discontinuity ? prev.pdtMs + prev.duration * 1000 : run.epochMs,
+      map: run.map,
+      gap: true,
+      partCount: 0,
+      byteLength: 0,
+    };
+    if (run.discontinuity) seg.discontinuity = true;
+    run.discontinuity = false;
+    const fx: TimelineEffects = { deletions: [] };
+    s.nextMsn = msn + 1;
+    this.#push(seg, fx);
+    this.#touch();
+    return fx;
+  }
+
+  /** The gap segment `msn` (the last one listed) lasts `duration` after all: its cut came later. */
+  stretchGap(msn: number, duration: number): void {
+    const last = this.#s.segments[this.#s.segments.length - 1];
+    if (!last || last.msn !== msn || !last.gap || duration <= last.duration) return;
+    last.duration = duration;
+    this.#touch();
+  }
+
   #addGap(duration: number | undefined, fx: TimelineEffects): void {
     const s = this.#s;
     const prev = s.segments[s.segments.length - 1]!;
