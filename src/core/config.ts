@@ -67,7 +67,35 @@ export interface Config {
   viewToken: string | undefined;
   /** WHEP viewers one stream takes at once; more get 503. @defaultValue 200 */
   maxViewersPerStream: number;
+  /**
+   * TRUST_PROXY: whose `X-Forwarded-For` counts when telling clients apart (the per-client
+   * limits below). null: nobody's, the socket's peer is the client. @defaultValue null
+   */
+  trustProxy: TrustProxy;
+  /** Blocking playlist and part requests one client may hold at once; more get 429. @defaultValue 500 */
+  maxHeldPerClient: number;
+  /** WHIP publish sessions one client may hold at once; more get 429. @defaultValue 16 */
+  maxPublishesPerClient: number;
+  /** WHEP viewer sessions one client may hold at once; more get 429. @defaultValue 50 */
+  maxViewersPerClient: number;
+  /** Wrong Bearer tokens one client may send per minute; past it, 429 until the minute ends. @defaultValue 10 */
+  authFailuresPerMinute: number;
+  /** Free bytes DATA_DIR's file system must keep: an upload that would go below is refused (507). @defaultValue 1 GiB */
+  minFreeDiskBytes: number;
+  /** User presets the store keeps; a new one past it is refused (409). @defaultValue 200 */
+  maxUserPresets: number;
+  /**
+   * The most a preset may cost, in weighted megapixels per second (see presetCost in
+   * src/core/presets/cost.ts); a costlier one is refused naming its costliest rung. @defaultValue 1000
+   */
+  maxPresetCost: number;
 }
+
+/**
+ * Which proxies' `X-Forwarded-For` is believed: the last `hops` entries (each proxy in
+ * front appends the address it saw), or every entry appended by one of `proxies`.
+ */
+export type TrustProxy = { hops: number } | { proxies: readonly string[] } | null;
 
 export const TAKEOVER_POLICIES = ['takeover', 'reject'] as const;
 export type TakeoverPolicy = (typeof TAKEOVER_POLICIES)[number];
@@ -182,6 +210,31 @@ const EnvSchema = z.object({
   MEDIA_TIMEOUT_MS: intIn(500, 3_600_000).default(10_000),
   VIEW_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   MAX_VIEWERS_PER_STREAM: intIn(1, 100_000).default(200),
+  TRUST_PROXY: z
+    .string()
+    .transform((v, ctx): TrustProxy => {
+      if (/^(false|0|no|off)$/i.test(v)) return null;
+      if (/^\d+$/.test(v)) {
+        const hops = Number(v);
+        if (hops >= 1 && hops <= 10) return { hops };
+      } else {
+        const proxies = commaList(v);
+        if (proxies.length > 0 && proxies.every((a) => isIP(a) !== 0)) return { proxies };
+      }
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be false, a number of proxy hops from 1 to 10, or comma-separated proxy IP addresses',
+      });
+      return z.NEVER;
+    })
+    .optional(),
+  MAX_HELD_PER_CLIENT: intIn(1, 1_000_000).default(500),
+  MAX_PUBLISHES_PER_CLIENT: intIn(1, 10_000).default(16),
+  MAX_VIEWERS_PER_CLIENT: intIn(1, 100_000).default(50),
+  AUTH_FAILURES_PER_MINUTE: intIn(1, 100_000).default(10),
+  MIN_FREE_DISK_MB: intIn(0, 1_073_741_824).default(1024),
+  MAX_USER_PRESETS: intIn(0, 100_000).default(200),
+  MAX_PRESET_COST: intIn(1, 1_000_000_000).default(1000),
 });
 
 /** Empty strings count as unset, as shells and compose files produce them. */
@@ -253,6 +306,14 @@ export function loadConfig(
     mediaTimeoutMs: e.MEDIA_TIMEOUT_MS,
     viewToken: e.VIEW_TOKEN,
     maxViewersPerStream: e.MAX_VIEWERS_PER_STREAM,
+    trustProxy: e.TRUST_PROXY ?? null,
+    maxHeldPerClient: e.MAX_HELD_PER_CLIENT,
+    maxPublishesPerClient: e.MAX_PUBLISHES_PER_CLIENT,
+    maxViewersPerClient: e.MAX_VIEWERS_PER_CLIENT,
+    authFailuresPerMinute: e.AUTH_FAILURES_PER_MINUTE,
+    minFreeDiskBytes: e.MIN_FREE_DISK_MB * 1024 * 1024,
+    maxUserPresets: e.MAX_USER_PRESETS,
+    maxPresetCost: e.MAX_PRESET_COST,
   };
 }
 

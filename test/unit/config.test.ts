@@ -32,6 +32,19 @@ describe('loadConfig', () => {
     [{ ICE_PORT_RANGE: '80-90' }, /^ICE_PORT_RANGE: /],
     [{ ICE_PUBLIC_ADDRESSES: 'example.com' }, /^ICE_PUBLIC_ADDRESSES: must be comma-separated IPv4 or IPv6/],
     [{ PUBLISH_TOKEN: 'short' }, /^PUBLISH_TOKEN: must be at least 16 characters$/],
+    [
+      { TRUST_PROXY: 'yes please' },
+      /^TRUST_PROXY: must be false, a number of proxy hops from 1 to 10, or comma/,
+    ],
+    [{ TRUST_PROXY: '11' }, /^TRUST_PROXY: /],
+    [{ TRUST_PROXY: '10.0.0.1, proxy.example' }, /^TRUST_PROXY: /],
+    [{ MAX_HELD_PER_CLIENT: '0' }, /^MAX_HELD_PER_CLIENT: must be a whole number from 1 to/],
+    [{ MAX_PUBLISHES_PER_CLIENT: 'many' }, /^MAX_PUBLISHES_PER_CLIENT: /],
+    [{ MAX_VIEWERS_PER_CLIENT: '-1' }, /^MAX_VIEWERS_PER_CLIENT: /],
+    [{ AUTH_FAILURES_PER_MINUTE: '0' }, /^AUTH_FAILURES_PER_MINUTE: /],
+    [{ MIN_FREE_DISK_MB: '1.5' }, /^MIN_FREE_DISK_MB: must be a whole number/],
+    [{ MAX_USER_PRESETS: 'x' }, /^MAX_USER_PRESETS: /],
+    [{ MAX_PRESET_COST: '0' }, /^MAX_PRESET_COST: /],
   ])('rejects %j with one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -62,6 +75,44 @@ describe('loadConfig', () => {
     expect(c.icePublicAddresses).toEqual(['198.51.100.7', '2001:db8::7']);
     expect(loadConfig({}).icePublicAddresses).toEqual([]);
     expect(loadConfig({}).icePortRange).toBeUndefined();
+  });
+
+  it('reads the per-client limits, the disk floor and the preset limits, with their defaults', () => {
+    expect(loadConfig({})).toMatchObject({
+      trustProxy: null,
+      maxHeldPerClient: 500,
+      maxPublishesPerClient: 16,
+      maxViewersPerClient: 50,
+      authFailuresPerMinute: 10,
+      minFreeDiskBytes: 1024 * 1024 * 1024,
+      maxUserPresets: 200,
+      maxPresetCost: 1000,
+    });
+    const c = loadConfig({
+      MAX_HELD_PER_CLIENT: '20',
+      MAX_PUBLISHES_PER_CLIENT: '2',
+      MAX_VIEWERS_PER_CLIENT: '3',
+      AUTH_FAILURES_PER_MINUTE: '5',
+      MIN_FREE_DISK_MB: '0',
+      MAX_USER_PRESETS: '0',
+      MAX_PRESET_COST: '50',
+    });
+    expect(c).toMatchObject({
+      maxHeldPerClient: 20,
+      maxPublishesPerClient: 2,
+      maxViewersPerClient: 3,
+      authFailuresPerMinute: 5,
+      minFreeDiskBytes: 0,
+      maxUserPresets: 0,
+      maxPresetCost: 50,
+    });
+  });
+
+  it("reads TRUST_PROXY as off, a number of hops, or the proxies' addresses", () => {
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBeNull();
+    expect(loadConfig({ TRUST_PROXY: '0' }).trustProxy).toBeNull();
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toEqual({ hops: 2 });
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.1, ::1' }).trustProxy).toEqual({ proxies: ['10.0.0.1', '::1'] });
   });
 
   it('treats empty variables as unset', () => {
