@@ -474,6 +474,8 @@ async function main(): Promise<void> {
       QUEUE_PREFIX: PREFIX,
       HWACCEL: 'none',
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+      // Every held request comes from this one machine: the per-client cap must not be what is measured.
+      MAX_HELD_PER_CLIENT: '1000000',
     });
     const base = origin.url;
     const storage = new LocalStorage(path.join(dataDir, 'hls'));

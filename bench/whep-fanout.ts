@@ -257,6 +257,8 @@ async function main(): Promise<void> {
         QUEUE_PREFIX: 'bench',
         LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
         MAX_VIEWERS_PER_STREAM: String(Math.max(...steps) + 10),
+        // Every viewer comes from this one machine: the per-client cap must not be what is measured.
+        MAX_VIEWERS_PER_CLIENT: String(Math.max(...steps) + 10),
         ...(values['cpu-prof']
           ? {
               NODE_OPTIONS: `--import=${pathToFileURL(path.join(here, 'lib', 'whep-cpu-profile.js')).href}`,

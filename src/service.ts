@@ -164,6 +164,7 @@ export class Service {
           network,
           iceServers: config.iceServers,
           mediaTimeoutMs: config.mediaTimeoutMs,
+          maxSessionsPerClient: config.maxPublishesPerClient,
           draining: () => this.#draining,
           presetExists: async (id) => (await presets.get(id).catch(() => null)) !== null,
         });
@@ -174,6 +175,7 @@ export class Service {
           network,
           iceServers: config.iceServers,
           maxViewersPerStream: config.maxViewersPerStream,
+          maxViewersPerClient: config.maxViewersPerClient,
         });
         this.#goingLive = new GoingLive({
           streams,
@@ -185,7 +187,7 @@ export class Service {
           log,
         });
       }
-      this.liveOrigin = new LiveOrigin({ bus: this.#bus, log });
+      this.liveOrigin = new LiveOrigin({ bus: this.#bus, log, maxHeldPerClient: config.maxHeldPerClient });
       const storage = this.storage;
       this.posters = new LivePosters({
         make: (streamId, signal) =>

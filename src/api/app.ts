@@ -22,7 +22,7 @@ import {
   type LiveOriginApi,
   type PostersApi,
 } from '../origin/index.js';
-import { requireToken } from './auth.js';
+import { clientGuards, requireToken } from './auth.js';
 import { errorHandler, GENERIC_500, notFoundHandler, type ErrorBody } from './errors.js';
 import { ApiMetrics } from './metrics.js';
 import { openApiDocument } from './openapi/document.js';
@@ -102,11 +102,13 @@ function buildApp(deps: ApiDeps): {
       isLive: (id) => (deps.liveOrigin?.isLive(id) ?? false) || deps.streams.get(id)?.state === 'live',
     }),
   );
+  const guards = clientGuards({ ...config, log: deps.log });
   // First after metrics: the origin's traffic (thousands of held playlist requests, parts)
   // is most of all requests, and every router mounted before it costs each one a hop.
   const origin = createOriginHttp({
     storage: deps.storage,
     origin: deps.liveOrigin ?? null,
+    clientOf: guards.clientOf,
     taken: metrics.countAs(HLS_ROUTE_LABEL),
     onError: (err, req, res) => {
       deps.log.error({ err, method: req.method, path: (req.url ?? '').split('?')[0] }, 'request failed');
@@ -122,7 +124,7 @@ function buildApp(deps: ApiDeps): {
   });
   app.use('/hls', origin.router);
 
-  const requireApiToken = requireToken(config.apiToken, 'whipcast-api');
+  const requireApiToken = requireToken(config.apiToken, 'whipcast-api', guards);
   const root = packageRoot();
 
   app.use(
@@ -167,11 +169,17 @@ function buildApp(deps: ApiDeps): {
         ingest: deps.live.whip,
         publishToken: config.publishToken,
         iceServers: config.iceServers,
+        guards,
       }),
     );
     app.use(
       '/whep',
-      whepRouter({ whep: deps.live.whep, viewToken: config.viewToken, iceServers: config.iceServers }),
+      whepRouter({
+        whep: deps.live.whep,
+        viewToken: config.viewToken,
+        iceServers: config.iceServers,
+        guards,
+      }),
     );
     app.use('/internal/relay', relayRouter({ relay: deps.live.relay }));
   }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
+import type { ClientOf } from '../core/client-address.js';
 import { isStreamId } from '../core/ids.js';
 import { isObjectName, mediaPlaylistRendition } from '../packager/index.js';
 import { parseDirectives } from './directives.js';
@@ -13,6 +14,8 @@ export const HLS_ROUTE_LABEL = '/hls/:id/:name';
 export interface HlsFastLaneDeps {
   origin: LiveOriginApi;
   reps: Representations;
+  /** Who sent a request: held requests count against that client's cap. */
+  clientOf: ClientOf;
   /** Called once for each request the lane takes (metrics). */
   taken?: (req: IncomingMessage, res: ServerResponse) => void;
   /** A failure after the lane took a request (the answer could not be written). */
@@ -60,6 +63,7 @@ export function hlsFastLane(deps: HlsFastLaneDeps): (req: IncomingMessage, res: 
     return fromMemory(origin, reps, req, res, id, name, playlist, {
       onError: (e) => fail(e, req, res),
       errorsToo: false,
+      client: deps.clientOf(req),
       ...(taken ? { taken: () => taken(req, res) } : {}),
     });
   };

@@ -3,7 +3,11 @@ import { PLAYLIST_TYPE } from '../packager/index.js';
 import type { DeliveryDirectives } from './directives.js';
 import type { Representations } from './http-cache.js';
 import type { LiveOriginApi, PlaylistAnswer } from './live-origin.js';
-import { badRequest, send, unavailable } from './send.js';
+import { badRequest, send, tooManyRequests, unavailable } from './send.js';
+
+/** What a client over MAX_HELD_PER_CLIENT is told, on either path. */
+export const CLIENT_HOLDS_TOO_MANY =
+  'this client holds as many blocking requests as one client may (MAX_HELD_PER_CLIENT); retry shortly';
 
 /** A live playlist answer (from memory) to the HTTP answer. */
 function answerPlaylist(
@@ -27,6 +31,8 @@ function answerPlaylist(
       return unavailable(res, 'the requested part did not arrive in time; reload the playlist');
     case 'busy':
       return unavailable(res, 'too many blocked playlist requests; retry shortly');
+    case 'limited':
+      return tooManyRequests(res, CLIENT_HOLDS_TOO_MANY);
   }
 }
 
@@ -36,6 +42,8 @@ export interface FromMemoryOptions {
   errorsToo: boolean;
   /** Called once when this function takes the request. */
   taken?: () => void;
+  /** The request's client key (src/core/client-address.ts): a held request counts against its cap. */
+  client: string;
 }
 
 /**
@@ -56,7 +64,7 @@ export function fromMemory(
   o: FromMemoryOptions,
 ): boolean {
   if (playlist !== null) {
-    const now = origin.holdPlaylist(id, playlist.rendition, playlist.directives, (a) => {
+    const now = origin.holdPlaylist(id, playlist.rendition, playlist.directives, o.client, (a) => {
       try {
         if (a.kind !== 'not_live') answerPlaylist(reps, req, res, o.onError, name, a);
       } catch (e) {

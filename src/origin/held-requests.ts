@@ -1,4 +1,5 @@
 import type { Logger } from '../core/log.js';
+import { PerClientCounts } from '../core/per-client.js';
 
 /**
  * Drops a held request (its client went away) without an answer; does nothing once it
@@ -21,24 +22,39 @@ export class Waiter<S> {
 
   constructor(
     readonly room: WaitingRoom<S>,
+    /** Who holds it (a client key): its slot under the per-client cap. */
+    readonly client: string,
     /** The answer once `s` allows one, else null. */
     readonly decide: (s: S) => unknown,
     readonly answer: (v: unknown) => void,
   ) {}
 }
 
+/** What a hold answers when it does not wait: its timeout, the shared cap, the client's own cap. */
+export interface HoldOutcomes<T> {
+  timeout: T;
+  /** Every stream's held requests together reached the cap (503). */
+  busy: T;
+  /** This client already holds its share (429): the others keep theirs. */
+  limited: T;
+}
+
 /**
  * The origin's held requests (blocking playlist reloads, parts named by a preload hint),
- * all streams together, under one cap. A request waits in its rendition's room until an
- * event makes decide() return an answer, or its timeout passes.
+ * all streams together, under one cap, and each client under a cap of its own so that
+ * one client cannot take the budget every viewer shares. A request waits in its
+ * rendition's room until an event makes decide() return an answer, or its timeout passes.
  */
 export class HeldRequests<S> {
   readonly #max: number;
+  readonly #maxPerClient: number;
   readonly #log: Logger | undefined;
+  readonly #perClient = new PerClientCounts();
   #held = 0;
 
-  constructor(o: { max: number; log?: Logger }) {
+  constructor(o: { max: number; maxPerClient?: number; log?: Logger }) {
     this.#max = o.max;
+    this.#maxPerClient = o.maxPerClient ?? o.max;
     this.#log = o.log;
   }
 
@@ -47,20 +63,30 @@ export class HeldRequests<S> {
     return this.#held;
   }
 
-  /** Holds a request in `room`; `onBusy` at once when the cap is reached. */
+  /** Clients holding requests now. */
+  get clients(): number {
+    return this.#perClient.clients;
+  }
+
+  /**
+   * Holds `client`'s request in `room`; `limited` at once when the client holds its share
+   * already, `busy` when every client together reached the cap.
+   */
   hold<T>(
     room: WaitingRoom<S>,
+    client: string,
     timeoutMs: number,
-    onTimeout: T,
-    onBusy: T,
+    outcomes: HoldOutcomes<T>,
     decide: (s: S) => T | null,
     answer: (v: T) => void,
   ): T | CancelHold {
-    if (this.#held >= this.#max) return onBusy;
+    if (this.#perClient.of(client) >= this.#maxPerClient) return outcomes.limited;
+    if (this.#held >= this.#max) return outcomes.busy;
+    this.#perClient.take(client, this.#maxPerClient);
     this.#held++;
-    const w = new Waiter<S>(room, decide, answer as (v: unknown) => void);
+    const w = new Waiter<S>(room, client, decide, answer as (v: unknown) => void);
     w.timer = setTimeout(() => {
-      if (this.#release(w)) this.#deliver(w, onTimeout);
+      if (this.#release(w)) this.#deliver(w, outcomes.timeout);
     }, timeoutMs);
     room.waiters.add(w);
     return () => void this.#release(w);
@@ -82,6 +108,7 @@ export class HeldRequests<S> {
       }
       w.done = true;
       this.#held--;
+      this.#perClient.release(w.client);
       if (w.timer) clearTimeout(w.timer);
       woken++;
       this.#deliver(w, v);
@@ -94,6 +121,7 @@ export class HeldRequests<S> {
     if (w.done) return false;
     w.done = true;
     this.#held--;
+    this.#perClient.release(w.client);
     if (w.timer) clearTimeout(w.timer);
     w.room.waiters.delete(w);
     return true;

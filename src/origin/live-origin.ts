@@ -14,7 +14,7 @@ import {
   type StoredObject,
 } from '../packager/index.js';
 import type { DeliveryDirectives } from './directives.js';
-import { HeldRequests, type CancelHold, type WaitingRoom } from './held-requests.js';
+import { HeldRequests, type CancelHold, type HoldOutcomes, type WaitingRoom } from './held-requests.js';
 import { PartMemory } from './part-memory.js';
 import { blockingTimeoutMs, partWaitMs } from './timeouts.js';
 
@@ -33,9 +33,12 @@ export type PlaylistAnswer =
   /** RFC 8216bis 6.2.5.2: an `_HLS_msn` more than two segments ahead is a client error. */
   | { kind: 'too_far'; lastMsn: number }
   | { kind: 'timeout' }
-  | { kind: 'busy' };
+  /** Every client's held requests together reached the cap. */
+  | { kind: 'busy' }
+  /** This client holds its share of held requests already (MAX_HELD_PER_CLIENT). */
+  | { kind: 'limited' };
 
-export type PartAnswer = 'published' | 'not_live' | 'never' | 'timeout' | 'busy';
+export type PartAnswer = 'published' | 'not_live' | 'never' | 'timeout' | 'busy' | 'limited';
 
 export type { CancelHold } from './held-requests.js';
 
@@ -45,7 +48,8 @@ export interface LiveOriginApi {
   isLive(streamId: string): boolean;
   /**
    * The rendition's Media Playlist once it satisfies `d` (at once without `msn`): the
-   * answer now, or a CancelHold when the request is held; `answer` is then called once,
+   * answer now, or a CancelHold when the request is held for `client` (a client key,
+   * counted against its own cap); `answer` is then called once,
    * synchronously from the bus event that satisfies it (every request one event
    * releases is answered in one loop, with no async hop between the event and the
    * writes), or from its timeout.
@@ -54,6 +58,7 @@ export interface LiveOriginApi {
     streamId: string,
     rendition: string,
     d: DeliveryDirectives,
+    client: string,
     answer: (a: PlaylistAnswer) => void,
   ): PlaylistAnswer | CancelHold;
   /** Whether part (msn, part) exists, held as holdPlaylist when it is the next one or close to it. */
@@ -62,6 +67,7 @@ export interface LiveOriginApi {
     rendition: string,
     msn: number,
     part: number,
+    client: string,
     answer: (a: PartAnswer) => void,
   ): PartAnswer | CancelHold;
   /**
@@ -78,6 +84,8 @@ export interface LiveOriginOptions {
   log?: Logger;
   /** Requests held at once (playlists and parts, every stream); more get 503 at once. @defaultValue 10000 */
   maxHeld?: number;
+  /** Requests one client may hold at once (MAX_HELD_PER_CLIENT); more get 429 at once. @defaultValue 500 */
+  maxHeldPerClient?: number;
   /** A stream with no event for this long is forgotten (storage serves it). @defaultValue 120000 */
   idleMs?: number;
   /** An ended stream is forgotten after this long. @defaultValue 60000 */
@@ -106,6 +114,14 @@ function progress(s: LiveRenditionState): [number, number, number] {
   return s.open ? [s.open.msn, s.open.parts.length, 0] : [s.nextMsn, 0, s.ended ? 1 : 0];
 }
 
+/** What a held playlist or part request answers when it does not wait; one object for all. */
+const PLAYLIST_OUTCOMES: HoldOutcomes<PlaylistAnswer> = {
+  timeout: { kind: 'timeout' },
+  busy: { kind: 'busy' },
+  limited: { kind: 'limited' },
+};
+const PART_OUTCOMES: HoldOutcomes<PartAnswer> = { timeout: 'timeout', busy: 'busy', limited: 'limited' };
+
 function older(a: LiveRenditionState, b: LiveRenditionState): boolean {
   const pa = progress(a);
   const pb = progress(b);
@@ -126,7 +142,11 @@ export class LiveOrigin implements LiveOriginApi {
   constructor(o: LiveOriginOptions) {
     this.#o = o;
     this.#now = o.now ?? Date.now;
-    this.#held = new HeldRequests({ max: o.maxHeld ?? 10_000, ...(o.log ? { log: o.log } : {}) });
+    this.#held = new HeldRequests({
+      max: o.maxHeld ?? 10_000,
+      maxPerClient: o.maxHeldPerClient ?? 500,
+      ...(o.log ? { log: o.log } : {}),
+    });
     this.#parts = new PartMemory(o.partCacheBytes ?? 64 * 1024 * 1024);
     this.#unsubscribe = o.bus.subscribe((e) => this.#onEvent(e));
     this.#sweeper = setInterval(() => this.#sweep(), 5000);
@@ -164,6 +184,7 @@ export class LiveOrigin implements LiveOriginApi {
     streamId: string,
     rendition: string,
     d: DeliveryDirectives,
+    client: string,
     answer: (a: PlaylistAnswer) => void,
   ): PlaylistAnswer | CancelHold {
     const stream = this.#streams.get(streamId);
@@ -180,9 +201,9 @@ export class LiveOrigin implements LiveOriginApi {
     const timeoutMs = blockingTimeoutMs(s.targetDuration, s.partTarget, part !== undefined);
     return this.#held.hold<PlaylistAnswer>(
       entry,
+      client,
       timeoutMs,
-      { kind: 'timeout' },
-      { kind: 'busy' },
+      PLAYLIST_OUTCOMES,
       (st) => (st.ended || satisfies(st, msn, part) ? this.#answer(stream, entry, skip) : null),
       answer,
     );
@@ -193,6 +214,7 @@ export class LiveOrigin implements LiveOriginApi {
     rendition: string,
     msn: number,
     part: number,
+    client: string,
     answer: (a: PartAnswer) => void,
   ): PartAnswer | CancelHold {
     const entry = this.#streams.get(streamId)?.renditions.get(rendition);
@@ -204,7 +226,7 @@ export class LiveOrigin implements LiveOriginApi {
     // Only the next few parts are worth waiting for: a preload hint names the next one.
     if (msn > lastShownMsn(entry.state) + 1) return 'never';
     const timeoutMs = partWaitMs(entry.state.targetDuration, entry.state.partTarget);
-    return this.#held.hold<PartAnswer>(entry, timeoutMs, 'timeout', 'busy', decide, answer);
+    return this.#held.hold<PartAnswer>(entry, client, timeoutMs, PART_OUTCOMES, decide, answer);
   }
 
   cachedPart(streamId: string, name: string): StoredObject | null {

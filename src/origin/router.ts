@@ -10,16 +10,19 @@ import {
   type StoredObject,
 } from '../packager/index.js';
 import { parseDirectives } from './directives.js';
-import { fromMemory } from './from-memory.js';
+import type { ClientOf } from '../core/client-address.js';
+import { CLIENT_HOLDS_TOO_MANY, fromMemory } from './from-memory.js';
 import type { Representations } from './http-cache.js';
 import type { LiveOriginApi, PartAnswer } from './live-origin.js';
-import { badRequest, notFound, send, setCors, unavailable } from './send.js';
+import { badRequest, notFound, send, setCors, tooManyRequests, unavailable } from './send.js';
 
 export interface HlsRouterDeps {
   storage: Storage;
   /** The live memory (blocking reloads, delta updates, parts); null: everything is served from storage. */
   origin: LiveOriginApi | null;
   reps: Representations;
+  /** Who sent a request: held requests count against that client's cap. */
+  clientOf: ClientOf;
 }
 
 const preflight: RequestHandler = (req, res, next) => {
@@ -41,9 +44,10 @@ function heldPart(
   res: ServerResponse,
   id: string,
   p: { rendition: string; msn: number; part: number },
+  client: string,
 ): Promise<PartAnswer | 'aborted'> {
   return new Promise((resolve) => {
-    const now = origin.holdPart(id, p.rendition, p.msn, p.part, resolve);
+    const now = origin.holdPart(id, p.rendition, p.msn, p.part, client, resolve);
     if (typeof now !== 'function') return resolve(now);
     res.on('close', () => {
       if (res.writableFinished) return;
@@ -70,7 +74,7 @@ function heldPart(
 export function hlsRouter(deps: HlsRouterDeps): express.Router {
   const router = express.Router({ caseSensitive: true, strict: true });
   router.use(preflight);
-  const { origin, reps, storage } = deps;
+  const { origin, reps, storage, clientOf } = deps;
 
   /**
    * A media playlist without EXT-X-ENDLIST is live even when no origin knows it yet (the
@@ -101,9 +105,10 @@ export function hlsRouter(deps: HlsRouterDeps): express.Router {
       // A live part: known from the announcements whether it exists yet. One not yet
       // published (the preload hint names it first) is held until it is, with no storage
       // read before; once published it is in memory, or in storage.
-      const a = await heldPart(origin, res, id, part);
+      const a = await heldPart(origin, res, id, part, clientOf(req));
       if (a === 'aborted') return;
       if (a === 'busy') return unavailable(res, 'too many held requests; retry shortly');
+      if (a === 'limited') return tooManyRequests(res, CLIENT_HOLDS_TOO_MANY);
       if (a === 'published') obj = origin.cachedPart(id, name) ?? (await read());
       else if (a === 'not_live') obj = await read();
     } else {
@@ -122,8 +127,8 @@ export function hlsRouter(deps: HlsRouterDeps): express.Router {
     const d = rendition === null ? null : parseDirectives(req.query);
     if (typeof d === 'string') return badRequest(res, d);
     const playlist = rendition !== null && d !== null ? { rendition, directives: d } : null;
-    if (origin && fromMemory(origin, reps, req, res, id, name, playlist, { onError: next, errorsToo: true }))
-      return;
+    const memory = { onError: next, errorsToo: true, client: clientOf(req) };
+    if (origin && fromMemory(origin, reps, req, res, id, name, playlist, memory)) return;
     const part = parsed?.kind === 'part' ? parsed : null;
     return fromStorage(req, res, id, name, rendition !== null, part);
   });

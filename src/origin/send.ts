@@ -39,6 +39,14 @@ export function unavailable(res: ServerResponse, message: string): void {
   answerError(res, new AppError('unavailable', message), { 'Cache-Control': 'no-store', 'Retry-After': '1' });
 }
 
+/** One client over its own cap: held requests turn over within a part or two, hence 1 s. */
+export function tooManyRequests(res: ServerResponse, message: string): void {
+  answerError(res, new AppError('too_many_requests', message), {
+    'Cache-Control': 'no-store',
+    'Retry-After': '1',
+  });
+}
+
 /**
  * Answers with `obj`: the header block comes precomputed per body and form and goes out
  * with one writeHead(status, array) and end(body). Synchronous unless a large body must

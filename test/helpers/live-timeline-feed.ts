@@ -1,4 +1,6 @@
+import type { LiveBus } from '../../src/packager/live/bus.js';
 import { partName, segmentName } from '../../src/packager/names.js';
+import type { Storage } from '../../src/packager/storage/storage.js';
 import {
   LiveTimeline,
   type LiveTimelineOptions,
@@ -93,4 +95,36 @@ export class TimelineFeed {
     this.parts(n * this.partsPerSegment);
     this.close();
   }
+}
+
+/**
+ * Adds `n` parts to a feed's rendition of stream `streamId` as the packager does: the
+ * part's bytes to storage first, then its event on the bus (with the bytes when
+ * `withBody`). Resolves once the event's listeners ran.
+ */
+export async function publishParts(
+  o: { feed: TimelineFeed; storage: Storage; bus: LiveBus; streamId: string; withBody?: boolean },
+  n: number,
+): Promise<void> {
+  const { feed: f } = o;
+  for (let i = 0; i < n; i++) {
+    const s = f.t.state;
+    const full = s.open && s.open.parts.length >= f.partsPerSegment;
+    const msn = !s.open || full ? f.t.nextMsn : s.open.msn;
+    const idx = !s.open || full ? 0 : s.open.parts.length;
+    const name = partName(s.rendition, msn, idx);
+    const body = Buffer.from(`bytes of ${name}`);
+    await o.storage.put(`${o.streamId}/${name}`, body, 'video/mp4');
+    f.parts(1);
+    await o.bus.publish({
+      v: 1,
+      streamId: o.streamId,
+      rendition: s.rendition,
+      state: f.t.state,
+      part: { msn, part: idx, uri: name },
+      at: Date.now(),
+      ...(o.withBody ? { partBody: body } : {}),
+    });
+  }
+  await new Promise((r) => setImmediate(r));
 }

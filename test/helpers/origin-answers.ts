@@ -31,9 +31,10 @@ export function mediaPlaylist(
   rendition: string,
   d: DeliveryDirectives,
   signal: AbortSignal,
+  client = '127.0.0.1',
 ): Promise<PlaylistAnswer | { kind: 'aborted' }> {
   return promiseOf<PlaylistAnswer | { kind: 'aborted' }>(signal, { kind: 'aborted' }, (answer) =>
-    origin.holdPlaylist(streamId, rendition, d, answer),
+    origin.holdPlaylist(streamId, rendition, d, client, answer),
   );
 }
 
@@ -45,8 +46,9 @@ export function awaitPart(
   msn: number,
   part: number,
   signal: AbortSignal,
+  client = '127.0.0.1',
 ): Promise<PartAnswer | 'aborted'> {
   return promiseOf<PartAnswer | 'aborted'>(signal, 'aborted', (answer) =>
-    origin.holdPart(streamId, rendition, msn, part, answer),
+    origin.holdPart(streamId, rendition, msn, part, client, answer),
   );
 }

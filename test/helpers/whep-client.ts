@@ -17,6 +17,8 @@ export interface WhepClientOptions {
   /** The WHEP endpoint, e.g. http://127.0.0.1:1234/whep/cam1. */
   url: string;
   token?: string;
+  /** More headers for the POST (e.g. X-Forwarded-For). */
+  headers?: Record<string, string>;
   /** Called for every RTP packet received (before anything is recorded). */
   onRtp?: (kind: 'video' | 'audio', rtp: RtpPacket) => void;
   /**
@@ -122,6 +124,7 @@ export class WhepTestClient {
       headers: {
         'Content-Type': 'application/sdp',
         ...(this.#opts.token ? { Authorization: `Bearer ${this.#opts.token}` } : {}),
+        ...this.#opts.headers,
         ...headers,
       },
       body: offer,

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
+import { clientGuards } from '../../src/api/auth.js';
 import { errorHandler, notFoundHandler } from '../../src/api/errors.js';
 import { whepRouter } from '../../src/api/routes/whep.js';
 import { whipRouter } from '../../src/api/routes/whip.js';
@@ -49,10 +50,11 @@ export class WhepTestServer {
       ...(opts.maxViewersPerStream ? { maxViewersPerStream: opts.maxViewersPerStream } : {}),
     });
     const app = express();
-    app.use('/whip', whipRouter({ ingest, publishToken: undefined, iceServers: [] }));
+    const guards = clientGuards({ trustProxy: null, authFailuresPerMinute: 1000, log });
+    app.use('/whip', whipRouter({ ingest, publishToken: undefined, iceServers: [], guards }));
     app.use(
       '/whep',
-      whepRouter({ whep, viewToken: opts.viewToken, iceServers: ['stun:stun.example.net:3478'] }),
+      whepRouter({ whep, viewToken: opts.viewToken, iceServers: ['stun:stun.example.net:3478'], guards }),
     );
     app.use(notFoundHandler);
     app.use(errorHandler(log));

@@ -18,6 +18,8 @@ export interface WhipClientOptions {
   /** The WHIP endpoint, e.g. http://127.0.0.1:1234/whip/cam1 (may carry ?preset=). */
   url: string;
   token?: string;
+  /** More headers for the POST (e.g. X-Forwarded-For, Origin). */
+  headers?: Record<string, string>;
   /** Default `h264` (offered as OBS does: profile-level-id 42e01f, then encoded as High). */
   video?: TestVideoCodec | false;
   /** Default true: Opus. */
@@ -193,6 +195,7 @@ export class WhipTestClient {
       headers: {
         'Content-Type': 'application/sdp',
         ...(this.#opts.token ? { Authorization: `Bearer ${this.#opts.token}` } : {}),
+        ...this.#opts.headers,
       },
       body: offer,
     });

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
+import { clientGuards } from '../../src/api/auth.js';
 import { errorHandler, notFoundHandler } from '../../src/api/errors.js';
 import { whipRouter } from '../../src/api/routes/whip.js';
 import type { TakeoverPolicy } from '../../src/core/config.js';
@@ -57,9 +58,15 @@ export class WhipTestServer {
       log,
     });
     const app = express();
+    const guards = clientGuards({ trustProxy: null, authFailuresPerMinute: 1000, log });
     app.use(
       '/whip',
-      whipRouter({ ingest: registry, publishToken, iceServers: linkIceServers ?? opts.iceServers ?? [] }),
+      whipRouter({
+        ingest: registry,
+        publishToken,
+        iceServers: linkIceServers ?? opts.iceServers ?? [],
+        guards,
+      }),
     );
     app.use(notFoundHandler);
     app.use(errorHandler(log));

@@ -10,7 +10,7 @@ import { LocalLiveBus } from '../../src/packager/live/bus.js';
 import { renderLivePlaylist, renditionReport } from '../../src/packager/live/playlist.js';
 import { checkMediaPlaylist } from '../helpers/llhls-check.js';
 import { get } from '../helpers/http-get.js';
-import { TimelineFeed } from '../helpers/live-timeline-feed.js';
+import { publishParts, TimelineFeed } from '../helpers/live-timeline-feed.js';
 import { MemoryStorage } from '../helpers/memory-storage.js';
 
 /**
@@ -37,28 +37,8 @@ describe.each([
   const taken: string[] = [];
 
   /** Adds `n` parts to a rendition: bytes to storage first, then the event, as the packager does. */
-  async function parts(f: TimelineFeed, n: number, withBody = false): Promise<void> {
-    for (let i = 0; i < n; i++) {
-      const s = f.t.state;
-      const full = s.open && s.open.parts.length >= f.partsPerSegment;
-      const msn = !s.open || full ? f.t.nextMsn : s.open.msn;
-      const idx = !s.open || full ? 0 : s.open.parts.length;
-      const name = partName(s.rendition, msn, idx);
-      const body = Buffer.from(`bytes of ${name}`);
-      await storage.put(`cam/${name}`, body, 'video/mp4');
-      f.parts(1);
-      await bus.publish({
-        v: 1,
-        streamId: 'cam',
-        rendition: s.rendition,
-        state: f.t.state,
-        part: { msn, part: idx, uri: name },
-        at: Date.now(),
-        ...(withBody ? { partBody: body } : {}),
-      });
-    }
-    await new Promise((r) => setImmediate(r));
-  }
+  const parts = (feed: TimelineFeed, n: number, withBody = false) =>
+    publishParts({ feed, storage, bus, streamId: 'cam', withBody }, n);
 
   beforeAll(async () => {
     await storage.put('cam/index.m3u8', Buffer.from('#EXTM3U\n'), 'application/vnd.apple.mpegurl');

@@ -135,6 +135,38 @@ describe('LiveOrigin', () => {
     expect(origin.held).toBe(0);
   });
 
+  it("caps each client's held requests: over its share it is limited, others keep theirs", async () => {
+    const fair = new LiveOrigin({ bus, maxHeld: 10, maxHeldPerClient: 2 });
+    try {
+      await publish(v);
+      const ac = new AbortController();
+      const flood = [1, 2].map(() =>
+        mediaPlaylist(fair, 'cam', 'v', { msn: 3, skip: false }, ac.signal, 'greedy'),
+      );
+      expect((await mediaPlaylist(fair, 'cam', 'v', { msn: 3, skip: false }, never, 'greedy')).kind).toBe(
+        'limited',
+      );
+      expect(await awaitPart(fair, 'cam', 'v', 2, 2, never, 'greedy')).toBe('limited');
+      // Another viewer is held as usual, and answered when the part comes.
+      const other = mediaPlaylist(fair, 'cam', 'v', { msn: 2, part: 2, skip: false }, never, 'viewer');
+      expect(fair.held).toBe(3);
+      v.parts(1);
+      await publish(v);
+      expect((await other).kind).toBe('playlist');
+      // The flooder's slots come back once its requests are answered or dropped.
+      ac.abort();
+      await Promise.all(flood);
+      expect(fair.held).toBe(0);
+      const ac2 = new AbortController();
+      const again = mediaPlaylist(fair, 'cam', 'v', { msn: 3, skip: false }, ac2.signal, 'greedy');
+      expect(fair.held).toBe(1);
+      ac2.abort();
+      await again;
+    } finally {
+      await fair.close();
+    }
+  });
+
   it('answers every held request with the final playlist when the stream ends', async () => {
     const pending = [
       mediaPlaylist(origin, 'cam', 'v', { msn: 3, part: 0, skip: false }, never),
@@ -175,7 +207,7 @@ describe('LiveOrigin', () => {
     const order: number[] = [];
     const bodies = new Set<Buffer>();
     const cancels = [0, 1, 2].map((i) =>
-      origin.holdPlaylist('cam', 'v', { msn: 2, part: 2, skip: false }, (got) => {
+      origin.holdPlaylist('cam', 'v', { msn: 2, part: 2, skip: false }, `c${i}`, (got) => {
         order.push(i);
         if (got.kind === 'playlist') bodies.add(got.body);
       }),

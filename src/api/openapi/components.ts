@@ -28,6 +28,13 @@ export function components(): Json {
         ...errorResponse('API_TOKEN is set and the request did not carry it as a Bearer token.'),
         headers: { 'WWW-Authenticate': stringHeader() },
       },
+      TooManyRequests: {
+        ...errorResponse(
+          '`too_many_requests`: this client failed authentication AUTH_FAILURES_PER_MINUTE times this minute, ' +
+            'or holds its share of a per-client limit; nothing changed, retry after Retry-After.',
+        ),
+        headers: { 'Retry-After': stringHeader({ required: true }) },
+      },
       NotFound: errorResponse('No such resource.'),
       Conflict: errorResponse('`conflict` (the id is taken) or `read_only` (a built-in preset).'),
       PayloadTooLarge: errorResponse('The body is larger than the limit.'),
@@ -39,6 +46,10 @@ export function components(): Json {
         'A server-side failure; the message is generic and the server log has the cause.',
       ),
       SdpError: textResponse('WHIP/WHEP errors are plain text.'),
+      SdpRetry: {
+        ...textResponse('Plain text; retry after Retry-After.'),
+        headers: { 'Retry-After': stringHeader({ required: true }) },
+      },
     },
     parameters: {
       PresetId: pathParameter('id', z.string().regex(PRESET_ID)),

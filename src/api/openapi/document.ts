@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../../core/paths.js';
 import { components } from './components.js';
-import type { Json } from './operation.js';
+import { responseRef, type Json } from './operation.js';
 import { apiPaths } from './paths-api.js';
 import { hlsPaths, relayPaths, sdpPaths } from './paths-media.js';
 import { operationsPaths } from './paths-operations.js';
@@ -28,6 +28,21 @@ function version(): string {
   }
 }
 
+/**
+ * What the edge answers on every /api write before the route runs: 429 once a client
+ * failed authentication too often (src/api/auth-failures.ts).
+ */
+function withEdgeResponses(paths: Json): Json {
+  for (const [p, item] of Object.entries(paths)) {
+    if (!p.startsWith('/api/')) continue;
+    for (const [method, op] of Object.entries(item as Record<string, { responses?: Json }>)) {
+      if (method === 'parameters' || !op.responses) continue;
+      if (method !== 'get') op.responses['429'] = responseRef('TooManyRequests');
+    }
+  }
+  return paths;
+}
+
 let cached: Json | undefined;
 
 /** The document; built once (zod's JSON Schema conversion is not free) and shared. */
@@ -51,7 +66,7 @@ export function openApiDocument(): Json {
       { name: 'operations', description: 'Health, readiness, metrics, capabilities, workers' },
       { name: 'pages', description: 'The browser pages' },
     ],
-    paths: {
+    paths: withEdgeResponses({
       ...pagesPaths(),
       ...operationsPaths(),
       ...apiPaths(),
@@ -59,7 +74,7 @@ export function openApiDocument(): Json {
       ...sdpPaths('whip'),
       ...sdpPaths('whep'),
       ...relayPaths(),
-    },
+    }),
     components: components(),
   });
   return cached;

@@ -65,7 +65,8 @@ export function sdpPaths(kind: 'whip' | 'whep'): Json {
           '413': responseRef('SdpError'),
           '415': responseRef('SdpError'),
           '422': textResponse('Unsupported codecs or track counts; the body says what is supported.'),
-          '503': responseRef('SdpError'),
+          '429': responseRef('SdpRetry'),
+          '503': responseRef('SdpRetry'),
         },
       },
       options: icePreflight,
@@ -167,6 +168,12 @@ export function hlsPaths(): Json {
           },
           '400': responseRef('BadRequest'),
           '404': responseRef('NotFound'),
+          '429': {
+            ...errorResponse(
+              'This client holds as many blocking requests as one client may (MAX_HELD_PER_CLIENT); others are unaffected. Retry after Retry-After.',
+            ),
+            headers: { 'Retry-After': stringHeader({ required: true }) },
+          },
           '503': {
             ...errorResponse(
               'A blocking playlist request (or a part) was not answered in time, or too many are held; reload after Retry-After.',

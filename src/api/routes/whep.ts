@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import { AppError } from '../../core/errors.js';
-import { requireToken } from '../auth.js';
+import { requireToken, type ClientGuards } from '../auth.js';
 import type { WhepPlayback } from '../../ingest/index.js';
 import { sdpEndpointRouter } from './sdp-endpoint.js';
 
@@ -10,8 +10,10 @@ export interface WhepRouterDeps {
   viewToken: string | undefined;
   /** ICE_SERVERS, sent as `Link: <url>; rel="ice-server"`. */
   iceServers: readonly string[];
-  /** Retry-After (seconds) on 409 not live and 503 over the cap. @defaultValue 5 */
+  /** Retry-After (seconds) on 409 not live, 503 over the cap and 429 over the client's cap. @defaultValue 5 */
   retryAfterSeconds?: number;
+  /** Who the client is (per-client viewer cap) and its failed token checks. */
+  guards: ClientGuards;
 }
 
 /** WHEP (draft-ietf-wish-whep), mounted at `/whep`: the same shape as WHIP. */
@@ -20,16 +22,16 @@ export function whepRouter(deps: WhepRouterDeps): Router {
   return sdpEndpointRouter({
     name: 'WHEP',
     noun: 'playback',
-    auth: requireToken(deps.viewToken, 'whipcast-view'),
+    auth: requireToken(deps.viewToken, 'whipcast-view', deps.guards),
     iceServers: deps.iceServers,
     session: (stream, id) => deps.whep.session(stream, id),
     end: (stream, id) => deps.whep.end(stream, id),
-    offer: async (_req, res, streamId, offer) => {
+    offer: async (req, res, streamId, offer) => {
       try {
-        return await deps.whep.play({ streamId, offer });
+        return await deps.whep.play({ streamId, offer, client: deps.guards.clientOf(req) });
       } catch (e) {
         // Not live yet, or full: the client may try again (the player polls).
-        if (e instanceof AppError && (e.status === 409 || e.status === 503))
+        if (e instanceof AppError && (e.status === 409 || e.status === 503 || e.status === 429))
           res.setHeader('Retry-After', retryAfter);
         throw e;
       }

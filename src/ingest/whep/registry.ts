@@ -1,5 +1,6 @@
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { PerClientCounts } from '../../core/per-client.js';
 import type { WhepViewerStats } from '../../core/streams.js';
 import { RtpFanout, type LiveStream } from '../../live/index.js';
 import type { SdpSessionHandle } from '../peer/session-handle.js';
@@ -27,6 +28,8 @@ export interface WhepRegistryOptions {
   maxViewersPerStream?: number;
   /** Viewer sessions at once, all streams together. @defaultValue 2000 */
   maxViewers?: number;
+  /** Viewer sessions one client holds at once (MAX_VIEWERS_PER_CLIENT); more get 429. @defaultValue 50 */
+  maxViewersPerClient?: number;
   /** Packets in flight per viewer before its packets are dropped. @defaultValue 512 */
   maxQueuedPackets?: number;
   /** Packets per track kept for NACKs. @defaultValue 512 */
@@ -36,6 +39,8 @@ export interface WhepRegistryOptions {
 export interface PlayRequest {
   streamId: string;
   offer: string;
+  /** Who plays (a client key, src/core/client-address.ts): counted against its own cap. */
+  client: string;
 }
 
 /** Viewer figures of one stream, for GET /api/streams/{stream}. */
@@ -69,6 +74,8 @@ export class WhepRegistry implements WhepPlayback {
   readonly #watched = new Map<string, Watched>();
   readonly #viewers = new SessionTable<WhepViewer>();
   #pending = 0;
+  /** Viewers (negotiating or playing) per client. */
+  readonly #perClient = new PerClientCounts();
   #endedOnCodecChange = 0;
   readonly #timer: NodeJS.Timeout;
   #closing: Promise<void> | null = null;
@@ -90,7 +97,8 @@ export class WhepRegistry implements WhepPlayback {
   /**
    * Negotiates a viewer. Throws an AppError: `conflict` (409) when the stream is not live,
    * `bad_request` / 422 for an offer that cannot take the stream, `unavailable` (503) over
-   * the viewer cap or while closing.
+   * the viewer cap or while closing, `too_many_requests` (429) when the client holds its
+   * share of viewers already.
    */
   async play(req: PlayRequest): Promise<WhepViewer> {
     if (this.#closing) throw new AppError('unavailable', 'WHEP is shutting down');
@@ -111,6 +119,18 @@ export class WhepRegistry implements WhepPlayback {
     if (this.#viewers.size + this.#pending >= (this.#opts.maxViewers ?? 2000)) {
       throw new AppError('unavailable', 'too many viewers; try again later');
     }
+    const perClient = this.#opts.maxViewersPerClient ?? 50;
+    if (!this.#perClient.take(req.client, perClient)) {
+      throw new AppError(
+        'too_many_requests',
+        `this client holds ${perClient} viewer sessions, the most one client may (MAX_VIEWERS_PER_CLIENT); end one first`,
+      );
+    }
+    let counted = true;
+    const uncount = () => {
+      if (counted) this.#perClient.release(req.client);
+      counted = false;
+    };
     this.#pending++;
     let viewer: WhepViewer;
     try {
@@ -124,9 +144,15 @@ export class WhepRegistry implements WhepPlayback {
         retransmit: (kind, seq) => this.#watched.get(streamId)?.fanout.retransmit(kind, seq),
         log: this.#log,
       });
+    } catch (e) {
+      uncount();
+      throw e;
     } finally {
       this.#pending--;
     }
+    // A viewer that ended while it was negotiated hears no end any more.
+    if (viewer.ended) uncount();
+    else viewer.onEnd(uncount);
     const now = this.#opts.streams.get(streamId);
     if (this.#closing || !now || now.ended) {
       await viewer.close(this.#closing ? 'shutdown' : 'stream-ended');

@@ -1,5 +1,6 @@
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { PerClientCounts } from '../../core/per-client.js';
 import { negotiateOffer } from '../sdp/offer.js';
 import type { SdpSessionHandle } from '../peer/session-handle.js';
 import { SessionTable } from '../peer/session-table.js';
@@ -35,6 +36,8 @@ export interface IngestRegistryOptions {
   network?: Omit<PeerNetworkOptions, 'iceServers'>;
   /** Publish sessions at once, all streams together; more get 503. @defaultValue 64 */
   maxSessions?: number;
+  /** Publish sessions one client holds at once (MAX_PUBLISHES_PER_CLIENT); more get 429. @defaultValue 16 */
+  maxSessionsPerClient?: number;
   /** Key frame requests per session at most this often. @defaultValue 500 */
   keyframeMinIntervalMs?: number;
   /** True once the process drains (SIGTERM): publishes get 503. */
@@ -48,6 +51,8 @@ export interface PublishRequest {
   /** The SDP offer as received. */
   offer: string;
   presetId?: string;
+  /** Who publishes (a client key, src/core/client-address.ts): counted against its own cap. */
+  client: string;
 }
 
 /**
@@ -61,6 +66,8 @@ export class IngestRegistry implements WhipIngest {
   readonly #sessions = new SessionTable<WhipSession>();
   /** Offers being negotiated now. */
   #negotiating = 0;
+  /** Sessions (negotiating or running) per client. */
+  readonly #perClient = new PerClientCounts();
   #closing: Promise<void> | null = null;
 
   constructor(opts: IngestRegistryOptions) {
@@ -70,7 +77,8 @@ export class IngestRegistry implements WhipIngest {
 
   /**
    * Negotiates a publish. Throws an AppError: `unavailable` while draining, over the
-   * session cap or closing; `validation_failed` for an unknown preset; `bad_request` /
+   * session cap or closing; `too_many_requests` when the client holds its share of
+   * sessions already; `validation_failed` for an unknown preset; `bad_request` /
    * `unprocessable` for an offer ingest cannot take; `conflict` when the stream is live
    * and TAKEOVER=reject. Nothing changes unless it succeeds.
    */
@@ -87,11 +95,24 @@ export class IngestRegistry implements WhipIngest {
     }
     const offer = negotiateOffer(req.offer);
     if (this.#closing) throw new AppError('unavailable', 'ingest is shutting down');
+    const perClient = this.#opts.maxSessionsPerClient ?? 16;
+    if (this.#perClient.of(req.client) >= perClient) {
+      throw new AppError(
+        'too_many_requests',
+        `this client holds ${perClient} publish sessions, the most one client may (MAX_PUBLISHES_PER_CLIENT); end one first`,
+      );
+    }
     const slot = this.#opts.streams.reserve(streamId);
     if (this.#sessions.size + this.#negotiating >= (this.#opts.maxSessions ?? 64)) {
       slot.cancel();
       throw new AppError('unavailable', 'too many publish sessions; try again later');
     }
+    this.#perClient.take(req.client, perClient);
+    let counted = true;
+    const uncount = () => {
+      if (counted) this.#perClient.release(req.client);
+      counted = false;
+    };
     this.#negotiating++;
     let session: WhipSession;
     try {
@@ -105,15 +126,20 @@ export class IngestRegistry implements WhipIngest {
       });
     } catch (e) {
       slot.cancel();
+      uncount();
       throw e;
     } finally {
       this.#negotiating--;
     }
     if (this.#closing) {
       slot.cancel();
+      uncount();
       await session.close('shutdown');
       throw new AppError('unavailable', 'ingest is shutting down');
     }
+    // A session that ended while it was negotiated hears no end any more.
+    if (session.ended) uncount();
+    else session.onEnd(uncount);
     this.#sessions.add(session, (l) => session.onEnd(l));
     slot.publish(session, req.presetId);
     return session;
