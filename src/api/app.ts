@@ -26,6 +26,7 @@ import { clientGuards, requireToken } from './auth.js';
 import { errorHandler, GENERIC_500, notFoundHandler, type ErrorBody } from './errors.js';
 import { ApiMetrics } from './metrics.js';
 import { openApiDocument } from './openapi/document.js';
+import { siteGuard } from './site-guard.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
 import { presetsRouter } from './routes/presets.js';
@@ -126,6 +127,18 @@ function buildApp(deps: ApiDeps): {
 
   const requireApiToken = requireToken(config.apiToken, 'whipcast-api', guards);
   const root = packageRoot();
+  // Routes no token protects take browsers' requests from this server's own pages only
+  // (src/api/site-guard.ts). WHEP playback stays open to every site once the deployment
+  // sets both PUBLISH_TOKEN and API_TOKEN (loopback mode is over), as the README documents.
+  const loopbackMode = !(config.apiToken && config.publishToken);
+  const sameSite = (token: string) =>
+    siteGuard({ token, publicUrl: config.publicUrlSet ? config.publicUrl : null });
+  const guarded = {
+    api: config.apiToken === undefined ? [sameSite('API_TOKEN')] : [],
+    whip: config.publishToken === undefined ? [sameSite('PUBLISH_TOKEN')] : [],
+    whep: config.viewToken === undefined && loopbackMode ? [sameSite('VIEW_TOKEN')] : [],
+  };
+  if (guarded.api.length > 0) app.use('/api', ...guarded.api);
 
   app.use(
     healthRouter({
@@ -165,6 +178,7 @@ function buildApp(deps: ApiDeps): {
   if (deps.live) {
     app.use(
       '/whip',
+      ...guarded.whip,
       whipRouter({
         ingest: deps.live.whip,
         publishToken: config.publishToken,
@@ -174,6 +188,7 @@ function buildApp(deps: ApiDeps): {
     );
     app.use(
       '/whep',
+      ...guarded.whep,
       whepRouter({
         whep: deps.live.whep,
         viewToken: config.viewToken,

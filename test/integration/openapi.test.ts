@@ -236,14 +236,18 @@ describe('openApiDocument()', () => {
       properties: { error: { required: ['code', 'message'] } },
     });
     const presetPost = doc.paths['/api/presets']?.post?.responses ?? {};
-    expect(Object.keys(presetPost).sort()).toEqual(['201', '400', '401', '409', '413', '415', '429']);
+    expect(Object.keys(presetPost).sort()).toEqual(['201', '400', '401', '403', '409', '413', '415', '429']);
   });
 
-  it('documents what the edge answers before any /api route: 429 on writes', () => {
+  it('documents what the edge answers before any /api route: 403 everywhere, 429 on writes', () => {
     for (const [p, item] of Object.entries(doc.paths)) {
       if (!p.startsWith('/api/')) continue;
       for (const [m, op] of Object.entries(item)) {
         if (m === 'parameters') continue;
+        expect({ at: `${m} ${p}`, forbidden: '403' in op.responses }).toEqual({
+          at: `${m} ${p}`,
+          forbidden: true,
+        });
         expect({ at: `${m} ${p}`, limited: '429' in op.responses }).toEqual({
           at: `${m} ${p}`,
           limited: m !== 'get',

@@ -28,6 +28,11 @@ export function components(): Json {
         ...errorResponse('API_TOKEN is set and the request did not carry it as a Bearer token.'),
         headers: { 'WWW-Authenticate': stringHeader() },
       },
+      Forbidden: errorResponse(
+        '`forbidden`: API_TOKEN is unset (loopback mode) and the request was addressed to a Host that is ' +
+          "neither a loopback name nor PUBLIC_URL's host (DNS rebinding), or a write came from another " +
+          "site's page (Origin, Sec-Fetch-Site). Nothing changed.",
+      ),
       TooManyRequests: {
         ...errorResponse(
           '`too_many_requests`: this client failed authentication AUTH_FAILURES_PER_MINUTE times this minute, ' +

@@ -29,14 +29,16 @@ function version(): string {
 }
 
 /**
- * What the edge answers on every /api write before the route runs: 429 once a client
- * failed authentication too often (src/api/auth-failures.ts).
+ * What the edge answers on every /api operation before the route runs: 403 in loopback
+ * mode (src/api/site-guard.ts), and on writes 429 once a client failed authentication too
+ * often (src/api/auth-failures.ts).
  */
 function withEdgeResponses(paths: Json): Json {
   for (const [p, item] of Object.entries(paths)) {
     if (!p.startsWith('/api/')) continue;
     for (const [method, op] of Object.entries(item as Record<string, { responses?: Json }>)) {
       if (method === 'parameters' || !op.responses) continue;
+      op.responses['403'] = responseRef('Forbidden');
       if (method !== 'get') op.responses['429'] = responseRef('TooManyRequests');
     }
   }

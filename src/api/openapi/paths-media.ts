@@ -65,6 +65,9 @@ export function sdpPaths(kind: 'whip' | 'whep'): Json {
           '413': responseRef('SdpError'),
           '415': responseRef('SdpError'),
           '422': textResponse('Unsupported codecs or track counts; the body says what is supported.'),
+          '403': textResponse(
+            "No token guards this endpoint (loopback mode) and the Host is not this server's, or the offer came from another site's page.",
+          ),
           '429': responseRef('SdpRetry'),
           '503': responseRef('SdpRetry'),
         },
