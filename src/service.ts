@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { createRequestListener } from './api/index.js';
+import { createRequestListener, UploadSweeper, uploadDirOf } from './api/index.js';
 import type { Capabilities } from './core/capabilities.js';
 import type { Config } from './core/config.js';
 import { errorMessage } from './core/errors.js';
@@ -62,6 +62,7 @@ export class Service {
   #redis: PrivateRedis | null = null;
   #apiConnection: Redis | null = null;
   #server: Server | null = null;
+  #uploads: UploadSweeper | null = null;
   #closing: Promise<void> | null = null;
   #shutdown: Promise<void> | null = null;
   /** SIGTERM seen: new publishes get 503 with Retry-After, /readyz answers 503. */
@@ -150,6 +151,13 @@ export class Service {
         resolvePreset: async (id) => (await presets.get(id)).preset,
         workers: this.workers,
       });
+      const jobs = this.jobs;
+      this.#uploads = new UploadSweeper({
+        dir: uploadDirOf(config.dataDir),
+        inUse: () => jobs.uploadsInUse(),
+        log,
+      });
+      await this.#uploads.first;
       const streams = config.roles.has('ingest') ? new LiveStreams({ takeover: config.takeover, log }) : null;
       if (streams) {
         // Where WebRTC peers (publishers and viewers) bind and what they announce.
@@ -275,6 +283,7 @@ export class Service {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const steps: Array<[string, () => Promise<unknown>]> = [
+        ['upload sweeps', async () => this.#uploads?.close()],
         ['going live', async () => this.#goingLive?.close()],
         ['whep', async () => this.whep?.close()],
         ['ingest', async () => this.ingest?.close()],

@@ -27,6 +27,7 @@ import { errorHandler, GENERIC_500, notFoundHandler, type ErrorBody } from './er
 import { ApiMetrics } from './metrics.js';
 import { openApiDocument } from './openapi/document.js';
 import { siteGuard } from './site-guard.js';
+import { uploadDirOf } from './uploads.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
 import { presetsRouter } from './routes/presets.js';
@@ -167,8 +168,9 @@ function buildApp(deps: ApiDeps): {
       jobs: deps.jobs,
       requireApiToken,
       mediaDir: config.mediaDir,
-      uploadDir: path.join(config.dataDir, 'uploads'),
+      uploadDir: uploadDirOf(config.dataDir),
       maxUploadBytes: config.maxUploadBytes,
+      minFreeBytes: config.minFreeDiskBytes,
     }),
   );
   app.use('/api/streams', streamsRouter({ streams: hlsViewers.streams(deps.streams) }));

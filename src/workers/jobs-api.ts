@@ -22,6 +22,8 @@ export interface JobsApi {
   list(): Promise<JobView[]>;
   get(id: string): Promise<JobView>;
   cancel(id: string): Promise<JobView>;
+  /** The uploads (paths) that file jobs not finished yet will read; the rest are orphans. */
+  uploadsInUse(): Promise<Set<string>>;
   /** Counts by BullMQ queue name (`vod`, `live`, `vod-nvenc`, …) and state, for /metrics. */
   counts(): Promise<Record<string, Record<string, number>>>;
   ping(): Promise<boolean>;

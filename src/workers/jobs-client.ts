@@ -17,6 +17,7 @@ import {
 import type { JobsApi, VodRequest } from './jobs-api.js';
 import type { Preset } from '../core/preset.js';
 import { withTimeout } from '../core/redis.js';
+import { deleteUpload } from './uploads.js';
 import type { WorkersApi } from './worker-registry.js';
 import {
   allQueueNames,
@@ -29,6 +30,9 @@ import {
 } from './queues.js';
 
 const REDIS_DEADLINE_MS = 1000;
+
+/** Every state in which a job may still run (and read its input). */
+const UNFINISHED = ['active', 'waiting', 'delayed', 'prioritized', 'waiting-children'] as const;
 
 export interface JobsClientOptions {
   /** A fail-fast connection (apiRedis). */
@@ -259,9 +263,27 @@ export class JobsClient implements JobsApi {
         return { ...view, state: 'active' as const };
       }
       await found.job.remove();
+      // A queued job never reached a worker: its upload is ours to delete here.
+      const data = found.job.data as VodJobData | LiveJobData;
+      if (data.kind === 'vod') await deleteUpload(data.input);
       const tomb: JobView = { ...view, state: 'cancelled', finishedAt: new Date().toISOString() };
       await this.#opts.connection.hset(cancelledKey(this.#opts.prefix), id, JSON.stringify(tomb));
       return tomb;
+    });
+  }
+
+  async uploadsInUse(): Promise<Set<string>> {
+    return this.#redis('uploads in use', async () => {
+      const paths = new Set<string>();
+      for (const { kind, queue } of this.#queues.values()) {
+        if (kind !== 'vod') continue;
+        const jobs = await queue.getJobs([...UNFINISHED], 0, -1);
+        for (const j of jobs) {
+          const input = (j?.data as VodJobData | undefined)?.input;
+          if (input?.deleteAfter) paths.add(input.path);
+        }
+      }
+      return paths;
     });
   }
 

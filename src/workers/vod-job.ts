@@ -1,4 +1,3 @@
-import { unlink } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Job } from 'bullmq';
 import type { Capabilities } from '../core/capabilities.js';
@@ -13,6 +12,7 @@ import { probeInput } from './ffmpeg/probe.js';
 import { chooseJobEncoder, ladderRenditions } from './ladder.js';
 import { planLadder, plannedPreset, planView } from './ladder-plan.js';
 import { storeFileThumbnails } from './thumbnails.js';
+import { deleteUpload } from './uploads.js';
 
 export interface VodJobDeps {
   ffmpegPath: string;
@@ -124,7 +124,7 @@ export async function runVodJob(
     if (signal.aborted) throw e;
     deps.log.warn({ err: errorMessage(e) }, 'thumbnails failed: the file plays without them');
   });
-  if (input.deleteAfter) await unlink(input.path).catch(() => undefined);
+  await deleteUpload(input);
   await job.updateProgress({ percent: 100, fps: null, speed: null, outTimeMs: result.durationMs } as object);
   deps.log.info({ durationMs: result.durationMs }, 'transcode complete');
   return {

@@ -32,6 +32,7 @@ import {
 } from './queues.js';
 import { isShutdown, SHUTDOWN_REASON } from './shutdown.js';
 import { runVodJob } from './vod-job.js';
+import { deleteUpload } from './uploads.js';
 import { WorkerRegistry } from './worker-registry.js';
 
 export interface WorkerRoleOptions {
@@ -145,9 +146,12 @@ export class WorkerRole {
         },
       );
       vod.on('error', (err) => log.error({ err: errorMessage(err), queue }, 'worker error'));
-      vod.on('failed', (job, err) =>
-        log.warn({ jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'job failed'),
-      );
+      vod.on('failed', (job, err) => {
+        log.warn({ jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'job failed');
+        // BullMQ sets finishedOn only when no attempt is left (or the error was
+        // unrecoverable: a bad input, a cancel): then nothing will read the upload again.
+        if (job?.finishedOn) void deleteUpload(job.data.input);
+      });
       vod.on('completed', (job) => log.info({ jobId: job.id }, 'job completed'));
       this.#vod.push(vod);
     }

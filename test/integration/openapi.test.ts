@@ -254,6 +254,7 @@ describe('openApiDocument()', () => {
         });
       }
     }
+    expect(doc.paths['/api/vod']?.post?.responses).toHaveProperty('507');
   });
 
   it('matches the presets router as createApp mounts it', () => {

@@ -141,6 +141,9 @@ export function apiPaths(): Json {
           '415': responseRef('UnsupportedMediaType'),
           '422': errorResponse('`hardware_unavailable`: the preset requires hardware this cluster lacks.'),
           '503': responseRef('Unavailable'),
+          '507': errorResponse(
+            "`insufficient_storage`: the upload would leave the data directory's file system under MIN_FREE_DISK_MB free.",
+          ),
         },
       },
     },

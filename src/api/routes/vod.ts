@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { lstat, realpath, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,6 +13,7 @@ import { z } from 'zod';
 import { AppError } from '../../core/errors.js';
 import { isPresetId, isStreamId, PRESET_ID, STREAM_ID } from '../../core/ids.js';
 import type { JobsApi, VodRequest } from '../../workers/index.js';
+import { requireFreeSpace, uploadName } from '../uploads.js';
 
 export interface VodRouteDeps {
   jobs: JobsApi;
@@ -23,6 +23,8 @@ export interface VodRouteDeps {
   /** Uploads are stored here until their job has packaged them. */
   uploadDir: string;
   maxUploadBytes: number;
+  /** Free bytes the upload folder's file system must keep (MIN_FREE_DISK_MB): an upload below gets 507. */
+  minFreeBytes: number;
 }
 
 /** A plain file name: no separators, no leading dot, no URL scheme. */
@@ -104,12 +106,13 @@ export function vodRouter(deps: VodRouteDeps): Router {
   const upload = multer({
     storage: multer.diskStorage({
       destination: deps.uploadDir,
-      filename: (_req, _file, cb) => cb(null, `upload-${Date.now()}-${randomBytes(6).toString('hex')}`),
+      filename: (_req, _file, cb) => cb(null, uploadName()),
     }),
     limits: { fileSize: deps.maxUploadBytes, files: 1, fields: 4, fieldSize: 1024, parts: 6 },
   }).single('file');
 
-  const multipart: RequestHandler = (req, res, next) => {
+  const freeSpace = requireFreeSpace(deps.uploadDir, deps.minFreeBytes);
+  const store: RequestHandler = (req, res, next) => {
     upload(req, res, (err: unknown) => {
       if (!err) return next();
       if (err instanceof multer.MulterError) {
@@ -131,7 +134,9 @@ export function vodRouter(deps: VodRouteDeps): Router {
     '/',
     deps.requireApiToken,
     (req: Request, res: Response, next: NextFunction) => {
-      if (req.is('multipart/form-data')) return multipart(req, res, next);
+      if (req.is('multipart/form-data')) {
+        return freeSpace(req, res, (err?: unknown) => (err ? next(err) : store(req, res, next)));
+      }
       if (req.is('application/json')) return express.json({ limit: 16 * 1024, strict: true })(req, res, next);
       next(
         new AppError(
