@@ -135,6 +135,8 @@ export class Service {
         builtInDir: path.join(packageRoot(), 'presets'),
         dataDir: config.dataDir,
         log,
+        maxUserPresets: config.maxUserPresets,
+        maxCost: config.maxPresetCost,
       });
       await presets.load?.();
       this.#apiConnection = apiRedis(redisUrl, `whipcast-api-${process.pid}`);

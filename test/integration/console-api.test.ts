@@ -48,7 +48,10 @@ describe('the API the console polls, and the pictures it shows', () => {
     const deps = {
       config: loadConfig({}),
       log: createLogger('silent'),
-      presets: { list: async () => [] } as unknown as PresetStore,
+      presets: {
+        list: async () => [],
+        page: async () => ({ entries: [], next: null }),
+      } as unknown as PresetStore,
       jobs: { list: async () => jobs } as unknown as JobsApi,
       workers: { list: async () => workers } as WorkersApi,
       streams: ingest,

@@ -257,6 +257,13 @@ describe('openApiDocument()', () => {
     expect(doc.paths['/api/vod']?.post?.responses).toHaveProperty('507');
   });
 
+  it('documents the pages of GET /api/presets: limit and cursor in, nextCursor out', () => {
+    const op = doc.paths['/api/presets']?.get as unknown as { parameters: { name: string; in: string }[] };
+    expect(op.parameters.map((p) => `${p.in} ${p.name}`)).toEqual(['query limit', 'query cursor']);
+    const list = doc.components.schemas.PresetList as { required: string[] };
+    expect(list.required).toEqual(expect.arrayContaining(['presets', 'nextCursor']));
+  });
+
   it('matches the presets router as createApp mounts it', () => {
     const app = express();
     app.use(PRESETS_MOUNT, jsonBody(), presetsRouter({ presets: unusedStore, requireApiToken: noop }));

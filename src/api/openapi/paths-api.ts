@@ -3,7 +3,7 @@ import { PresetSchema } from '../../core/preset.js';
 import { PresetEntrySchema } from '../../core/presets/types.js';
 import { StreamViewSchema } from '../../core/streams.js';
 import { JobListSchema } from '../routes/jobs.js';
-import { PresetListSchema } from '../routes/presets.js';
+import { PresetListSchema, PresetPageQuerySchema } from '../routes/presets.js';
 import { StreamListSchema } from '../routes/streams.js';
 import { VodFileRequestSchema, VodUploadSchema } from '../routes/vod.js';
 import { errorResponse } from './components.js';
@@ -17,7 +17,7 @@ import {
   stringHeader,
   type Json,
 } from './operation.js';
-import { schemaOf } from './schemas.js';
+import { queryParameters, schemaOf } from './schemas.js';
 
 /** The REST resources: presets, jobs (and POST /api/vod, which makes one), streams. */
 export function apiPaths(): Json {
@@ -30,13 +30,26 @@ export function apiPaths(): Json {
   };
   return {
     '/api/presets': {
-      get: getOp('presets', 'listPresets', 'List presets: built-ins first, then user presets by id', {
-        '200': jsonResponse('The presets.', PresetListSchema),
-      }),
+      get: {
+        ...getOp(
+          'presets',
+          'listPresets',
+          'List presets a page at a time: built-ins first, then user presets, each by id',
+          {
+            '200': jsonResponse('A page of presets; `nextCursor` asks for the next.', PresetListSchema),
+            '400': responseRef('BadRequest'),
+          },
+        ),
+        parameters: queryParameters(PresetPageQuerySchema),
+      },
       post: {
         tags: ['presets'],
         operationId: 'createPreset',
         summary: 'Create a user preset',
+        description:
+          'Refused with 409 once MAX_USER_PRESETS user presets exist, and with 400 (`validation_failed`, ' +
+          'the field naming the costliest rung) when the ladder costs more than MAX_PRESET_COST weighted ' +
+          'megapixels per second.',
         security: apiAuth,
         requestBody: presetBody,
         responses: {

@@ -101,3 +101,21 @@ export function schemaOf(schema: z.ZodType, io: 'input' | 'output' = 'output'): 
   const id = idOf(io === 'input' ? REQUESTS : RESPONSES, schema);
   return id === undefined ? inlineSchema(schema, io) : { $ref: `#/components/schemas/${id}` };
 }
+
+/**
+ * A query's parameters from its zod object: one `in: query` parameter per key, with the
+ * key's description, never required when it is optional or has a default.
+ */
+export function queryParameters(schema: z.ZodObject): Record<string, unknown>[] {
+  return Object.entries(schema.shape).map(([name, field]) => {
+    const f = field as z.ZodType;
+    const { description, ...s } = inlineSchema(f, 'input') as Record<string, unknown>;
+    return {
+      name,
+      in: 'query',
+      required: !f.safeParse(undefined).success,
+      ...(typeof description === 'string' ? { description } : {}),
+      schema: s,
+    };
+  });
+}

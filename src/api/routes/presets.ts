@@ -1,14 +1,38 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../core/errors.js';
-import { isPresetId } from '../../core/ids.js';
+import { isPresetId, PRESET_ID } from '../../core/ids.js';
 import { PresetEntrySchema, type PresetEntry, type PresetStore } from '../../core/presets/types.js';
 import { jsonBody } from '../body.js';
+import { parseOrThrow } from '../../core/presets/validation.js';
 import { param } from '../params.js';
 
 /** GET /api/presets answers this. */
-export const PresetListSchema = z.object({ presets: z.array(PresetEntrySchema) });
+export const PresetListSchema = z.object({
+  presets: z.array(PresetEntrySchema).describe('Built-ins first, then user presets, each by id.'),
+  nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page.'),
+});
 export type PresetList = z.infer<typeof PresetListSchema>;
+
+/** Presets per page unless `limit` says otherwise, and the most `limit` may ask for. */
+export const PRESET_PAGE = { default: 100, max: 500 } as const;
+
+/** GET /api/presets's query: which page. The route parses it; the document is generated from it. */
+const LIMIT_RULE = `must be a whole number from 1 to ${PRESET_PAGE.max}`;
+export const PresetPageQuerySchema = z.object({
+  limit: z.coerce
+    .number({ error: LIMIT_RULE })
+    .int(LIMIT_RULE)
+    .min(1, LIMIT_RULE)
+    .max(PRESET_PAGE.max, LIMIT_RULE)
+    .default(PRESET_PAGE.default)
+    .describe(`Presets per page, 1 to ${PRESET_PAGE.max}.`),
+  cursor: z
+    .string()
+    .regex(PRESET_ID, 'must be the nextCursor of an earlier page')
+    .optional()
+    .describe("The previous page's `nextCursor`; absent: the first page."),
+});
 
 /** Where createApp mounts presetsRouter. */
 export const PRESETS_MOUNT = '/api/presets';
@@ -44,8 +68,13 @@ export function presetsRouter(deps: PresetsRouteDeps): Router {
   const r = Router();
   const { presets, requireApiToken } = deps;
 
-  r.get('/', async (_req, res) => {
-    res.json({ presets: (await presets.list()).map(view) } satisfies PresetList);
+  r.get('/', async (req, res) => {
+    const q = parseOrThrow(PresetPageQuerySchema, { limit: req.query['limit'], cursor: req.query['cursor'] });
+    const page = await presets.page({
+      limit: q.limit,
+      ...(q.cursor !== undefined ? { after: q.cursor } : {}),
+    });
+    res.json({ presets: page.entries.map(view), nextCursor: page.next } satisfies PresetList);
   });
 
   r.post('/', requireApiToken, jsonBody(), async (req, res) => {

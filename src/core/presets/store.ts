@@ -6,7 +6,8 @@ import { isPresetId } from '../ids.js';
 import type { Logger } from '../log.js';
 import { packageRoot } from '../paths.js';
 import { PresetSchema, type Preset } from '../preset.js';
-import type { PresetEntry, PresetStore, ReplaceResult } from './types.js';
+import { checkPresetCost } from './cost.js';
+import type { PresetEntry, PresetPage, PresetStore, ReplaceResult } from './types.js';
 import { parseOrThrow } from './validation.js';
 
 export interface FilePresetStoreOptions {
@@ -15,6 +16,10 @@ export interface FilePresetStoreOptions {
   /** User presets live in `<dataDir>/presets/<id>.json`. */
   dataDir: string;
   log?: Logger;
+  /** User presets kept at most (MAX_USER_PRESETS); a new one past it is a conflict. @defaultValue no limit */
+  maxUserPresets?: number;
+  /** The most a user preset may cost (MAX_PRESET_COST, see cost.ts). @defaultValue no limit */
+  maxCost?: number;
 }
 
 /** `presets/` in the package root, wherever the code runs from (src or dist). */
@@ -41,8 +46,12 @@ export class FilePresetStore implements PresetStore {
   readonly #builtInDir: string;
   readonly #userDir: string;
   readonly #log: Logger | undefined;
+  readonly #maxUsers: number;
+  readonly #maxCost: number;
   readonly #builtIns = new Map<string, PresetEntry>();
   readonly #users = new Map<string, PresetEntry>();
+  /** New user presets being written now: they count against the cap before they exist. */
+  #creating = 0;
   #loading: Promise<void> | null = null;
   /** Tail of each id's write queue: writes to one id run one after another. */
   readonly #locks = new Map<string, Promise<void>>();
@@ -51,6 +60,8 @@ export class FilePresetStore implements PresetStore {
     this.#builtInDir = opts.builtInDir ?? defaultBuiltInDir();
     this.#userDir = path.join(opts.dataDir, 'presets');
     this.#log = opts.log?.child({ component: 'presets' });
+    this.#maxUsers = opts.maxUserPresets ?? Infinity;
+    this.#maxCost = opts.maxCost ?? Infinity;
   }
 
   /**
@@ -67,8 +78,30 @@ export class FilePresetStore implements PresetStore {
 
   async list(): Promise<PresetEntry[]> {
     await this.load();
-    const users = [...this.#users.values()].sort((a, b) => (a.preset.id < b.preset.id ? -1 : 1));
-    return [...this.#builtIns.values(), ...users].map((e) => structuredClone(e));
+    return this.#ordered().map((e) => structuredClone(e));
+  }
+
+  async page(q: { after?: string; limit: number }): Promise<PresetPage> {
+    await this.load();
+    const all = this.#ordered();
+    let start = 0;
+    if (q.after !== undefined) {
+      const after = q.after;
+      // A user preset deleted since the last page still marks where its successors start.
+      start = this.#builtIns.has(after)
+        ? all.findIndex((e) => e.preset.id === after) + 1
+        : all.findIndex((e) => !e.builtIn && e.preset.id > after);
+      if (start < 0) start = all.length;
+    }
+    const entries = all.slice(start, start + q.limit).map((e) => structuredClone(e));
+    const last = entries[entries.length - 1];
+    return { entries, next: start + q.limit < all.length && last ? last.preset.id : null };
+  }
+
+  /** Built-ins by id, then user presets by id: the order pages follow. */
+  #ordered(): PresetEntry[] {
+    const byId = (a: PresetEntry, b: PresetEntry) => (a.preset.id < b.preset.id ? -1 : 1);
+    return [...[...this.#builtIns.values()].sort(byId), ...[...this.#users.values()].sort(byId)];
   }
 
   async get(id: string): Promise<PresetEntry> {
@@ -80,13 +113,13 @@ export class FilePresetStore implements PresetStore {
 
   async create(input: unknown): Promise<PresetEntry> {
     await this.load();
-    const preset = parseOrThrow(PresetSchema, input);
+    const preset = this.#parse(input);
     return this.#exclusive(preset.id, async () => {
       if (this.#builtIns.has(preset.id) || this.#users.has(preset.id)) {
         const what = this.#builtIns.has(preset.id) ? 'a built-in preset' : 'a preset';
         throw new AppError('conflict', `id: ${what} with id ${preset.id} already exists`, { field: 'id' });
       }
-      return structuredClone(await this.#write(preset));
+      return structuredClone(await this.#writeNew(preset));
     });
   }
 
@@ -94,12 +127,36 @@ export class FilePresetStore implements PresetStore {
     await this.load();
     if (!isPresetId(id)) throw notFound(id);
     if (this.#builtIns.has(id)) throw readOnly(id);
-    const preset = parseOrThrow(PresetSchema, withPathId(input, id));
+    const preset = this.#parse(withPathId(input, id));
     return this.#exclusive(id, async () => {
       const created = !this.#users.has(id);
-      const entry = await this.#write(preset);
+      const entry = created ? await this.#writeNew(preset) : await this.#write(preset);
       return { ...structuredClone(entry), created };
     });
+  }
+
+  /** A user preset from untrusted input: valid, and within the cost ceiling. */
+  #parse(input: unknown): Preset {
+    const preset = parseOrThrow(PresetSchema, input);
+    checkPresetCost(preset, this.#maxCost);
+    return preset;
+  }
+
+  /** Writes a preset that adds to the count, unless the count is at its cap (409). */
+  async #writeNew(preset: Preset): Promise<PresetEntry> {
+    if (this.#users.size + this.#creating >= this.#maxUsers) {
+      throw new AppError(
+        'conflict',
+        `there are ${this.#users.size} user presets, the most this server keeps (MAX_USER_PRESETS): ` +
+          'delete one (DELETE /api/presets/{id}) before creating another',
+      );
+    }
+    this.#creating++;
+    try {
+      return await this.#write(preset);
+    } finally {
+      this.#creating--;
+    }
   }
 
   async delete(id: string): Promise<void> {

@@ -19,16 +19,30 @@ export interface ReplaceResult extends PresetEntry {
   created: boolean;
 }
 
+/** One page of the list: `next` is the cursor of the page after it (null: this is the last). */
+export interface PresetPage {
+  entries: PresetEntry[];
+  next: string | null;
+}
+
 /**
  * What the API (and the job client, to snapshot a preset into a job) needs of the
  * preset store. Inputs are untrusted: every method validates, and failures are
  * AppErrors (validation_failed naming the field, not_found, conflict, read_only).
  */
 export interface PresetStore {
-  /** Built-ins first (in file-name order), then user presets by id. */
+  /** Built-ins first, then user presets, each by id. */
   list(): Promise<PresetEntry[]>;
+  /**
+   * The list a page at a time: up to `limit` entries after the one with id `after` (from
+   * the start without it). An `after` deleted since still finds its place.
+   */
+  page(q: { after?: string; limit: number }): Promise<PresetPage>;
   get(id: string): Promise<PresetEntry>;
-  /** 409 conflict when the id is taken, by a built-in as well. */
+  /**
+   * 409 conflict when the id is taken, by a built-in as well, or when the store holds its
+   * most user presets; validation_failed for a preset over the cost ceiling.
+   */
   create(input: unknown): Promise<PresetEntry>;
   /**
    * Replaces the user preset `id`, or creates it when there is none. The body's id
