@@ -24,7 +24,7 @@
  *                                [--kbps 2500] [--max-loss 1] [--server-core 0] [--client-core 1]
  *                                [--cpu-prof]   (profiles the server; prints its top functions)
  */
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,6 +35,8 @@ import { PrivateRedis } from '../src/core/redis-server.js';
 import { ServiceProcess } from '../test/helpers/service-process.js';
 import { WhipTestClient } from '../test/helpers/whip-client.js';
 import { busyPercent, machineCpu, ownCpuSeconds } from './lib/cpu.js';
+import { encodeSource } from './lib/encoded-source.js';
+import { pin, udpRcvbufErrors } from './lib/pinning.js';
 import type { ViewerAnswer, ViewerCommand, ViewerReport } from './lib/whep-viewers.js';
 
 const { values } = parseArgs({
@@ -59,56 +61,6 @@ const maxLoss = Number(values['max-loss']);
 const STREAM = 'fanout';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const TARGET_PER_CORE = 100;
-
-/** UDP datagrams the kernel dropped for a full receive buffer (all sockets), from /proc/net/snmp. */
-function udpRcvbufErrors(): number {
-  const rows = readFileSync('/proc/net/snmp', 'utf8')
-    .split('\n')
-    .filter((l) => l.startsWith('Udp: '));
-  const names = rows[0]?.split(/\s+/) ?? [];
-  const vals = rows[1]?.split(/\s+/) ?? [];
-  return Number(vals[names.indexOf('RcvbufErrors')] ?? NaN);
-}
-
-/** Pins every thread of `pid` to `core` (taskset -a); false when taskset is missing or refuses. */
-function pin(pid: number, core: string): boolean {
-  return spawnSync('taskset', ['-a', '-cp', core, String(pid)], { stdio: 'ignore' }).status === 0;
-}
-
-/** The 2.5 Mb/s source: 1280x720p30 H.264 (CBR, 1 s GOP) + Opus in MPEG-TS (Annex B: it loops with the streams copied), encoded once before measuring. */
-function encodeSource(file: string, kbpsTarget: number): void {
-  const r = spawnSync(
-    process.env.FFMPEG_PATH ?? 'ffmpeg',
-    [
-      ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-y'],
-      ...[
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=size=1280x720:rate=30',
-        '-f',
-        'lavfi',
-        '-i',
-        'sine=frequency=440:sample_rate=48000',
-      ],
-      ...['-t', '20', '-c:v', 'libx264', '-profile:v', 'high', '-preset', 'veryfast', '-tune', 'zerolatency'],
-      ...['-b:v', `${kbpsTarget}k`, '-minrate', `${kbpsTarget}k`, '-maxrate', `${kbpsTarget}k`],
-      ...[
-        '-bufsize',
-        `${Math.round(kbpsTarget / 2)}k`,
-        '-x264-params',
-        'nal-hrd=cbr',
-        '-pix_fmt',
-        'yuv420p',
-        '-g',
-        '30',
-      ],
-      ...['-c:a', 'libopus', '-b:a', '64k', '-ar', '48000', '-ac', '2', file],
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  if (r.status !== 0) throw new Error(`encoding the source failed: ${r.stderr.toString()}`);
-}
 
 /** Self time per function of a .cpuprofile (V8's format), the largest first. */
 function topFunctions(file: string, n: number): string[] {
@@ -244,7 +196,7 @@ async function main(): Promise<void> {
   );
   try {
     const source = path.join(dir, 'source.ts');
-    encodeSource(source, kbps);
+    encodeSource(source, { width: 1280, height: 720, kbps });
     redis = await PrivateRedis.start();
     service = await ServiceProcess.start({
       env: {

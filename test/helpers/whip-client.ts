@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
+import http from 'node:http';
 import {
   MediaStreamTrack,
   RTCPeerConnection,
@@ -20,6 +21,8 @@ export interface WhipClientOptions {
   token?: string;
   /** More headers for the POST (e.g. X-Forwarded-For, Origin). */
   headers?: Record<string, string>;
+  /** POST from this local address (another 127.x: another client to the server's per-client caps). */
+  localAddress?: string;
   /** Default `h264` (offered as OBS does: profile-level-id 42e01f, then encoded as High). */
   video?: TestVideoCodec | false;
   /** Default true: Opus. */
@@ -117,6 +120,61 @@ function isRtcp(msg: Buffer): boolean {
   return pt >= 200 && pt <= 204;
 }
 
+/** The POST was answered, but not with 201: the status, its Retry-After and body. */
+export class WhipPostError extends Error {
+  constructor(
+    readonly status: number,
+    readonly retryAfter: string | null,
+    readonly body: string,
+    url: string,
+  ) {
+    super(`POST ${url}: ${status} ${body}`);
+    this.name = 'WhipPostError';
+  }
+}
+
+interface PostAnswer {
+  status: number;
+  header: (name: string) => string | null;
+  body: string;
+}
+
+/** An SDP POST over node:http, from `localAddress` (fetch cannot choose its source address). */
+function postFrom(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  localAddress: string,
+): Promise<PostAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers, localAddress, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const header = (n: string) => {
+          const v = res.headers[n.toLowerCase()];
+          return v === undefined ? null : String(v);
+        };
+        resolve({ status: res.statusCode ?? 0, header, body: Buffer.concat(chunks).toString() });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function post(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  localAddress?: string,
+): Promise<PostAnswer> {
+  if (localAddress) return postFrom(url, headers, body, localAddress);
+  const res = await fetch(url, { method: 'POST', headers, body });
+  return { status: res.status, header: (n) => res.headers.get(n), body: await res.text() };
+}
+
 /**
  * A WHIP publisher for tests: a werift peer that POSTs its offer and sends real media
  * that ffmpeg encodes from lavfi test sources and writes as RTP to UDP ports bound here;
@@ -190,20 +248,18 @@ export class WhipTestClient {
     this.offer = offer;
     const t0 = performance.now();
     this.postedAtMs = performance.timeOrigin + t0;
-    const res = await fetch(this.#opts.url, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/sdp',
-        ...(this.#opts.token ? { Authorization: `Bearer ${this.#opts.token}` } : {}),
-        ...this.#opts.headers,
-      },
-      body: offer,
-    });
-    const body = await res.text();
+    const headers = {
+      'Content-Type': 'application/sdp',
+      ...(this.#opts.token ? { Authorization: `Bearer ${this.#opts.token}` } : {}),
+      ...this.#opts.headers,
+    };
+    const res = await post(this.#opts.url, headers, offer, this.#opts.localAddress);
+    const body = res.body;
     this.postMs = performance.now() - t0;
-    if (res.status !== 201) throw new Error(`POST ${this.#opts.url}: ${res.status} ${body}`);
-    this.location = new URL(res.headers.get('location') ?? '', this.#opts.url).toString();
-    this.etag = res.headers.get('etag') ?? '';
+    if (res.status !== 201)
+      throw new WhipPostError(res.status, res.header('retry-after'), body, this.#opts.url);
+    this.location = new URL(res.header('location') ?? '', this.#opts.url).toString();
+    this.etag = res.header('etag') ?? '';
     this.answer = body;
     await this.pc.setRemoteDescription({ type: 'answer', sdp: body });
   }
