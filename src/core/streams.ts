@@ -18,8 +18,13 @@ export const VideoIngestStatsSchema = z
       .nullable()
       .describe('From the bitstream (SPS, key frame header); null before the first key frame.'),
     height: z.int().nullable(),
-    profile: z.string().optional().describe('H.264: the profile the SPS names (`High`).'),
+    profile: z
+      .string()
+      .optional()
+      .describe('The profile the bitstream names: H.264 and H.265 SPS (`High`, `Main 10`), AV1 sequence header (`Main`).'),
     profileLevelId: z.string().optional().describe("H.264: the SPS's profile-level-id (`64001f`)."),
+    level: z.string().optional().describe('The level from the bitstream (`3.1`, AV1 `4.0`).'),
+    tier: z.string().optional().describe('H.265 and AV1: the tier (`Main` or `High`).'),
     fps: z.number(),
     bitrateKbps: z.number(),
     packetsReceived: count(),

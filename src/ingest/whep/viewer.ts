@@ -16,6 +16,7 @@ import {
   useVP8,
   useVP9,
   type RTCDtlsTransport,
+  type RTCRtpCodecParameters,
   type RTCRtpTransceiver,
   type RtpPacket,
 } from 'werift';
@@ -24,7 +25,14 @@ import type { Logger } from '../../core/log.js';
 import type { VideoCodec } from '../../core/media.js';
 import type { WhepViewerStats } from '../../core/streams.js';
 import { PeerSignaling } from '../peer/signaling.js';
-import { answerOffer, createPeer, videoFeedback, type PeerNetworkOptions } from '../whip/peer.js';
+import {
+  answerOffer,
+  createPeer,
+  useAV1,
+  useH265,
+  videoFeedback,
+  type PeerNetworkOptions,
+} from '../whip/peer.js';
 import type { NegotiatedViewerOffer, ViewerTrackChoice } from './offer.js';
 import { TrackRewriter } from './rewriter.js';
 import { FastSrtp } from './srtp-sender.js';
@@ -130,8 +138,10 @@ class ViewerTrack {
 
 function viewerPeer(network: PeerNetworkOptions, videoCodec: VideoCodec | null): RTCPeerConnection {
   const rtcpFeedback = videoFeedback();
-  const video = {
+  const video: Record<VideoCodec, () => RTCRtpCodecParameters[]> = {
     h264: () => [useH264({ rtcpFeedback })],
+    h265: () => [useH265(rtcpFeedback)],
+    av1: () => [useAV1(rtcpFeedback)],
     vp8: () => [useVP8({ rtcpFeedback })],
     vp9: () => [useVP9({ rtcpFeedback })],
   };

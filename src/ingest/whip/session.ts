@@ -113,6 +113,7 @@ export class WhipSession implements LiveSource {
       this.#keyframes = requester;
       const receiver = new VideoReceiver({
         codec: offer.video.codec,
+        parameterSets: offer.video.parameterSets,
         epoch: this.#epoch,
         onFrame: (f) => this.#emit(f),
         onKeyframeNeeded: () => requester.request(wallMs()),
@@ -197,6 +198,7 @@ export class WhipSession implements LiveSource {
     if (!v) return null;
     const info: VideoTrackInfo = { codec: v.codec, width: v.width, height: v.height };
     if (v.profileLevelId !== undefined) info.profileLevelId = v.profileLevelId;
+    if (v.profileIdc !== undefined) info.profileIdc = v.profileIdc;
     return info;
   }
 
