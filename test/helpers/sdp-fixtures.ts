@@ -5,6 +5,8 @@ const FILES = {
   obs: 'offer-libdatachannel-obs30.2-style.sdp',
   /** Chromium 156 camera + microphone: many codecs, RTX, RED, loopback candidates. */
   chromium: 'offer-chromium-156.sdp',
+  /** libdatachannel 0.24 as OBS's WHIP output makes it for H.265 (test/helpers/datachannel-publisher.ts). */
+  obsH265: 'offer-libdatachannel-h265.sdp',
 } as const;
 
 /** A real WHIP offer from test/fixtures/sdp (CRLF line endings, as on the wire). */

@@ -34,6 +34,8 @@ describe('negotiateOffer with real offers', () => {
       codec: 'h264',
       payloadType: 96,
       feedback: { nack: true, pli: true, fir: false },
+      parameterSets: [],
+      rids: [],
     });
     expect(n.audio).toMatchObject({ mid: '0', codec: 'opus', payloadType: 111, channels: 2 });
     expect(n).toMatchObject({ bundleMid: '0', iceUfrag: 'E/Sf', icePwd: 'l1Sixcwzip7o3/zBKI/D6O' });
@@ -117,7 +119,7 @@ describe('negotiateOffer refuses', () => {
     ],
     ['a recvonly m-line', OBS.replace('a=sendonly', 'a=recvonly'), /sendonly/],
     ['m-lines outside the bundle', OBS.replace('a=group:BUNDLE 0 1', 'a=group:BUNDLE 0'), /BUNDLE/],
-    ['simulcast', OBS.replace('a=mid:1', 'a=mid:1\r\na=simulcast:send h;l'), /simulcast/],
+    ['receive simulcast', OBS.replace('a=mid:1', 'a=mid:1\r\na=simulcast:recv h;l'), /simulcast/],
     ['no a=ssrc', dropLines(OBS, /^a=ssrc:750524111 /), /a=ssrc/],
     [
       'plain RTP',

@@ -61,6 +61,13 @@ export function sdpPaths(kind: 'whip' | 'whep'): Json {
           '400': responseRef('SdpError'),
           '401': responseRef('SdpError'),
           '404': responseRef('SdpError'),
+          ...(kind === 'whep'
+            ? {
+                '406': textResponse(
+                  "The offer has no payload type for the stream's codecs (WHEP passes them through); the body says what is published.",
+                ),
+              }
+            : {}),
           '409': responseRef('SdpError'),
           '413': responseRef('SdpError'),
           '415': responseRef('SdpError'),

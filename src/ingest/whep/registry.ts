@@ -10,7 +10,7 @@ import { WhepViewer, zeroViewerStats, type ViewerEndReason, type ViewerStats } f
 
 /** What the WHEP routes (src/api/routes/whep.ts) need of the WHEP role. */
 export interface WhepPlayback {
-  /** Throws AppErrors: 409 not live, 400/422 offers it cannot take, 503 over the viewer cap. */
+  /** Throws AppErrors: 409 not live, 400/422 offers it cannot take, 406 not the published codecs, 503 over the viewer cap. */
   play(req: PlayRequest): Promise<SdpSessionHandle & { answer: string }>;
   session(streamId: string, sessionId: string): SdpSessionHandle | null;
   end(streamId: string, sessionId: string): Promise<boolean>;
@@ -100,7 +100,11 @@ export class WhepRegistry implements WhepPlayback {
     const publisher = stream.source;
     const offer = negotiateViewerOffer(req.offer, {
       video: publisher.video
-        ? { codec: publisher.video.codec, profileLevelId: publisher.video.profileLevelId }
+        ? {
+            codec: publisher.video.codec,
+            profileLevelId: publisher.video.profileLevelId,
+            profileIdc: publisher.video.profileIdc,
+          }
         : null,
       audio: publisher.audio ? { codec: 'opus' } : null,
     });
