@@ -1,0 +1,122 @@
+import type { Browser, Page } from 'playwright-core';
+
+export interface ChromiumPublishOptions {
+  /** Any page of the server's origin (http://127.0.0.1 is a secure context for getUserMedia). */
+  pageUrl: string;
+  whipUrl: string;
+  /** The video codec put first with setCodecPreferences, e.g. `av1`, `vp8`, `h264`. */
+  codec: string;
+  width: number;
+  height: number;
+  /** Simulcast: one encoding per rid, scaled down by `scale` (sendEncodings). */
+  encodings?: { rid: string; scale: number; maxBitrateKbps?: number }[];
+}
+
+export interface ChromiumPublication {
+  status: number;
+  offer: string;
+  /** The answer, or the error text of a refusal. */
+  answer: string;
+  /** Wall clock (epoch ms) when the POST was sent. */
+  postedAtMs: number;
+}
+
+/**
+ * A Chromium publisher (fake camera and microphone) on a page it owns: the peer stays in
+ * the page until stop(). Each step runs in the page, as a WHIP client written in the
+ * browser would: getUserMedia, addTransceiver (sendonly, with sendEncodings for
+ * simulcast), setCodecPreferences, the offer after ICE gathering, POST, the answer.
+ */
+export class ChromiumPublisher {
+  readonly #page: Page;
+
+  private constructor(page: Page) {
+    this.#page = page;
+  }
+
+  static async publish(
+    browser: Browser,
+    o: ChromiumPublishOptions,
+  ): Promise<{ publisher: ChromiumPublisher; result: ChromiumPublication }> {
+    const page = await browser.newPage();
+    const publisher = new ChromiumPublisher(page);
+    try {
+      await page.goto(o.pageUrl);
+      const result = await page.evaluate(async (o) => {
+        const media = await navigator.mediaDevices.getUserMedia({
+          video: { width: o.width, height: o.height },
+          audio: true,
+        });
+        const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+        (window as unknown as { whipPc: RTCPeerConnection }).whipPc = pc;
+        for (const track of media.getTracks()) {
+          const sendEncodings =
+            track.kind === 'video' && o.encodings
+              ? o.encodings.map((e) => ({
+                  rid: e.rid,
+                  scaleResolutionDownBy: e.scale,
+                  ...(e.maxBitrateKbps ? { maxBitrate: e.maxBitrateKbps * 1000 } : {}),
+                }))
+              : undefined;
+          const t = pc.addTransceiver(track, { direction: 'sendonly', ...(sendEncodings ? { sendEncodings } : {}) });
+          if (track.kind === 'video') {
+            const caps = RTCRtpSender.getCapabilities('video')!.codecs;
+            const first = caps.filter((c) => c.mimeType.toLowerCase() === `video/${o.codec}`);
+            t.setCodecPreferences([...first, ...caps.filter((c) => !first.includes(c))]);
+          }
+        }
+        await pc.setLocalDescription(await pc.createOffer());
+        await new Promise<void>((resolve) => {
+          pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && resolve();
+          setTimeout(resolve, 2000);
+        });
+        const offer = pc.localDescription!.sdp;
+        const postedAtMs = Date.now();
+        const res = await fetch(o.whipUrl, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
+        const answer = await res.text();
+        if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+        return { status: res.status, offer, answer, postedAtMs };
+      }, o);
+      return { publisher, result };
+    } catch (e) {
+      await publisher.stop();
+      throw e;
+    }
+  }
+
+  /** The page's peer connection state. */
+  state(): Promise<string> {
+    return this.#page.evaluate(
+      () => (window as unknown as { whipPc?: RTCPeerConnection }).whipPc?.connectionState ?? 'none',
+    );
+  }
+
+  /** The sender's outbound-rtp figures per rid (frame size, frames encoded): what Chromium sends. */
+  outbound(): Promise<{ rid: string; width: number; height: number; framesSent: number }[]> {
+    return this.#page.evaluate(async () => {
+      const pc = (window as unknown as { whipPc?: RTCPeerConnection }).whipPc;
+      if (!pc) return [];
+      const out: { rid: string; width: number; height: number; framesSent: number }[] = [];
+      (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+        if (s['type'] === 'outbound-rtp' && s['kind'] === 'video') {
+          out.push({
+            rid: String(s['rid'] ?? ''),
+            width: Number(s['frameWidth'] ?? 0),
+            height: Number(s['frameHeight'] ?? 0),
+            framesSent: Number(s['framesSent'] ?? 0),
+          });
+        }
+      });
+      return out;
+    });
+  }
+
+  /** Closes the peer and the page; idempotent. */
+  async stop(): Promise<void> {
+    if (this.#page.isClosed()) return;
+    await this.#page
+      .evaluate(() => (window as unknown as { whipPc?: RTCPeerConnection }).whipPc?.close())
+      .catch(() => undefined);
+    await this.#page.close();
+  }
+}
