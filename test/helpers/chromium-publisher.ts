@@ -10,6 +10,14 @@ export interface ChromiumPublishOptions {
   height: number;
   /** Simulcast: one encoding per rid, scaled down by `scale` (sendEncodings). */
   encodings?: { rid: string; scale: number; maxBitrateKbps?: number }[];
+  /**
+   * Chromium's start bitrate, set as x-google-start-bitrate in the answer it is given (the
+   * common SFU way; Chromium reads it from the remote description). Ingest sends no
+   * bandwidth estimate (no REMB, no transport-cc), so without it Chromium starts at
+   * 300 kb/s, grows slowly on receiver reports alone, and leaves out simulcast layers
+   * that do not fit meanwhile.
+   */
+  startBitrateKbps?: number;
 }
 
 export interface ChromiumPublication {
@@ -74,7 +82,24 @@ export class ChromiumPublisher {
         const postedAtMs = Date.now();
         const res = await fetch(o.whipUrl, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
         const answer = await res.text();
-        if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+        let applied = answer;
+        if (o.startBitrateKbps) {
+          const start = `x-google-start-bitrate=${o.startBitrateKbps}`;
+          const lines = answer.split('\r\n');
+          const video = lines.findIndex((l) => l.startsWith('m=video'));
+          const pts = video < 0 ? [] : lines[video]!.split(' ').slice(3);
+          const out: string[] = [];
+          for (const l of lines) {
+            const fmtp = /^a=fmtp:(\d+) /.exec(l);
+            out.push(fmtp && pts.includes(fmtp[1]!) ? `${l};${start}` : l);
+            const map = /^a=rtpmap:(\d+) /.exec(l);
+            if (map && pts.includes(map[1]!) && !lines.some((x) => x.startsWith(`a=fmtp:${map[1]} `))) {
+              out.push(`a=fmtp:${map[1]} ${start}`);
+            }
+          }
+          applied = out.join('\r\n');
+        }
+        if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp: applied });
         return { status: res.status, offer, answer, postedAtMs };
       }, o);
       return { publisher, result };

@@ -7,6 +7,10 @@ const FILES = {
   chromium: 'offer-chromium-156.sdp',
   /** libdatachannel 0.24 as OBS's WHIP output makes it for H.265 (test/helpers/datachannel-publisher.ts). */
   obsH265: 'offer-libdatachannel-h265.sdp',
+  /** Chromium 156 with AV1 first (setCodecPreferences). */
+  chromiumAv1: 'offer-chromium-156-av1.sdp',
+  /** Chromium 156 sending three simulcast layers (rids q, h, f) of VP8. */
+  chromiumSimulcast: 'offer-chromium-156-simulcast.sdp',
 } as const;
 
 /** A real WHIP offer from test/fixtures/sdp (CRLF line endings, as on the wire). */

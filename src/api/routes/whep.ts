@@ -14,7 +14,10 @@ export interface WhepRouterDeps {
   retryAfterSeconds?: number;
 }
 
-/** WHEP (draft-ietf-wish-whep), mounted at `/whep`: the same shape as WHIP. */
+/**
+ * WHEP (draft-ietf-wish-whep), mounted at `/whep`: the same shape as WHIP. `?layer=`
+ * picks a simulcast layer (default: the highest being sent).
+ */
 export function whepRouter(deps: WhepRouterDeps): Router {
   const retryAfter = String(deps.retryAfterSeconds ?? 5);
   return sdpEndpointRouter({
@@ -24,9 +27,12 @@ export function whepRouter(deps: WhepRouterDeps): Router {
     iceServers: deps.iceServers,
     session: (stream, id) => deps.whep.session(stream, id),
     end: (stream, id) => deps.whep.end(stream, id),
-    offer: async (_req, res, streamId, offer) => {
+    offer: async (req, res, streamId, offer) => {
+      // `?layer=`: a simulcast layer's rid (checked by the WHEP role against the stream's layers).
+      const layer = req.query['layer'];
+      if (layer !== undefined && typeof layer !== 'string') throw new AppError('bad_request', 'layer must be one rid');
       try {
-        return await deps.whep.play({ streamId, offer });
+        return await deps.whep.play({ streamId, offer, ...(layer !== undefined ? { layer } : {}) });
       } catch (e) {
         // Not live yet, or full: the client may try again (the player polls).
         if (e instanceof AppError && (e.status === 409 || e.status === 503))

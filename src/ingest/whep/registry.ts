@@ -5,6 +5,7 @@ import { RtpFanout, type LiveStream } from '../../live/index.js';
 import type { SdpSessionHandle } from '../peer/session-handle.js';
 import { SessionTable } from '../peer/session-table.js';
 import type { PeerNetworkOptions } from '../whip/peer.js';
+import { RID } from '../sdp/simulcast.js';
 import { negotiateViewerOffer } from './offer.js';
 import { WhepViewer, zeroViewerStats, type ViewerEndReason, type ViewerStats } from './viewer.js';
 
@@ -36,6 +37,11 @@ export interface WhepRegistryOptions {
 export interface PlayRequest {
   streamId: string;
   offer: string;
+  /**
+   * `?layer=`: the simulcast layer (rid) to get. Absent: the publisher's highest, which
+   * the viewer follows as layers start and stop (switching at key frames).
+   */
+  layer?: string;
 }
 
 /** Viewer figures of one stream, for GET /api/streams/{stream}. */
@@ -45,6 +51,23 @@ export interface WhepStreamStats extends ViewerStats {
   endedOnCodecChange: number;
   /** Each viewer's own figures. */
   sessions: WhepViewerStats[];
+}
+
+/**
+ * `?layer=` names one of the stream's simulcast layers; anything else is `bad_request`
+ * (400) naming the layers there are, and nothing changes.
+ */
+function checkLayer(streamId: string, layer: string, layers: readonly { rid: string }[] | undefined): void {
+  if (!RID.test(layer)) throw new AppError('bad_request', 'layer must be a rid: 1-16 letters, digits, _ or -');
+  if (!layers || layers.length === 0) {
+    throw new AppError('bad_request', `stream ${streamId} is not simulcast: it has no layer ${layer}`);
+  }
+  if (!layers.some((l) => l.rid === layer)) {
+    throw new AppError(
+      'bad_request',
+      `stream ${streamId} has no layer ${layer}; its layers are ${layers.map((l) => l.rid).join(', ')}`,
+    );
+  }
 }
 
 /** The viewers of one stream: its RTP fan-out (a reader of the live stream) and their figures. */
@@ -98,6 +121,7 @@ export class WhepRegistry implements WhepPlayback {
     const stream = this.#opts.streams.get(streamId);
     if (!stream || stream.ended) throw new AppError('conflict', `stream ${streamId} is not live`);
     const publisher = stream.source;
+    if (req.layer !== undefined) checkLayer(streamId, req.layer, publisher.video?.layers);
     const offer = negotiateViewerOffer(req.offer, {
       video: publisher.video
         ? {
@@ -124,8 +148,9 @@ export class WhepRegistry implements WhepPlayback {
         videoCodec: publisher.video?.codec ?? null,
         network: { ...this.#opts.network, iceServers: this.#opts.iceServers },
         maxQueuedPackets: this.#opts.maxQueuedPackets ?? 512,
-        onKeyframeNeeded: () => this.#watched.get(streamId)?.fanout.requestKeyframe(),
-        retransmit: (kind, seq) => this.#watched.get(streamId)?.fanout.retransmit(kind, seq),
+        onKeyframeNeeded: (rid) => this.#watched.get(streamId)?.fanout.requestKeyframe(rid),
+        retransmit: (kind, seq, rid) => this.#watched.get(streamId)?.fanout.retransmit(kind, seq, rid),
+        layer: req.layer ?? null,
         log: this.#log,
       });
     } finally {
@@ -142,8 +167,11 @@ export class WhepRegistry implements WhepPlayback {
     w.fanout.sinks.add(viewer);
     this.#viewers.add(viewer, (l) => viewer.onEnd(l));
     viewer.onEnd((reason) => this.#viewerEnded(w, viewer, reason));
-    w.fanout.requestKeyframe();
-    this.#log.info({ streamId, viewerId: viewer.sessionId, viewers: w.fanout.sinks.size }, 'viewer joined');
+    w.fanout.requestKeyframe(req.layer);
+    this.#log.info(
+      { streamId, viewerId: viewer.sessionId, viewers: w.fanout.sinks.size, layer: req.layer },
+      'viewer joined',
+    );
     return viewer;
   }
 

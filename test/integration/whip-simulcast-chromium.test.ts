@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
+import { parseVp8Frame } from '../../src/core/codecs/vpx-frame.js';
+import { launchChromium } from '../helpers/browser.js';
+import { ChromiumPublisher } from '../helpers/chromium-publisher.js';
+import { checkLiveLadder, decodeFirstSegment, firstPartMs } from '../helpers/live-check.js';
+import { startTestService } from '../helpers/service.js';
+import { WhepTestClient } from '../helpers/whep-client.js';
+
+type Started = Awaited<ReturnType<typeof startTestService>>;
+
+interface LayerView {
+  rid: string;
+  width: number | null;
+  height: number | null;
+  fps: number;
+  bitrateKbps: number;
+  keyframeIntervalMs: number | null;
+  packetsReceived: number;
+}
+
+const LAYERS = [
+  { rid: 'q', scale: 4, maxBitrateKbps: 100 },
+  { rid: 'h', scale: 2, maxBitrateKbps: 300 },
+  { rid: 'f', scale: 1, maxBitrateKbps: 900 },
+];
+
+/** The first key frame's size of what a VP8 viewer received. */
+function firstKeySize(v: WhepTestClient): { width: number; height: number } | null {
+  for (const f of v.frames) {
+    const info = parseVp8Frame(f.data);
+    if (info?.keyframe && info.width !== null && info.height !== null) return { width: info.width, height: info.height };
+  }
+  return null;
+}
+
+/**
+ * Chromium sending three simulcast layers (sendEncodings with rids, VP8) over WHIP:
+ * each layer received on its own, listed in the stream view; the transcode takes the
+ * highest; a WHEP viewer per layer (`?layer=`) gets that layer, one without gets the
+ * highest.
+ */
+describe('simulcast from Chromium over WHIP', () => {
+  let t: Started;
+  let browser: Browser;
+  let pub: ChromiumPublisher | null = null;
+  const viewers: WhepTestClient[] = [];
+
+  beforeAll(async () => {
+    t = await startTestService();
+    browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
+  }, 30_000);
+
+  afterAll(async () => {
+    await Promise.all(viewers.map((v) => v.close()));
+    await pub?.stop();
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('lists the layers, transcodes the highest into a playable ladder, and plays each layer over WHEP', async () => {
+    const base = t.service.url;
+    const { publisher, result } = await ChromiumPublisher.publish(browser, {
+      pageUrl: `${base}/healthz`,
+      whipUrl: `${base}/whip/simul?preset=light`,
+      codec: 'vp8',
+      width: 640,
+      height: 360,
+      encodings: LAYERS,
+      // All three layers from the start (see ChromiumPublishOptions.startBitrateKbps: without
+      // it, measured, Chromium sent only the two lower layers for 20 s).
+      startBitrateKbps: 1500,
+    });
+    pub = publisher;
+    if (process.env.SAVE_OFFERS) writeFileSync(process.env.SAVE_OFFERS, result.offer);
+    expect(result.status).toBe(201);
+    expect(result.answer).toMatch(/a=simulcast:recv q;h;f/);
+    expect(result.answer).toMatch(/a=rid:f recv/);
+
+    const ms = await firstPartMs(base, 'simul', '360p', result.postedAtMs);
+    console.log(`simulcast VP8 (Chromium) POST → first part: ${ms} ms`);
+
+    const start = Date.now();
+    let video: { codec: string; width: number | null; layer?: string; layers?: LayerView[] } | undefined;
+    do {
+      await new Promise((r) => setTimeout(r, 500));
+      const view = (await (await fetch(`${base}/api/streams/simul`)).json()) as {
+        ingest?: { video: typeof video };
+      };
+      video = view.ingest?.video;
+    } while ((video?.layers ?? []).some((l) => l.width === null) && Date.now() - start < 10_000);
+    console.log('layers', JSON.stringify(video?.layers), 'sent', JSON.stringify(await publisher.outbound()));
+    expect(video).toMatchObject({ codec: 'vp8', layer: 'f', width: 640 });
+    expect(video?.layers?.map((l) => [l.rid, l.width, l.height])).toEqual([
+      ['q', 160, 90],
+      ['h', 320, 180],
+      ['f', 640, 360],
+    ]);
+    for (const l of video?.layers ?? []) {
+      expect(l.fps).toBeGreaterThan(5);
+      expect(l.bitrateKbps).toBeGreaterThan(0);
+    }
+
+    await checkLiveLadder(base, 'simul', { video: ['360p', '240p'], audio: 'audio', reloads: 4 });
+    expect(await decodeFirstSegment(base, 'simul', '360p')).toMatchObject({ codec: 'h264', width: 640, height: 360 });
+
+    // A viewer per layer, and one that takes the default (the highest).
+    const bad = await WhepTestClient.create({ url: `${base}/whep/simul`, videoCodec: 'vp8', layer: 'x' });
+    viewers.push(bad);
+    const refused = await bad.post(await bad.offer());
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toMatch(/layers are q, h, f/);
+
+    const byLayer = new Map<string, WhepTestClient>();
+    for (const rid of ['q', 'h', 'f', 'default']) {
+      const v = await WhepTestClient.create({
+        url: `${base}/whep/simul`,
+        videoCodec: 'vp8',
+        ...(rid === 'default' ? {} : { layer: rid }),
+      });
+      viewers.push(v);
+      await v.play();
+      byLayer.set(rid, v);
+    }
+    const until = Date.now() + 10_000;
+    while ([...byLayer.values()].some((v) => v.frames.length < 20) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const sizes = Object.fromEntries([...byLayer].map(([rid, v]) => [rid, firstKeySize(v)]));
+    expect(sizes).toEqual({
+      q: { width: 160, height: 90 },
+      h: { width: 320, height: 180 },
+      f: { width: 640, height: 360 },
+      default: { width: 640, height: 360 },
+    });
+    const view = (await (await fetch(`${base}/api/streams/simul`)).json()) as {
+      viewers?: { whepViewers?: { layer?: string }[] };
+    };
+    expect((view.viewers?.whepViewers ?? []).map((v) => v.layer).sort()).toEqual(['f', 'f', 'h', 'q']);
+    expect(await publisher.state()).toBe('connected');
+  }, 120_000);
+});
