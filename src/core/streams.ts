@@ -15,12 +15,16 @@ const videoReceiveFields = {
   width: z
     .int()
     .nullable()
-    .describe('From the bitstream (SPS, sequence header, key frame header); null before the first key frame.'),
+    .describe(
+      'From the bitstream (SPS, sequence header, key frame header); null before the first key frame.',
+    ),
   height: z.int().nullable(),
   profile: z
     .string()
     .optional()
-    .describe('The profile the bitstream names: H.264 and H.265 SPS (`High`, `Main 10`), AV1 sequence header (`Main`).'),
+    .describe(
+      'The profile the bitstream names: H.264 and H.265 SPS (`High`, `Main 10`), AV1 sequence header (`Main`).',
+    ),
   profileLevelId: z.string().optional().describe("H.264: the SPS's profile-level-id (`64001f`)."),
   level: z.string().optional().describe('The level from the bitstream (`3.1`; AV1 `4.0`).'),
   tier: z.string().optional().describe('H.265 and AV1: the tier (`Main` or `High`).'),
@@ -43,7 +47,7 @@ const videoReceiveFields = {
 };
 
 export const VideoLayerStatsSchema = z
-  .object({ rid: z.string().describe('The layer\'s RTP stream id (a=rid).'), ...videoReceiveFields })
+  .object({ rid: z.string().describe("The layer's RTP stream id (a=rid)."), ...videoReceiveFields })
   .describe('One simulcast layer as ingest receives it: reordered, NACKed and measured on its own.');
 export type VideoLayerStats = z.infer<typeof VideoLayerStatsSchema>;
 

@@ -66,7 +66,10 @@ export class ChromiumPublisher {
                   ...(e.maxBitrateKbps ? { maxBitrate: e.maxBitrateKbps * 1000 } : {}),
                 }))
               : undefined;
-          const t = pc.addTransceiver(track, { direction: 'sendonly', ...(sendEncodings ? { sendEncodings } : {}) });
+          const t = pc.addTransceiver(track, {
+            direction: 'sendonly',
+            ...(sendEncodings ? { sendEncodings } : {}),
+          });
           if (track.kind === 'video') {
             const caps = RTCRtpSender.getCapabilities('video')!.codecs;
             const first = caps.filter((c) => c.mimeType.toLowerCase() === `video/${o.codec}`);
@@ -80,7 +83,11 @@ export class ChromiumPublisher {
         });
         const offer = pc.localDescription!.sdp;
         const postedAtMs = Date.now();
-        const res = await fetch(o.whipUrl, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
+        const res = await fetch(o.whipUrl, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/sdp' },
+          body: offer,
+        });
         const answer = await res.text();
         let applied = answer;
         if (o.startBitrateKbps) {
@@ -117,11 +124,11 @@ export class ChromiumPublisher {
   }
 
   /** The sender's outbound-rtp figures per rid (frame size, frames encoded): what Chromium sends. */
-  outbound(): Promise<{ rid: string; width: number; height: number; framesSent: number }[]> {
+  outbound(): Promise<{ rid: string; width: number; height: number; framesSent: number; active: boolean }[]> {
     return this.#page.evaluate(async () => {
       const pc = (window as unknown as { whipPc?: RTCPeerConnection }).whipPc;
       if (!pc) return [];
-      const out: { rid: string; width: number; height: number; framesSent: number }[] = [];
+      const out: { rid: string; width: number; height: number; framesSent: number; active: boolean }[] = [];
       (await pc.getStats()).forEach((s: Record<string, unknown>) => {
         if (s['type'] === 'outbound-rtp' && s['kind'] === 'video') {
           out.push({
@@ -129,11 +136,26 @@ export class ChromiumPublisher {
             width: Number(s['frameWidth'] ?? 0),
             height: Number(s['frameHeight'] ?? 0),
             framesSent: Number(s['framesSent'] ?? 0),
+            active: s['active'] === true,
           });
         }
       });
       return out;
     });
+  }
+
+  /** Starts or stops sending one simulcast layer (RTCRtpSender.setParameters, encodings[].active). */
+  setActive(rid: string, active: boolean): Promise<void> {
+    return this.#page.evaluate(
+      async ({ rid, active }) => {
+        const pc = (window as unknown as { whipPc: RTCPeerConnection }).whipPc;
+        const sender = pc.getSenders().find((s) => s.track?.kind === 'video')!;
+        const params = sender.getParameters();
+        for (const e of params.encodings) if (e.rid === rid) e.active = active;
+        await sender.setParameters(params);
+      },
+      { rid, active },
+    );
   }
 
   /** Closes the peer and the page; idempotent. */

@@ -14,7 +14,12 @@ const run = promisify(execFile);
  * media playlist is polled (every 20 ms) until it exists; if it lists no part yet, a
  * blocking reload for the first part of its first segment returns when that is published.
  */
-export async function firstPartMs(base: string, stream: string, rendition: string, postedAtMs: number): Promise<number> {
+export async function firstPartMs(
+  base: string,
+  stream: string,
+  rendition: string,
+  postedAtMs: number,
+): Promise<number> {
   const url = `${base}/hls/${stream}/${rendition}.m3u8`;
   const text = await waitFor(
     `${rendition}.m3u8`,
@@ -56,7 +61,12 @@ export async function checkLiveLadder(
   );
   checkMultivariantPlaylist(master, { video: o.video, audio: o.audio });
   const rendition = o.video[0]!;
-  const tracker = new LlhlsTracker({ rendition, renditions: [...o.video, o.audio], kind: 'video', ended: false });
+  const tracker = new LlhlsTracker({
+    rendition,
+    renditions: [...o.video, o.audio],
+    kind: 'video',
+    ended: false,
+  });
   let p = tracker.check(await (await fetch(`${base}/hls/${stream}/${rendition}.m3u8`)).text());
   for (let i = 0; i < o.reloads; i++) {
     const last = p.segments.length ? p.mediaSequence + p.segments.length : p.mediaSequence;
@@ -80,7 +90,8 @@ export async function decodeFirstSegment(
   const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)?.[1];
   const segment = playlist.split('\n').find((l) => l.endsWith('.m4s') && !l.startsWith('#'));
   if (!init || !segment) throw new Error(`no init or segment in\n${playlist}`);
-  const get = async (name: string) => Buffer.from(await (await fetch(`${base}/hls/${stream}/${name}`)).arrayBuffer());
+  const get = async (name: string) =>
+    Buffer.from(await (await fetch(`${base}/hls/${stream}/${name}`)).arrayBuffer());
   const dir = await mkdtemp(path.join(os.tmpdir(), 'whipcast-seg-'));
   try {
     const file = path.join(dir, 'first.mp4');

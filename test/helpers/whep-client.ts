@@ -76,20 +76,20 @@ export class WhepTestClient {
               : opts.videoCodec === 'av1'
                 ? [useAV1(fb)]
                 : [
-                // As browsers offer it: several H.264 types, the High one not first.
-                useH264({
-                  rtcpFeedback: fb,
-                  parameters: 'level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f',
-                }),
-                useH264({
-                  rtcpFeedback: fb,
-                  parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
-                }),
-                useH264({
-                  rtcpFeedback: fb,
-                  parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=64001f',
-                }),
-              ],
+                    // As browsers offer it: several H.264 types, the High one not first.
+                    useH264({
+                      rtcpFeedback: fb,
+                      parameters: 'level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f',
+                    }),
+                    useH264({
+                      rtcpFeedback: fb,
+                      parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+                    }),
+                    useH264({
+                      rtcpFeedback: fb,
+                      parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=64001f',
+                    }),
+                  ],
         audio: [useOPUS()],
       },
       headerExtensions: { video: [useSdesMid()], audio: [useSdesMid()] },

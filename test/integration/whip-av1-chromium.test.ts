@@ -80,7 +80,8 @@ describe('AV1 from Chromium over WHIP', () => {
     viewers.push(viewer);
     await viewer.play();
     const start = Date.now();
-    while (viewer.frames.length < 20 && Date.now() - start < 15_000) await new Promise((r) => setTimeout(r, 100));
+    while (viewer.frames.length < 20 && Date.now() - start < 15_000)
+      await new Promise((r) => setTimeout(r, 100));
     if (viewer.frames.length < 20) {
       const v = (await (await fetch(`${base}/api/streams/chromeav1`)).json()) as { viewers?: unknown };
       console.log('viewer stats', JSON.stringify(v.viewers), 'packets', viewer.video.length);

@@ -34,7 +34,11 @@ describe('H.265 from libdatachannel (OBS) over WHIP', () => {
 
   it('goes live as a playable H.264 ladder, shows profile, level and size, and plays over WHEP', async () => {
     const base = t.service.url;
-    pub = await DataChannelPublisher.publish({ url: `${base}/whip/obs265?preset=light`, codec: 'h265', seconds: 12 });
+    pub = await DataChannelPublisher.publish({
+      url: `${base}/whip/obs265?preset=light`,
+      codec: 'h265',
+      seconds: 12,
+    });
     if (process.env.SAVE_OFFERS) writeFileSync(process.env.SAVE_OFFERS, pub.offer);
     expect(pub.offer).toMatch(/a=rtpmap:96 H265\/90000/);
     expect(pub.answer).toMatch(/a=rtpmap:96 H265\/90000/);
@@ -55,7 +59,11 @@ describe('H.265 from libdatachannel (OBS) over WHIP', () => {
     });
 
     await checkLiveLadder(base, 'obs265', { video: ['360p', '240p'], audio: 'audio', reloads: 6 });
-    expect(await decodeFirstSegment(base, 'obs265', '360p')).toMatchObject({ codec: 'h264', width: 640, height: 360 });
+    expect(await decodeFirstSegment(base, 'obs265', '360p')).toMatchObject({
+      codec: 'h264',
+      width: 640,
+      height: 360,
+    });
 
     // WHEP: an H.265 viewer gets the publisher's own stream; an H.264-only one is told why not.
     const h264Only = await WhepTestClient.create({ url: `${base}/whep/obs265` });
@@ -69,7 +77,8 @@ describe('H.265 from libdatachannel (OBS) over WHIP', () => {
     viewers.push(viewer);
     await viewer.play();
     const start = Date.now();
-    while (viewer.frames.length < 30 && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 100));
+    while (viewer.frames.length < 30 && Date.now() - start < 10_000)
+      await new Promise((r) => setTimeout(r, 100));
     expect(viewer.frames.length).toBeGreaterThanOrEqual(30);
     const first = splitAnnexB(viewer.frames[0]!.data);
     const sps = first.find((u) => h265NalType(u) === H265_NAL.sps);

@@ -20,17 +20,22 @@ interface LayerView {
   packetsReceived: number;
 }
 
+/**
+ * 960x540 in three layers: libwebrtc keeps at most 2 simulcast layers below 960x540
+ * (its simulcast format table), dropping the top one (measured at 640x360).
+ */
 const LAYERS = [
-  { rid: 'q', scale: 4, maxBitrateKbps: 100 },
-  { rid: 'h', scale: 2, maxBitrateKbps: 300 },
-  { rid: 'f', scale: 1, maxBitrateKbps: 900 },
+  { rid: 'q', scale: 4, maxBitrateKbps: 150 },
+  { rid: 'h', scale: 2, maxBitrateKbps: 400 },
+  { rid: 'f', scale: 1, maxBitrateKbps: 1000 },
 ];
 
 /** The first key frame's size of what a VP8 viewer received. */
 function firstKeySize(v: WhepTestClient): { width: number; height: number } | null {
   for (const f of v.frames) {
     const info = parseVp8Frame(f.data);
-    if (info?.keyframe && info.width !== null && info.height !== null) return { width: info.width, height: info.height };
+    if (info?.keyframe && info.width !== null && info.height !== null)
+      return { width: info.width, height: info.height };
   }
   return null;
 }
@@ -39,7 +44,8 @@ function firstKeySize(v: WhepTestClient): { width: number; height: number } | nu
  * Chromium sending three simulcast layers (sendEncodings with rids, VP8) over WHIP:
  * each layer received on its own, listed in the stream view; the transcode takes the
  * highest; a WHEP viewer per layer (`?layer=`) gets that layer, one without gets the
- * highest.
+ * highest; when the highest stops, the transcode and the viewers move to the next at
+ * its key frame, the viewers' sequence numbers going on without a jump.
  */
 describe('simulcast from Chromium over WHIP', () => {
   let t: Started;
@@ -65,8 +71,8 @@ describe('simulcast from Chromium over WHIP', () => {
       pageUrl: `${base}/healthz`,
       whipUrl: `${base}/whip/simul?preset=light`,
       codec: 'vp8',
-      width: 640,
-      height: 360,
+      width: 960,
+      height: 540,
       encodings: LAYERS,
       // All three layers from the start (see ChromiumPublishOptions.startBitrateKbps: without
       // it, measured, Chromium sent only the two lower layers for 20 s).
@@ -78,7 +84,11 @@ describe('simulcast from Chromium over WHIP', () => {
     expect(result.answer).toMatch(/a=simulcast:recv q;h;f/);
     expect(result.answer).toMatch(/a=rid:f recv/);
 
-    const ms = await firstPartMs(base, 'simul', '360p', result.postedAtMs);
+    const ms = await firstPartMs(base, 'simul', '360p', result.postedAtMs).catch(async (e: unknown) => {
+      console.log('stream view', JSON.stringify(await (await fetch(`${base}/api/streams/simul`)).json()));
+      console.log('Chromium sends', JSON.stringify(await publisher.outbound()));
+      throw e;
+    });
     console.log(`simulcast VP8 (Chromium) POST → first part: ${ms} ms`);
 
     const start = Date.now();
@@ -91,11 +101,11 @@ describe('simulcast from Chromium over WHIP', () => {
       video = view.ingest?.video;
     } while ((video?.layers ?? []).some((l) => l.width === null) && Date.now() - start < 10_000);
     console.log('layers', JSON.stringify(video?.layers), 'sent', JSON.stringify(await publisher.outbound()));
-    expect(video).toMatchObject({ codec: 'vp8', layer: 'f', width: 640 });
+    expect(video).toMatchObject({ codec: 'vp8', layer: 'f', width: 960 });
     expect(video?.layers?.map((l) => [l.rid, l.width, l.height])).toEqual([
-      ['q', 160, 90],
-      ['h', 320, 180],
-      ['f', 640, 360],
+      ['q', 240, 135],
+      ['h', 480, 270],
+      ['f', 960, 540],
     ]);
     for (const l of video?.layers ?? []) {
       expect(l.fps).toBeGreaterThan(5);
@@ -103,7 +113,11 @@ describe('simulcast from Chromium over WHIP', () => {
     }
 
     await checkLiveLadder(base, 'simul', { video: ['360p', '240p'], audio: 'audio', reloads: 4 });
-    expect(await decodeFirstSegment(base, 'simul', '360p')).toMatchObject({ codec: 'h264', width: 640, height: 360 });
+    expect(await decodeFirstSegment(base, 'simul', '360p')).toMatchObject({
+      codec: 'h264',
+      width: 640,
+      height: 360,
+    });
 
     // A viewer per layer, and one that takes the default (the highest).
     const bad = await WhepTestClient.create({ url: `${base}/whep/simul`, videoCodec: 'vp8', layer: 'x' });
@@ -129,15 +143,42 @@ describe('simulcast from Chromium over WHIP', () => {
     }
     const sizes = Object.fromEntries([...byLayer].map(([rid, v]) => [rid, firstKeySize(v)]));
     expect(sizes).toEqual({
-      q: { width: 160, height: 90 },
-      h: { width: 320, height: 180 },
-      f: { width: 640, height: 360 },
-      default: { width: 640, height: 360 },
+      q: { width: 240, height: 135 },
+      h: { width: 480, height: 270 },
+      f: { width: 960, height: 540 },
+      default: { width: 960, height: 540 },
     });
     const view = (await (await fetch(`${base}/api/streams/simul`)).json()) as {
       viewers?: { whepViewers?: { layer?: string }[] };
     };
     expect((view.viewers?.whepViewers ?? []).map((v) => v.layer).sort()).toEqual(['f', 'f', 'h', 'q']);
+
+    // The highest layer stops: the transcode and the default viewer go on with h, each
+    // switched at a key frame of h, the viewer's numbering continuous across the switch.
+    const viewer = byLayer.get('default')!;
+    const framesBefore = viewer.frames.length;
+    await publisher.setActive('f', false);
+    const switched = Date.now() + 10_000;
+    let layers: (string | undefined)[];
+    let source: string | undefined;
+    do {
+      await new Promise((r) => setTimeout(r, 300));
+      const v = (await (await fetch(`${base}/api/streams/simul`)).json()) as {
+        ingest?: { video?: { layer?: string } };
+        viewers?: { whepViewers?: { layer?: string }[] };
+      };
+      source = v.ingest?.video?.layer;
+      layers = (v.viewers?.whepViewers ?? []).map((x) => x.layer).sort();
+    } while ((source !== 'h' || layers.join() !== 'h,h,h,q') && Date.now() < switched);
+    // The ?layer=f viewer falls back to the highest there is too.
+    expect({ source, layers }).toEqual({ source: 'h', layers: ['h', 'h', 'h', 'q'] });
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = viewer.frames.slice(framesBefore).map((f) => parseVp8Frame(f.data));
+    expect(after.some((i) => i?.keyframe && i.width === 480 && i.height === 270)).toBe(true);
+    const seqs = viewer.video.map((p) => p.seq);
+    const gaps = seqs.slice(1).filter((s, i) => ((s - seqs[i]!) & 0xffff) !== 1).length;
+    expect(gaps).toBeLessThanOrEqual(2); // a retransmission or two may come out of order
     expect(await publisher.state()).toBe('connected');
+    await checkLiveLadder(base, 'simul', { video: ['360p', '240p'], audio: 'audio', reloads: 3 });
   }, 120_000);
 });

@@ -86,7 +86,10 @@ describe('AV1 RTP depacketizer', () => {
     // W = 0, as libwebrtc sends a packet of more than three elements.
     const w0 = packet({ w: 0 }, SEQ_OBU, INTER);
     expect(() => dePacketizeRtpPackets('AV1', [rtp(w0, 1)])).toThrow();
-    expect(splitObus(depacketizeAv1([w0])).map((o) => o.type)).toEqual([AV1_OBU.sequenceHeader, AV1_OBU.frame]);
+    expect(splitObus(depacketizeAv1([w0])).map((o) => o.type)).toEqual([
+      AV1_OBU.sequenceHeader,
+      AV1_OBU.frame,
+    ]);
     // An extension byte: werift writes the size before it.
     const ext = packet({ w: 1 }, obu(AV1_OBU.frame, hex('30aa'), 0x28));
     expect(dePacketizeRtpPackets('AV1', [rtp(ext, 1)]).data).not.toEqual(depacketizeAv1([ext]));
@@ -108,7 +111,10 @@ describe('Av1SequenceHeaderCache', () => {
     expect(cache.process(depacketizeAv1([packet({ w: 1 }, INTER)]))).toMatchObject({ decodable: false });
     const first = cache.process(depacketizeAv1([packet({ w: 2 }, SEQ_OBU, KEY)]));
     expect(first).toMatchObject({ keyframe: true, decodable: true, sequenceHeader: { width: 640 } });
-    expect(cache.process(depacketizeAv1([packet({ w: 1 }, INTER)]))).toMatchObject({ keyframe: false, decodable: true });
+    expect(cache.process(depacketizeAv1([packet({ w: 1 }, INTER)]))).toMatchObject({
+      keyframe: false,
+      decodable: true,
+    });
     const again = cache.process(depacketizeAv1([packet({ w: 1 }, KEY)]));
     expect(splitObus(again.data).map((o) => o.type)).toEqual([AV1_OBU.sequenceHeader, AV1_OBU.frame]);
   });

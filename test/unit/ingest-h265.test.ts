@@ -65,7 +65,7 @@ describe('H265ParameterSetCache', () => {
 
 /** RFC 7798 packets built by hand: single NAL, aggregation packet (48), fragmentation units (49). */
 function ap(...nals: Buffer[]): Buffer {
-  const parts: Buffer[] = [hex("6001")];
+  const parts: Buffer[] = [hex('6001')];
   for (const n of nals) parts.push(Buffer.from([n.length >> 8, n.length & 0xff]), Buffer.from(n));
   return Buffer.concat(parts);
 }

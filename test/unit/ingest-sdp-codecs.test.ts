@@ -33,7 +33,10 @@ describe('negotiateOffer: H.265 and AV1', () => {
     const fmtp = `a=fmtp:96 sprop-vps=${b64(VPS)};sprop-sps=${b64(SPS)};sprop-pps=${b64(PPS)}`;
     const n = negotiateOffer(H265.replace('a=rtpmap:96 H265/90000', `a=rtpmap:96 H265/90000\r\n${fmtp}`));
     expect(n.video?.parameterSets.map((b) => b.toString('hex'))).toEqual([VPS, SPS, PPS]);
-    const wrong = H265.replace('a=rtpmap:96 H265/90000', `a=rtpmap:96 H265/90000\r\na=fmtp:96 sprop-sps=${b64(PPS)}`);
+    const wrong = H265.replace(
+      'a=rtpmap:96 H265/90000',
+      `a=rtpmap:96 H265/90000\r\na=fmtp:96 sprop-sps=${b64(PPS)}`,
+    );
     expect(refusal(wrong)).toMatchObject({ status: 400, message: expect.stringMatching(/sprop-sps/) });
     const junk = H265.replace('a=rtpmap:96 H265/90000', 'a=rtpmap:96 H265/90000\r\na=fmtp:96 sprop-vps=!!');
     expect(refusal(junk).status).toBe(400);
@@ -41,7 +44,9 @@ describe('negotiateOffer: H.265 and AV1', () => {
 
   it('refuses DONL (sprop-max-don-diff > 0) and MRST, saying what was offered', () => {
     for (const fmtp of ['sprop-max-don-diff=2', 'tx-mode=MRST']) {
-      const r = refusal(H265.replace('a=rtpmap:96 H265/90000', `a=rtpmap:96 H265/90000\r\na=fmtp:96 ${fmtp}`));
+      const r = refusal(
+        H265.replace('a=rtpmap:96 H265/90000', `a=rtpmap:96 H265/90000\r\na=fmtp:96 ${fmtp}`),
+      );
       expect(r.status).toBe(422);
       expect(r.message).toContain(`H265 ${fmtp}`);
       expect(r.message).toMatch(/H\.265 \(tx-mode SRST, no sprop-max-don-diff\)/);

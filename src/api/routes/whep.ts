@@ -30,7 +30,8 @@ export function whepRouter(deps: WhepRouterDeps): Router {
     offer: async (req, res, streamId, offer) => {
       // `?layer=`: a simulcast layer's rid (checked by the WHEP role against the stream's layers).
       const layer = req.query['layer'];
-      if (layer !== undefined && typeof layer !== 'string') throw new AppError('bad_request', 'layer must be one rid');
+      if (layer !== undefined && typeof layer !== 'string')
+        throw new AppError('bad_request', 'layer must be one rid');
       try {
         return await deps.whep.play({ streamId, offer, ...(layer !== undefined ? { layer } : {}) });
       } catch (e) {

@@ -53,7 +53,8 @@ export class Av1SequenceHeaderCache {
           // Keep the bytes: a decoder may still read what this parser could not.
         }
       } else if (obu.type === AV1_OBU.frame || obu.type === AV1_OBU.frameHeader) {
-        if (!frame) keyframe = isAv1KeyFrameHeader(obu.payload, this.info?.reducedStillPictureHeader ?? false);
+        if (!frame)
+          keyframe = isAv1KeyFrameHeader(obu.payload, this.info?.reducedStillPictureHeader ?? false);
         frame = true;
       }
     }

@@ -84,11 +84,13 @@ export function h265ProfileName(profileIdc: number): string {
  * ranges the standard allows.
  */
 export function parseH265Sps(nal: Uint8Array): H265Sps {
-  if (nal.length < 4 || (((nal[0] ?? 0) >> 1) & 0x3f) !== SPS_NUT) throw new BitstreamError('not an SPS NAL unit');
+  if (nal.length < 4 || (((nal[0] ?? 0) >> 1) & 0x3f) !== SPS_NUT)
+    throw new BitstreamError('not an SPS NAL unit');
   const r = new BitReader(nalToRbsp(nal.subarray(2)));
   r.skip(4); // sps_video_parameter_set_id
   const maxSubLayersMinus1 = r.u(3);
-  if (maxSubLayersMinus1 > 6) throw new BitstreamError(`sps_max_sub_layers_minus1 ${maxSubLayersMinus1} is over 6`);
+  if (maxSubLayersMinus1 > 6)
+    throw new BitstreamError(`sps_max_sub_layers_minus1 ${maxSubLayersMinus1} is over 6`);
   const temporalIdNesting = r.u1() === 1;
   const ptl = profileTierLevel(r, maxSubLayersMinus1);
   r.ueIn(0, 15, 'sps_seq_parameter_set_id');

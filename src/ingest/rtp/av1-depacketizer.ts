@@ -52,7 +52,8 @@ export function av1Elements(p: Buffer): { z: boolean; y: boolean; n: boolean; el
     elements.push(p.subarray(at, at + value));
     at += value;
   }
-  if (w !== 0 && elements.length !== w) throw new Av1PayloadError(`W is ${w} but ${elements.length} elements`);
+  if (w !== 0 && elements.length !== w)
+    throw new Av1PayloadError(`W is ${w} but ${elements.length} elements`);
   return { z, y, n, elements };
 }
 
@@ -78,7 +79,8 @@ export function depacketizeAv1(payloads: readonly Buffer[]): Buffer {
         pending = null;
       }
     });
-    if (elements.length === 0 && (z || y)) throw new Av1PayloadError('Z or Y set on a packet without elements');
+    if (elements.length === 0 && (z || y))
+      throw new Av1PayloadError('Z or Y set on a packet without elements');
   }
   if (pending) throw new Av1PayloadError('the last OBU continues past the temporal unit');
   return joinObus(obus);

@@ -25,7 +25,11 @@ export function depacketizer(codec: VideoCodec): Depacketize<WeriftPacket> {
       return (packets) => depacketizeAv1(packets.map((p) => p.payload));
     default: {
       const name = WERIFT_CODEC[codec];
-      return (packets) => dePacketizeRtpPackets(name, packets.map((p) => p.rtp)).data;
+      return (packets) =>
+        dePacketizeRtpPackets(
+          name,
+          packets.map((p) => p.rtp),
+        ).data;
     }
   }
 }

@@ -139,7 +139,9 @@ function chooseVideo(media: SdpMedia, maps: Map<number, Rtpmap>): { pt: number; 
  * and MRMT spread one stream over several RTP sessions; WebRTC uses SRST.
  */
 function h265Usable(params: Map<string, string>): boolean {
-  return Number(params.get('sprop-max-don-diff') ?? '0') === 0 && (params.get('tx-mode') ?? 'SRST') === 'SRST';
+  return (
+    Number(params.get('sprop-max-don-diff') ?? '0') === 0 && (params.get('tx-mode') ?? 'SRST') === 'SRST'
+  );
 }
 
 const H265_SPROP = { 'sprop-vps': 32, 'sprop-sps': 33, 'sprop-pps': 34 } as const;

@@ -33,7 +33,8 @@ export function simulcastLayers(media: SdpMedia): string[] {
     );
   }
   const rids = m[1]!.split(/[;,]/).map((r) => r.replace(/^~/, ''));
-  for (const rid of rids) if (!RID.test(rid)) throw bad(`simulcast rid "${rid.slice(0, 20)}" is not a valid rid`);
+  for (const rid of rids)
+    if (!RID.test(rid)) throw bad(`simulcast rid "${rid.slice(0, 20)}" is not a valid rid`);
   if (new Set(rids).size !== rids.length) throw bad('a rid appears twice in a=simulcast');
   if (rids.length > MAX_LAYERS) {
     throw unprocessable(`the offer sends ${rids.length} simulcast layers; at most ${MAX_LAYERS} are taken`);
@@ -45,10 +46,13 @@ export function simulcastLayers(media: SdpMedia): string[] {
     if (r[2] === 'send') sending.add(r[1]!);
   }
   const missing = rids.filter((r) => !sending.has(r));
-  if (missing.length > 0) throw bad(`a=simulcast names rids without an a=rid:<rid> send line: ${missing.join(', ')}`);
+  if (missing.length > 0)
+    throw bad(`a=simulcast names rids without an a=rid:<rid> send line: ${missing.join(', ')}`);
   const extensions = attributeValues(media.lines, 'extmap').map((e) => e.split(' ')[1]);
   if (!extensions.includes(RID_EXTENSION)) {
-    throw unprocessable(`simulcast needs the ${RID_EXTENSION} header extension (a=extmap), which identifies each layer`);
+    throw unprocessable(
+      `simulcast needs the ${RID_EXTENSION} header extension (a=extmap), which identifies each layer`,
+    );
   }
   return rids;
 }

@@ -98,11 +98,18 @@ function chooseVideo(
  * yet), 1 for another profile (a decoder may still take it; chosen last), 0 for an H.265
  * type this sender cannot feed (DONL fields, several RTP sessions).
  */
-function sameProfileScore(codec: 'h265' | 'av1', published: number | undefined, params: Map<string, string>): number {
+function sameProfileScore(
+  codec: 'h265' | 'av1',
+  published: number | undefined,
+  params: Map<string, string>,
+): number {
   if (codec === 'h265') {
-    if (Number(params.get('sprop-max-don-diff') ?? '0') > 0 || (params.get('tx-mode') ?? 'SRST') !== 'SRST') return 0;
+    if (Number(params.get('sprop-max-don-diff') ?? '0') > 0 || (params.get('tx-mode') ?? 'SRST') !== 'SRST')
+      return 0;
   }
-  const offered = Number(params.get(codec === 'h265' ? 'profile-id' : 'profile') ?? (codec === 'h265' ? '1' : '0'));
+  const offered = Number(
+    params.get(codec === 'h265' ? 'profile-id' : 'profile') ?? (codec === 'h265' ? '1' : '0'),
+  );
   return published === undefined || offered === published ? 2 : 1;
 }
 
@@ -115,7 +122,13 @@ function chooseAudio(media: SdpMedia): number | null {
   return null;
 }
 
-const CODEC_NAMES: Record<VideoCodec, string> = { h264: 'H.264', h265: 'H.265', av1: 'AV1', vp8: 'VP8', vp9: 'VP9' };
+const CODEC_NAMES: Record<VideoCodec, string> = {
+  h264: 'H.264',
+  h265: 'H.265',
+  av1: 'AV1',
+  vp8: 'VP8',
+  vp9: 'VP9',
+};
 
 function describe(published: PublishedCodecs): string {
   const v = published.video;

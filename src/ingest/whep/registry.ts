@@ -58,7 +58,8 @@ export interface WhepStreamStats extends ViewerStats {
  * (400) naming the layers there are, and nothing changes.
  */
 function checkLayer(streamId: string, layer: string, layers: readonly { rid: string }[] | undefined): void {
-  if (!RID.test(layer)) throw new AppError('bad_request', 'layer must be a rid: 1-16 letters, digits, _ or -');
+  if (!RID.test(layer))
+    throw new AppError('bad_request', 'layer must be a rid: 1-16 letters, digits, _ or -');
   if (!layers || layers.length === 0) {
     throw new AppError('bad_request', `stream ${streamId} is not simulcast: it has no layer ${layer}`);
   }

@@ -346,7 +346,8 @@ export class WhepViewer {
       this.#layerKeyframeAskedMs = nowMs;
       this.#opts.onKeyframeNeeded(wanted);
     }
-    if (before === null && layer.rid === this.#layer.target(nowMs, layer.top)) this.stats.packetsBeforeKeyframe++;
+    if (before === null && layer.rid === this.#layer.target(nowMs, layer.top))
+      this.stats.packetsBeforeKeyframe++;
     return false;
   }
 

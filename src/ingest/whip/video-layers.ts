@@ -93,7 +93,8 @@ export class VideoLayers {
 
   /** A NACK went out (werift's onPacketLost): counted on the layer of its SSRC. */
   nackSent(mediaSsrc: number): void {
-    const layer = this.#layers.find((l) => l.ssrc === mediaSsrc) ?? (this.#selector ? undefined : this.#layers[0]);
+    const layer =
+      this.#layers.find((l) => l.ssrc === mediaSsrc) ?? (this.#selector ? undefined : this.#layers[0]);
     if (layer) layer.nacksSent++;
   }
 
@@ -139,7 +140,11 @@ export class VideoLayers {
     if (v.profileLevelId !== undefined) info.profileLevelId = v.profileLevelId;
     if (v.profileIdc !== undefined) info.profileIdc = v.profileIdc;
     if (this.#selector) {
-      info.layers = this.#layers.map((l) => ({ rid: l.rid!, width: l.receiver.width, height: l.receiver.height }));
+      info.layers = this.#layers.map((l) => ({
+        rid: l.rid!,
+        width: l.receiver.width,
+        height: l.receiver.height,
+      }));
       const top = this.#selector.current ?? this.#selector.target(this.#o.wallMs());
       if (top !== null) info.layer = top;
     }

@@ -155,7 +155,9 @@ export class RelayMuxer {
 }
 
 function videoPayload(frame: MediaFrame): Buffer {
-  return frame.codec === 'h264' || frame.codec === 'h265' ? lengthPrefixed(splitAnnexB(frame.data)) : frame.data;
+  return frame.codec === 'h264' || frame.codec === 'h265'
+    ? lengthPrefixed(splitAnnexB(frame.data))
+    : frame.data;
 }
 
 function videoTrack(frame: MediaFrame, info: VideoTrackInfo): MkvVideoTrack | null {
@@ -192,7 +194,9 @@ function videoTrack(frame: MediaFrame, info: VideoTrackInfo): MkvVideoTrack | nu
 function hevcTrack(data: Buffer): MkvVideoTrack | null {
   const units = splitAnnexB(data);
   try {
-    const { width, height } = parseH265Sps(units.find((u) => h265NalType(u) === H265_NAL.sps) ?? Buffer.alloc(0));
+    const { width, height } = parseH265Sps(
+      units.find((u) => h265NalType(u) === H265_NAL.sps) ?? Buffer.alloc(0),
+    );
     return { kind: 'video', codecId: CODEC_ID.h265, codecPrivate: hevcDecoderConfig(units), width, height };
   } catch {
     return null;
