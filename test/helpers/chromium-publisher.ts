@@ -1,4 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './browser.js';
+import { startTestService } from './service.js';
 
 export interface ChromiumPublishOptions {
   /** Any page of the server's origin (http://127.0.0.1 is a secure context for getUserMedia). */
@@ -8,6 +10,11 @@ export interface ChromiumPublishOptions {
   codec: string;
   width: number;
   height: number;
+  /**
+   * The camera's frame rate. @defaultValue 30: at the fake camera's own 20 fps, 2 s key
+   * frame intervals are not a whole number of the light preset's 1/3 s parts.
+   */
+  fps?: number;
   /** Simulcast: one encoding per rid, scaled down by `scale` (sendEncodings). */
   encodings?: { rid: string; scale: number; maxBitrateKbps?: number }[];
   /**
@@ -52,7 +59,7 @@ export class ChromiumPublisher {
       await page.goto(o.pageUrl);
       const result = await page.evaluate(async (o) => {
         const media = await navigator.mediaDevices.getUserMedia({
-          video: { width: o.width, height: o.height },
+          video: { width: o.width, height: o.height, frameRate: o.fps ?? 30 },
           audio: true,
         });
         const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
@@ -165,5 +172,56 @@ export class ChromiumPublisher {
       .evaluate(() => (window as unknown as { whipPc?: RTCPeerConnection }).whipPc?.close())
       .catch(() => undefined);
     await this.#page.close();
+  }
+}
+
+/**
+ * What a Chromium publishing test owns: the whole service (real worker) and a browser
+ * with a fake camera and microphone; `publishers` and `viewers` are closed by close(),
+ * before the browser and the service.
+ */
+export class ChromiumPublishingRig {
+  readonly publishers: ChromiumPublisher[] = [];
+  readonly viewers: { close(): Promise<void> }[] = [];
+  readonly service: Awaited<ReturnType<typeof startTestService>>;
+  readonly browser: Browser;
+
+  private constructor(service: Awaited<ReturnType<typeof startTestService>>, browser: Browser) {
+    this.service = service;
+    this.browser = browser;
+  }
+
+  static async start(): Promise<ChromiumPublishingRig> {
+    const service = await startTestService();
+    try {
+      const browser = await launchChromium([
+        '--use-fake-device-for-media-stream',
+        '--use-fake-ui-for-media-stream',
+      ]);
+      return new ChromiumPublishingRig(service, browser);
+    } catch (e) {
+      await service.close();
+      throw e;
+    }
+  }
+
+  get url(): string {
+    return this.service.service.url;
+  }
+
+  /** Publishes from a page of the service's origin; the publisher is closed with the rig. */
+  async publish(
+    o: Omit<ChromiumPublishOptions, 'pageUrl'>,
+  ): Promise<{ publisher: ChromiumPublisher; result: ChromiumPublication }> {
+    const r = await ChromiumPublisher.publish(this.browser, { ...o, pageUrl: `${this.url}/healthz` });
+    this.publishers.push(r.publisher);
+    return r;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.viewers.map((v) => v.close()));
+    await Promise.all(this.publishers.map((p) => p.stop()));
+    await this.browser.close();
+    await this.service.close();
   }
 }

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { expect } from '@jest/globals';
 import { checkMultivariantPlaylist, LlhlsTracker } from './llhls-check.js';
 import { waitFor } from './service-process.js';
+import { WhepTestClient, type ReceivedFrame } from './whep-client.js';
 
 const run = promisify(execFile);
 
@@ -110,4 +111,44 @@ export async function decodeFirstSegment(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * WHEP passthrough of a stream published in `codec`: a viewer offering H.264 only gets
+ * 406 naming the codec (`name`), and a viewer offering `codec` gets `minFrames` frames
+ * within 15 s, which are returned. Viewers are pushed to `owned` for the caller to close.
+ */
+export async function checkWhepPassthrough(
+  base: string,
+  stream: string,
+  o: { codec: 'h265' | 'av1'; name: RegExp; minFrames: number; owned: { close(): Promise<void> }[] },
+): Promise<ReceivedFrame[]> {
+  const h264Only = await WhepTestClient.create({ url: `${base}/whep/${stream}` });
+  o.owned.push(h264Only);
+  const refused = await h264Only.post(await h264Only.offer());
+  expect(refused.status).toBe(406);
+  expect(refused.headers.get('content-type')).toMatch(/text\/plain/);
+  expect(await refused.text()).toMatch(o.name);
+
+  const viewer = await WhepTestClient.create({ url: `${base}/whep/${stream}`, videoCodec: o.codec });
+  o.owned.push(viewer);
+  await viewer.play();
+  const until = Date.now() + 15_000;
+  while (viewer.frames.length < o.minFrames && Date.now() < until)
+    await new Promise((r) => setTimeout(r, 100));
+  if (viewer.frames.length < o.minFrames) {
+    const v = (await (await fetch(`${base}/api/streams/${stream}`)).json()) as {
+      viewers?: unknown;
+      ingest?: unknown;
+    };
+    console.log(
+      'stream figures',
+      JSON.stringify(v.ingest),
+      JSON.stringify(v.viewers),
+      'video packets',
+      viewer.video.length,
+    );
+  }
+  expect(viewer.frames.length).toBeGreaterThanOrEqual(o.minFrames);
+  return viewer.frames;
 }

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { AppError } from '../../src/core/errors.js';
+import { negotiateOffer } from '../../src/ingest/sdp/offer.js';
 
 const FILES = {
   /** libdatachannel shaped as OBS 30.2+ sends it: Opus + H.264 42e01f, no candidates. */
@@ -16,4 +18,15 @@ const FILES = {
 /** A real WHIP offer from test/fixtures/sdp (CRLF line endings, as on the wire). */
 export function sdpFixture(name: keyof typeof FILES): string {
   return readFileSync(new URL(`../../../test/fixtures/sdp/${FILES[name]}`, import.meta.url), 'utf8');
+}
+
+/** The error negotiateOffer throws for an offer, with its HTTP status; throws if the offer is taken. */
+export function refusal(offer: string): { status: number; message: string } {
+  try {
+    negotiateOffer(offer);
+  } catch (e) {
+    if (e instanceof AppError) return { status: e.status, message: e.message };
+    throw e;
+  }
+  throw new Error('the offer was taken');
 }

@@ -1,14 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
 import { parseVp8Frame } from '../../src/core/codecs/vpx-frame.js';
-import { launchChromium } from '../helpers/browser.js';
-import { ChromiumPublisher } from '../helpers/chromium-publisher.js';
+import { ChromiumPublishingRig } from '../helpers/chromium-publisher.js';
 import { checkLiveLadder, decodeFirstSegment, firstPartMs } from '../helpers/live-check.js';
-import { startTestService } from '../helpers/service.js';
 import { WhepTestClient } from '../helpers/whep-client.js';
-
-type Started = Awaited<ReturnType<typeof startTestService>>;
 
 interface LayerView {
   rid: string;
@@ -48,27 +43,20 @@ function firstKeySize(v: WhepTestClient): { width: number; height: number } | nu
  * its key frame, the viewers' sequence numbers going on without a jump.
  */
 describe('simulcast from Chromium over WHIP', () => {
-  let t: Started;
-  let browser: Browser;
-  let pub: ChromiumPublisher | null = null;
-  const viewers: WhepTestClient[] = [];
+  let rig: ChromiumPublishingRig | undefined;
 
   beforeAll(async () => {
-    t = await startTestService();
-    browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
+    rig = await ChromiumPublishingRig.start();
   }, 30_000);
 
   afterAll(async () => {
-    await Promise.all(viewers.map((v) => v.close()));
-    await pub?.stop();
-    await browser?.close();
-    await t?.close();
+    await rig?.close();
   });
 
   it('lists the layers, transcodes the highest into a playable ladder, and plays each layer over WHEP', async () => {
-    const base = t.service.url;
-    const { publisher, result } = await ChromiumPublisher.publish(browser, {
-      pageUrl: `${base}/healthz`,
+    const r = rig!;
+    const base = r.url;
+    const { publisher, result } = await r.publish({
       whipUrl: `${base}/whip/simul?preset=light`,
       codec: 'vp8',
       width: 960,
@@ -78,7 +66,6 @@ describe('simulcast from Chromium over WHIP', () => {
       // it, measured, Chromium sent only the two lower layers for 20 s).
       startBitrateKbps: 1500,
     });
-    pub = publisher;
     if (process.env.SAVE_OFFERS) writeFileSync(process.env.SAVE_OFFERS, result.offer);
     expect(result.status).toBe(201);
     expect(result.answer).toMatch(/a=simulcast:recv q;h;f/);
@@ -121,7 +108,7 @@ describe('simulcast from Chromium over WHIP', () => {
 
     // A viewer per layer, and one that takes the default (the highest).
     const bad = await WhepTestClient.create({ url: `${base}/whep/simul`, videoCodec: 'vp8', layer: 'x' });
-    viewers.push(bad);
+    r.viewers.push(bad);
     const refused = await bad.post(await bad.offer());
     expect(refused.status).toBe(400);
     expect(await refused.text()).toMatch(/layers are q, h, f/);
@@ -133,7 +120,7 @@ describe('simulcast from Chromium over WHIP', () => {
         videoCodec: 'vp8',
         ...(rid === 'default' ? {} : { layer: rid }),
       });
-      viewers.push(v);
+      r.viewers.push(v);
       await v.play();
       byLayer.set(rid, v);
     }

@@ -1,21 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { AppError } from '../../src/core/errors.js';
 import { negotiateOffer } from '../../src/ingest/sdp/offer.js';
-import { sdpFixture } from '../helpers/sdp-fixtures.js';
+import { refusal, sdpFixture } from '../helpers/sdp-fixtures.js';
 
 const H265 = sdpFixture('obsH265');
 const AV1 = sdpFixture('chromiumAv1');
 const SIMULCAST = sdpFixture('chromiumSimulcast');
-
-function refusal(offer: string): { status: number; message: string } {
-  try {
-    negotiateOffer(offer);
-  } catch (e) {
-    if (e instanceof AppError) return { status: e.status, message: e.message };
-    throw e;
-  }
-  throw new Error('the offer was taken');
-}
 
 const VPS = '40010c01ffff01600000030090000003000003003f959409';
 const SPS = '42010101600000030090000003000003003fa005020171f2e595952930bc05a020000003002000000303c1';

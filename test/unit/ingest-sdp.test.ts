@@ -3,21 +3,10 @@ import { AppError } from '../../src/core/errors.js';
 import { buildIceFragment, parseIceFragment } from '../../src/ingest/sdp/ice-fragment.js';
 import { negotiateOffer } from '../../src/ingest/sdp/offer.js';
 import { parseSdpText, serializeSdpText } from '../../src/ingest/sdp/sdp-text.js';
-import { sdpFixture } from '../helpers/sdp-fixtures.js';
+import { refusal, sdpFixture } from '../helpers/sdp-fixtures.js';
 
 const OBS = sdpFixture('obs');
 const CHROMIUM = sdpFixture('chromium');
-
-/** The error negotiateOffer throws for an offer, with its HTTP status. */
-function refusal(offer: string): { status: number; message: string } {
-  try {
-    negotiateOffer(offer);
-  } catch (e) {
-    if (e instanceof AppError) return { status: e.status, message: e.message };
-    throw e;
-  }
-  throw new Error('the offer was taken');
-}
 
 const edit = (sdp: string, from: string | RegExp, to: string) => sdp.replace(from, to);
 const dropLines = (sdp: string, re: RegExp) =>

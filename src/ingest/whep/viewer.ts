@@ -81,8 +81,13 @@ const wallMs = () => performance.timeOrigin + performance.now();
 const VIEWER_SRTP_PROFILES = [ProtectionProfileAes128CmHmacSha1_80];
 
 const RESEND_SLOTS = 512;
-/** A viewer waiting to join or switch a simulcast layer asks for its key frame at most this often. */
-const LAYER_KEYFRAME_RETRY_MS = 500;
+/**
+ * A viewer waiting for a key frame (to start, or to join or switch a simulcast layer)
+ * asks again at most this often: a request answered before its DTLS was up, or lost,
+ * would otherwise leave it black until the publisher's next key frame on its own
+ * (seconds, or never for a sender that only sends them on request).
+ */
+const KEYFRAME_RETRY_MS = 500;
 const RESEND_GUARD_MS = 100;
 
 /** One send track of a viewer: its SSRC, payload type and rewriter; video waits for a key frame. */
@@ -188,7 +193,7 @@ export class WhepViewer {
   #queued = 0;
   /** Simulcast: which layer this viewer gets (each layer is a stream of its own). */
   readonly #layer: LayerFollower;
-  #layerKeyframeAskedMs = -Infinity;
+  #keyframeAskedMs = -Infinity;
   #endReason: ViewerEndReason | null = null;
   #closing: Promise<void> | null = null;
 
@@ -325,6 +330,7 @@ export class WhepViewer {
     if (track.waitingForKeyframe) {
       if (!keyStart) {
         this.stats.packetsBeforeKeyframe++;
+        this.#askKeyframe(nowMs, this.#layer.current ?? undefined);
         return false;
       }
       track.waitingForKeyframe = false;
@@ -342,13 +348,16 @@ export class WhepViewer {
       return true;
     }
     const wanted = this.#layer.wanted(nowMs, layer.top);
-    if (wanted !== null && nowMs - this.#layerKeyframeAskedMs >= LAYER_KEYFRAME_RETRY_MS) {
-      this.#layerKeyframeAskedMs = nowMs;
-      this.#opts.onKeyframeNeeded(wanted);
-    }
+    if (wanted !== null) this.#askKeyframe(nowMs, wanted);
     if (before === null && layer.rid === this.#layer.target(nowMs, layer.top))
       this.stats.packetsBeforeKeyframe++;
     return false;
+  }
+
+  #askKeyframe(nowMs: number, rid: string | undefined): void {
+    if (nowMs - this.#keyframeAskedMs < KEYFRAME_RETRY_MS) return;
+    this.#keyframeAskedMs = nowMs;
+    this.#opts.onKeyframeNeeded(rid);
   }
 
   /** The simulcast layer this viewer gets now (null: not simulcast, or not started). */
