@@ -11,8 +11,10 @@ export interface ChromiumPublishOptions {
   width: number;
   height: number;
   /**
-   * The camera's frame rate. @defaultValue 30: at the fake camera's own 20 fps, 2 s key
-   * frame intervals are not a whole number of the light preset's 1/3 s parts.
+   * The frame rate asked of the camera. @defaultValue 30 (the rig's fake camera runs at
+   * 30): at the fake camera's own 20 fps, a 2 s key frame interval is not a whole number
+   * of the light preset's 1/3 s parts, and the strict checker finds a short part inside a
+   * segment (a packager matter, see the report).
    */
   fps?: number;
   /** Simulcast: one encoding per rid, scaled down by `scale` (sendEncodings). */
