@@ -10,32 +10,58 @@ import { MEDIA_AUDIO_CODECS, MEDIA_VIDEO_CODECS } from './media.js';
 
 const count = () => z.int().min(0);
 
+/** What ingest measures of one received video stream (a session's video, or one simulcast layer). */
+const videoReceiveFields = {
+  width: z
+    .int()
+    .nullable()
+    .describe(
+      'From the bitstream (SPS, sequence header, key frame header); null before the first key frame.',
+    ),
+  height: z.int().nullable(),
+  profile: z
+    .string()
+    .optional()
+    .describe(
+      'The profile the bitstream names: H.264 and H.265 SPS (`High`, `Main 10`), AV1 sequence header (`Main`).',
+    ),
+  profileLevelId: z.string().optional().describe("H.264: the SPS's profile-level-id (`64001f`)."),
+  level: z.string().optional().describe('The level from the bitstream (`3.1`; AV1 `4.0`).'),
+  tier: z.string().optional().describe('H.265 and AV1: the tier (`Main` or `High`).'),
+  fps: z.number(),
+  bitrateKbps: z.number(),
+  packetsReceived: count(),
+  packetsLost: count().describe(
+    'Packets that never arrived (RFC 3550 cumulative loss; retransmissions fill gaps).',
+  ),
+  frames: count().describe('Frames handed on.'),
+  framesDropped: count().describe('Frames dropped: broken by loss, or before a key frame.'),
+  keyframes: count(),
+  keyframeIntervalMs: z
+    .number()
+    .nullable()
+    .describe('Media time between the last two key frames; null until two were seen.'),
+  nacksSent: count(),
+  plisSent: count(),
+  firsSent: count(),
+};
+
+export const VideoLayerStatsSchema = z
+  .object({ rid: z.string().describe("The layer's RTP stream id (a=rid)."), ...videoReceiveFields })
+  .describe('One simulcast layer as ingest receives it: reordered, NACKed and measured on its own.');
+export type VideoLayerStats = z.infer<typeof VideoLayerStatsSchema>;
+
 export const VideoIngestStatsSchema = z
   .object({
     codec: z.enum(MEDIA_VIDEO_CODECS),
-    width: z
-      .int()
-      .nullable()
-      .describe('From the bitstream (SPS, key frame header); null before the first key frame.'),
-    height: z.int().nullable(),
-    profile: z.string().optional().describe('H.264: the profile the SPS names (`High`).'),
-    profileLevelId: z.string().optional().describe("H.264: the SPS's profile-level-id (`64001f`)."),
-    fps: z.number(),
-    bitrateKbps: z.number(),
-    packetsReceived: count(),
-    packetsLost: count().describe(
-      'Packets that never arrived (RFC 3550 cumulative loss; retransmissions fill gaps).',
-    ),
-    frames: count().describe('Frames handed on.'),
-    framesDropped: count().describe('Frames dropped: broken by loss, or before a key frame.'),
-    keyframes: count(),
-    keyframeIntervalMs: z
-      .number()
-      .nullable()
-      .describe('Media time between the last two key frames; null until two were seen.'),
-    nacksSent: count(),
-    plisSent: count(),
-    firsSent: count(),
+    ...videoReceiveFields,
+    layer: z
+      .string()
+      .optional()
+      .describe(
+        'Simulcast: the rid of the layer the figures above are of: the highest being sent, which the transcode takes and WHEP viewers get by default.',
+      ),
+    layers: z.array(VideoLayerStatsSchema).optional().describe('Simulcast: every layer the offer announced.'),
   })
   .describe("A publish session's video as ingest receives it. Rates are over the last few seconds.");
 export type VideoIngestStats = z.infer<typeof VideoIngestStatsSchema>;
@@ -74,6 +100,10 @@ export type StreamLadderRung = z.infer<typeof StreamLadderRungSchema>;
 
 export const WhepViewerStatsSchema = z.object({
   viewerId: z.string(),
+  layer: z
+    .string()
+    .optional()
+    .describe('Simulcast: the layer (rid) this viewer gets now (`?layer=`, else the highest).'),
   since: z.iso.datetime().describe('When the viewer joined.'),
   connectionState: z.string(),
   packetsSent: count(),

@@ -39,7 +39,7 @@ export interface RelayRequestOptions {
   idleTimeoutMs?: number;
 }
 
-const VIDEO: ReadonlySet<string> = new Set<VideoCodec>(['h264', 'vp8', 'vp9']);
+const VIDEO: ReadonlySet<string> = new Set<VideoCodec>(['h264', 'h265', 'av1', 'vp8', 'vp9']);
 const AUDIO: ReadonlySet<string> = new Set<AudioCodec>(['opus']);
 
 /**

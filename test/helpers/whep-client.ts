@@ -1,6 +1,7 @@
 import { applyIceRestart, iceRestartFragment } from './ice-restart.js';
+import { depacketizer } from '../../src/ingest/rtp/depacketize.js';
+import { useAV1, useH265 } from '../../src/ingest/whip/peer.js';
 import {
-  dePacketizeRtpPackets,
   MediaStreamTrack,
   RTCPeerConnection,
   useFIR,
@@ -26,11 +27,13 @@ export interface WhepClientOptions {
    * False: record nothing (cheap viewers for load tests; use onRtp to count).
    */
   record?: boolean;
-  /** Default `h264` (three H.264 payload types, as browsers offer them); `vp8`: VP8 only. */
-  videoCodec?: 'h264' | 'vp8';
+  /** Default `h264` (three H.264 payload types, as browsers offer them); else that codec only. */
+  videoCodec?: 'h264' | 'vp8' | 'h265' | 'av1';
+  /** `?layer=` of the POST (a simulcast layer's rid). */
+  layer?: string;
 }
 
-/** One assembled video frame (H.264 as Annex-B) and when it completed. */
+/** One assembled video frame (H.264 and H.265 as Annex-B, AV1 as OBUs, VP8 as sent) and when it completed. */
 export interface ReceivedFrame {
   data: Buffer;
   rtpTimestamp: number;
@@ -53,11 +56,13 @@ export class WhepTestClient {
   readonly audio: { seq: number; timestamp: number; ssrc: number; pt: number }[] = [];
   readonly frames: ReceivedFrame[] = [];
   readonly #opts: WhepClientOptions;
+  readonly #depacketize: ReturnType<typeof depacketizer>;
   #pending: RtpPacket[] = [];
   #closing: Promise<void> | null = null;
 
   private constructor(opts: WhepClientOptions) {
     this.#opts = opts;
+    this.#depacketize = depacketizer(opts.videoCodec ?? 'h264');
     const fb = [useNACK(), usePLI(), useFIR()];
     this.pc = new RTCPeerConnection({
       iceServers: [],
@@ -68,21 +73,25 @@ export class WhepTestClient {
         video:
           opts.videoCodec === 'vp8'
             ? [useVP8({ rtcpFeedback: fb })]
-            : [
-                // As browsers offer it: several H.264 types, the High one not first.
-                useH264({
-                  rtcpFeedback: fb,
-                  parameters: 'level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f',
-                }),
-                useH264({
-                  rtcpFeedback: fb,
-                  parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
-                }),
-                useH264({
-                  rtcpFeedback: fb,
-                  parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=64001f',
-                }),
-              ],
+            : opts.videoCodec === 'h265'
+              ? [useH265(fb)]
+              : opts.videoCodec === 'av1'
+                ? [useAV1(fb)]
+                : [
+                    // As browsers offer it: several H.264 types, the High one not first.
+                    useH264({
+                      rtcpFeedback: fb,
+                      parameters: 'level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f',
+                    }),
+                    useH264({
+                      rtcpFeedback: fb,
+                      parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+                    }),
+                    useH264({
+                      rtcpFeedback: fb,
+                      parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=64001f',
+                    }),
+                  ],
         audio: [useOPUS()],
       },
       headerExtensions: { video: [useSdesMid()], audio: [useSdesMid()] },
@@ -119,7 +128,9 @@ export class WhepTestClient {
   }
 
   #post(offer: string, headers: Record<string, string>): Promise<Response> {
-    return fetch(this.#opts.url, {
+    const url = new URL(this.#opts.url);
+    if (this.#opts.layer !== undefined) url.searchParams.set('layer', this.#opts.layer);
+    return fetch(url, {
       method: 'POST',
       headers: {
         'Content-Type': 'application/sdp',
@@ -159,11 +170,13 @@ export class WhepTestClient {
     this.video.push(rec);
     if (this.#pending.length > 0 && this.#pending[0]!.header.timestamp !== h.timestamp) this.#pending = [];
     this.#pending.push(rtp);
-    if (h.marker && this.#opts.videoCodec !== 'vp8') {
+    if (h.marker) {
       const packets = this.#pending.sort((a, b) => a.header.sequenceNumber - b.header.sequenceNumber);
       this.#pending = [];
       try {
-        const { data } = dePacketizeRtpPackets('MPEG4/ISO/AVC', packets);
+        const data = this.#depacketize(
+          packets.map((rtp) => ({ rtp, header: rtp.header, payload: rtp.payload, arrivalMs: 0 })),
+        );
         if (data.length > 0) this.frames.push({ data, rtpTimestamp: h.timestamp, atMs: Date.now() });
       } catch {
         // a frame with a lost packet: skipped

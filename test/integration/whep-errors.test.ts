@@ -111,16 +111,16 @@ describe('WHEP refuses bad input, and bad input changes nothing', () => {
     await expectPlain(await post(OFFER, {}, '/whep/bad%20id'), 400, /stream id/);
   });
 
-  it('422 for an offer that cannot take what is published, saying what it is', async () => {
+  it('406 for an offer that cannot take what is published, saying what it is; 422 for a sendonly one', async () => {
     const cases = [
       OFFER.replace(/H264\/90000/gi, 'AV1/90000'),
       OFFER.replace(/packetization-mode=1/g, 'packetization-mode=0'),
       OFFER.replace(/opus\/48000\/2/gi, 'PCMU/8000'),
-      OFFER.replace(/a=recvonly/g, 'a=sendonly'),
     ];
-    for (const offer of cases) await expectPlain(await post(offer), 422);
-    await expectPlain(await post(cases[0]!), 422, /H\.264 packetization-mode=1/);
-    await expectPlain(await post(cases[2]!), 422, /Opus 48000\/2/);
+    for (const offer of cases) await expectPlain(await post(offer), 406);
+    await expectPlain(await post(cases[0]!), 406, /offered: AV1.*H\.264 packetization-mode=1/);
+    await expectPlain(await post(cases[2]!), 406, /Opus 48000\/2/);
+    await expectPlain(await post(OFFER.replace(/a=recvonly/g, 'a=sendonly')), 422, /recvonly/);
   });
 
   it('409 with Retry-After for a stream that is not live', async () => {

@@ -3,21 +3,10 @@ import { AppError } from '../../src/core/errors.js';
 import { buildIceFragment, parseIceFragment } from '../../src/ingest/sdp/ice-fragment.js';
 import { negotiateOffer } from '../../src/ingest/sdp/offer.js';
 import { parseSdpText, serializeSdpText } from '../../src/ingest/sdp/sdp-text.js';
-import { sdpFixture } from '../helpers/sdp-fixtures.js';
+import { refusal, sdpFixture } from '../helpers/sdp-fixtures.js';
 
 const OBS = sdpFixture('obs');
 const CHROMIUM = sdpFixture('chromium');
-
-/** The error negotiateOffer throws for an offer, with its HTTP status. */
-function refusal(offer: string): { status: number; message: string } {
-  try {
-    negotiateOffer(offer);
-  } catch (e) {
-    if (e instanceof AppError) return { status: e.status, message: e.message };
-    throw e;
-  }
-  throw new Error('the offer was taken');
-}
 
 const edit = (sdp: string, from: string | RegExp, to: string) => sdp.replace(from, to);
 const dropLines = (sdp: string, re: RegExp) =>
@@ -34,6 +23,8 @@ describe('negotiateOffer with real offers', () => {
       codec: 'h264',
       payloadType: 96,
       feedback: { nack: true, pli: true, fir: false },
+      parameterSets: [],
+      rids: [],
     });
     expect(n.audio).toMatchObject({ mid: '0', codec: 'opus', payloadType: 111, channels: 2 });
     expect(n).toMatchObject({ bundleMid: '0', iceUfrag: 'E/Sf', icePwd: 'l1Sixcwzip7o3/zBKI/D6O' });
@@ -117,7 +108,7 @@ describe('negotiateOffer refuses', () => {
     ],
     ['a recvonly m-line', OBS.replace('a=sendonly', 'a=recvonly'), /sendonly/],
     ['m-lines outside the bundle', OBS.replace('a=group:BUNDLE 0 1', 'a=group:BUNDLE 0'), /BUNDLE/],
-    ['simulcast', OBS.replace('a=mid:1', 'a=mid:1\r\na=simulcast:send h;l'), /simulcast/],
+    ['receive simulcast', OBS.replace('a=mid:1', 'a=mid:1\r\na=simulcast:recv h;l'), /simulcast/],
     ['no a=ssrc', dropLines(OBS, /^a=ssrc:750524111 /), /a=ssrc/],
     [
       'plain RTP',

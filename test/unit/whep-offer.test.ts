@@ -80,10 +80,10 @@ describe('negotiateViewerOffer: the viewer payload type for what is published', 
     expect(h264ProfileScore(undefined, '42e01f')).toBe(2);
   });
 
-  it('422 when no packetization-mode=1 type is offered', () => {
+  it('406 when no packetization-mode=1 type is offered', () => {
     const modeZero = BROWSER.map((c) => ({ ...c, mode: 0 as const }));
     expect(() => negotiateViewerOffer(offer(modeZero), published('640028'))).toThrow(
-      expect.objectContaining({ status: 422 }),
+      expect.objectContaining({ status: 406 }),
     );
   });
 

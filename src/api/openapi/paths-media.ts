@@ -46,7 +46,21 @@ export function sdpPaths(kind: 'whip' | 'whep'): Json {
         operationId: `${kind}Offer`,
         summary: `Start a session to ${what}: an SDP offer in, an SDP answer out`,
         ...security,
-        parameters: [parameterRef('StreamId')],
+        parameters: [
+          parameterRef('StreamId'),
+          ...(kind === 'whep'
+            ? [
+                {
+                  name: 'layer',
+                  in: 'query',
+                  required: false,
+                  description:
+                    "A simulcast publisher's layer (its rid, see `ingest.video.layers`). Default: the highest being sent, followed as layers start and stop; switches happen at key frames.",
+                  schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,16}$' },
+                },
+              ]
+            : []),
+        ],
         requestBody: { required: true, content: body('application/sdp') },
         responses: {
           '201': {
@@ -61,6 +75,13 @@ export function sdpPaths(kind: 'whip' | 'whep'): Json {
           '400': responseRef('SdpError'),
           '401': responseRef('SdpError'),
           '404': responseRef('SdpError'),
+          ...(kind === 'whep'
+            ? {
+                '406': textResponse(
+                  "The offer has no payload type for the stream's codecs (WHEP passes them through); the body says what is published.",
+                ),
+              }
+            : {}),
           '409': responseRef('SdpError'),
           '413': responseRef('SdpError'),
           '415': responseRef('SdpError'),

@@ -16,7 +16,10 @@ export interface WhepRouterDeps {
   guards: ClientGuards;
 }
 
-/** WHEP (draft-ietf-wish-whep), mounted at `/whep`: the same shape as WHIP. */
+/**
+ * WHEP (draft-ietf-wish-whep), mounted at `/whep`: the same shape as WHIP. `?layer=`
+ * picks a simulcast layer (default: the highest being sent).
+ */
 export function whepRouter(deps: WhepRouterDeps): Router {
   const retryAfter = String(deps.retryAfterSeconds ?? 5);
   return sdpEndpointRouter({
@@ -27,8 +30,17 @@ export function whepRouter(deps: WhepRouterDeps): Router {
     session: (stream, id) => deps.whep.session(stream, id),
     end: (stream, id) => deps.whep.end(stream, id),
     offer: async (req, res, streamId, offer) => {
+      // `?layer=`: a simulcast layer's rid (checked by the WHEP role against the stream's layers).
+      const layer = req.query['layer'];
+      if (layer !== undefined && typeof layer !== 'string')
+        throw new AppError('bad_request', 'layer must be one rid');
       try {
-        return await deps.whep.play({ streamId, offer, client: deps.guards.clientOf(req) });
+        return await deps.whep.play({
+          streamId,
+          offer,
+          client: deps.guards.clientOf(req),
+          ...(layer !== undefined ? { layer } : {}),
+        });
       } catch (e) {
         // Not live yet, or full: the client may try again (the player polls).
         if (e instanceof AppError && (e.status === 409 || e.status === 503 || e.status === 429))

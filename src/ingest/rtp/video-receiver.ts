@@ -1,7 +1,7 @@
 import type { RtpPacket } from 'werift';
 import type { MediaFrame, VideoCodec } from '../../core/media.js';
 import type { VideoIngestStats } from '../../core/streams.js';
-import { weriftDepacketizer, type WeriftPacket } from './depacketize.js';
+import { depacketizer, type WeriftPacket } from './depacketize.js';
 import { FrameAssembler, type AssembledFrame } from './frame-assembler.js';
 import { TrackClock, type MediaEpoch } from './media-clock.js';
 import { ReorderBuffer, type ReorderItem } from './reorder-buffer.js';
@@ -14,6 +14,8 @@ export type KeyframeReason = 'start' | 'loss' | 'undecodable';
 
 export interface VideoReceiverOptions {
   codec: VideoCodec;
+  /** H.265 parameter sets from the SDP (sprop-*). */
+  parameterSets?: readonly Buffer[];
   epoch: MediaEpoch;
   /** How long a missing packet is waited for (NACK retransmission) before its frame is dropped. @defaultValue 200 */
   reorderDelayMs?: number;
@@ -36,6 +38,9 @@ export class VideoReceiver {
   height: number | null = null;
   profile: string | undefined;
   profileLevelId: string | undefined;
+  profileIdc: number | undefined;
+  level: string | undefined;
+  tier: string | undefined;
   readonly #opts: VideoReceiverOptions;
   readonly #reorder: ReorderBuffer<WeriftPacket>;
   readonly #assembler: FrameAssembler<WeriftPacket>;
@@ -55,8 +60,8 @@ export class VideoReceiver {
     this.codec = opts.codec;
     this.#opts = opts;
     this.#reorder = new ReorderBuffer({ maxDelayMs: opts.reorderDelayMs ?? 200 });
-    this.#assembler = new FrameAssembler(weriftDepacketizer(opts.codec));
-    this.#parser = videoFrameParser(opts.codec);
+    this.#assembler = new FrameAssembler(depacketizer(opts.codec));
+    this.#parser = videoFrameParser(opts.codec, opts.parameterSets);
     this.#clock = new TrackClock(VIDEO_CLOCK_RATE, opts.epoch);
   }
 
@@ -103,6 +108,9 @@ export class VideoReceiver {
     }
     if (parsed.profile !== undefined) this.profile = parsed.profile;
     if (parsed.profileLevelId !== undefined) this.profileLevelId = parsed.profileLevelId;
+    if (parsed.profileIdc !== undefined) this.profileIdc = parsed.profileIdc;
+    if (parsed.level !== undefined) this.level = parsed.level;
+    if (parsed.tier !== undefined) this.tier = parsed.tier;
     if (!parsed.decodable) {
       this.#dropped++;
       this.#awaitingKeyframe = true;
@@ -151,6 +159,8 @@ export class VideoReceiver {
     };
     if (this.profile !== undefined) s.profile = this.profile;
     if (this.profileLevelId !== undefined) s.profileLevelId = this.profileLevelId;
+    if (this.level !== undefined) s.level = this.level;
+    if (this.tier !== undefined) s.tier = this.tier;
     return s;
   }
 }

@@ -1,6 +1,7 @@
 import type { VideoCodec } from '../../core/media.js';
 import { AppError } from '../../core/errors.js';
 import { unprocessable } from '../errors.js';
+import { simulcastLayers, simulcastMedia } from './simulcast.js';
 import {
   attributeValue,
   attributeValues,
@@ -24,6 +25,10 @@ export interface NegotiatedVideo {
   codec: VideoCodec;
   payloadType: number;
   feedback: RtcpFeedback;
+  /** H.265: VPS, SPS and PPS given out of band (sprop-vps, sprop-sps, sprop-pps), NAL units. */
+  parameterSets: Buffer[];
+  /** Simulcast: the layers' rids (a=simulcast:send order); [] for one encoding. */
+  rids: string[];
 }
 
 export interface NegotiatedAudio {
@@ -52,7 +57,8 @@ export interface NegotiatedOffer {
 }
 
 export const SUPPORTED_CODECS_TEXT =
-  'supported: video H.264 (packetization-mode=1, any profile), VP8 or VP9 (profile 0); audio Opus 48000/2; ' +
+  'supported: video H.264 (packetization-mode=1, any profile), H.265 (tx-mode SRST, no sprop-max-don-diff), ' +
+  'AV1, VP8 or VP9 (profile 0), one encoding or simulcast (a=simulcast:send, up to 4 rids); audio Opus 48000/2; ' +
   'at most one video and one audio m-line, at least one of them';
 
 const MID = /^[A-Za-z0-9!#$%&'*+\-.^_`{|}~]{1,32}$/;
@@ -102,9 +108,10 @@ function describeOffered(media: SdpMedia, maps: Map<number, Rtpmap>): string {
   const names = media.formats.map((f) => {
     const map = maps.get(Number(f));
     if (!map) return `pt ${f}`;
-    if (map.name === 'h264') {
-      const mode = fmtpParams(media.lines, Number(f)).get('packetization-mode') ?? '0';
-      return `H264 packetization-mode=${mode}`;
+    const params = fmtpParams(media.lines, Number(f));
+    if (map.name === 'h264') return `H264 packetization-mode=${params.get('packetization-mode') ?? '0'}`;
+    if (map.name === 'h265' && !h265Usable(params)) {
+      return `H265 ${[...params].map(([k, v]) => `${k}=${v}`).join(';')}`;
     }
     return map.name.toUpperCase();
   });
@@ -118,10 +125,47 @@ function chooseVideo(media: SdpMedia, maps: Map<number, Rtpmap>): { pt: number; 
     if (!map || map.clockRate !== 90000) continue;
     const params = fmtpParams(media.lines, pt);
     if (map.name === 'h264' && params.get('packetization-mode') === '1') return { pt, codec: 'h264' };
+    if (map.name === 'h265' && h265Usable(params)) return { pt, codec: 'h265' };
+    if (map.name === 'av1' && Number(params.get('profile') ?? '0') <= 2) return { pt, codec: 'av1' };
     if (map.name === 'vp8') return { pt, codec: 'vp8' };
     if (map.name === 'vp9' && (params.get('profile-id') ?? '0') === '0') return { pt, codec: 'vp9' };
   }
   return null;
+}
+
+/**
+ * RFC 7798 7.1: with sprop-max-don-diff > 0 every NAL unit carries a decoding order
+ * number and may arrive out of decoding order; ingest takes only the plain order. MRST
+ * and MRMT spread one stream over several RTP sessions; WebRTC uses SRST.
+ */
+function h265Usable(params: Map<string, string>): boolean {
+  return (
+    Number(params.get('sprop-max-don-diff') ?? '0') === 0 && (params.get('tx-mode') ?? 'SRST') === 'SRST'
+  );
+}
+
+const H265_SPROP = { 'sprop-vps': 32, 'sprop-sps': 33, 'sprop-pps': 34 } as const;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/;
+
+/**
+ * H.265 parameter sets given in the fmtp (RFC 7798 7.1: sprop-vps, sprop-sps, sprop-pps,
+ * each a comma-separated list of base64 NAL units). A value that is not base64 of the
+ * named NAL unit type is `bad_request`.
+ */
+export function h265ParameterSets(params: Map<string, string>): Buffer[] {
+  const out: Buffer[] = [];
+  for (const [name, type] of Object.entries(H265_SPROP)) {
+    const value = params.get(name);
+    if (value === undefined) continue;
+    for (const item of value.split(',')) {
+      const nal = BASE64.test(item) ? Buffer.from(item, 'base64') : null;
+      if (!nal || nal.length < 3 || ((nal[0]! >> 1) & 0x3f) !== type) {
+        throw bad(`${name} does not hold base64 NAL units of type ${type}`);
+      }
+      out.push(nal);
+    }
+  }
+  return out;
 }
 
 function chooseAudio(media: SdpMedia, maps: Map<number, Rtpmap>): number | null {
@@ -260,10 +304,11 @@ export function negotiateOffer(text: string): NegotiatedOffer {
     if (hasFlag(m.lines, 'recvonly') || hasFlag(m.lines, 'inactive')) {
       throw unsupported(`m=${m.kind} is not sendonly: a WHIP publisher sends media`);
     }
-    if (attributeValues(m.lines, 'simulcast').length > 0) {
-      throw unsupported(`m=${m.kind} offers simulcast, which ingest does not take; send one encoding`);
+    const simulcast = m.kind === 'video' && simulcastLayers(m).length > 0;
+    if (m.kind === 'audio' && attributeValues(m.lines, 'simulcast').length > 0) {
+      throw unsupported('m=audio offers simulcast; audio is one encoding');
     }
-    if (attributeValues(m.lines, 'ssrc').length === 0) {
+    if (!simulcast && attributeValues(m.lines, 'ssrc').length === 0) {
       throw unsupported(`m=${m.kind} has no a=ssrc line; ingest identifies each stream by its SSRC`);
     }
   }
@@ -286,8 +331,10 @@ export function negotiateOffer(text: string): NegotiatedOffer {
           `no supported codec in m=video (offered: ${describeOffered(m, maps)}); ${SUPPORTED_CODECS_TEXT}`,
         );
       const r = reduceToCodec(m, pick.pt);
-      video = { mid, codec: pick.codec, payloadType: pick.pt, feedback: r.feedback };
-      return r.media;
+      const parameterSets = pick.codec === 'h265' ? h265ParameterSets(fmtpParams(m.lines, pick.pt)) : [];
+      const rids = simulcastLayers(m);
+      video = { mid, codec: pick.codec, payloadType: pick.pt, feedback: r.feedback, parameterSets, rids };
+      return rids.length > 0 ? simulcastMedia(r.media, rids) : r.media;
     }
     const pt = chooseAudio(m, maps);
     if (pt === null)

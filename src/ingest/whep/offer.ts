@@ -1,5 +1,5 @@
 import type { VideoCodec } from '../../core/media.js';
-import { unprocessable } from '../errors.js';
+import { notAcceptable, unprocessable } from '../errors.js';
 import {
   checkMediaLine,
   fmtpParams,
@@ -13,7 +13,7 @@ import { attributeValue, hasFlag, serializeSdpText, type SdpMedia } from '../sdp
 
 /** What is being published, as far as choosing a viewer's payload type goes. */
 export interface PublishedCodecs {
-  video: { codec: VideoCodec; profileLevelId?: string | undefined } | null;
+  video: { codec: VideoCodec; profileLevelId?: string | undefined; profileIdc?: number | undefined } | null;
   audio: { codec: 'opus' } | null;
 }
 
@@ -80,11 +80,37 @@ function chooseVideo(
       if ((params.get('profile-id') ?? '0') === '0') return { pt };
       continue;
     }
+    if (published.codec === 'h265' || published.codec === 'av1') {
+      const score = sameProfileScore(published.codec, published.profileIdc, params);
+      if (score > 0 && (!best || score > best.score)) best = { pt, score };
+      continue;
+    }
     if (params.get('packetization-mode') !== '1') continue;
     const score = h264ProfileScore(published.profileLevelId, params.get('profile-level-id'));
     if (!best || score > best.score) best = { pt, score };
   }
   return best ? { pt: best.pt, profileMatch: best.score >= 2 } : null;
+}
+
+/**
+ * H.265 (RFC 7798 7.1: profile-id, default 1) and AV1 (AV1 RTP spec 7.2: profile,
+ * default 0): 2 when the payload type names the published profile (or it is not known
+ * yet), 1 for another profile (a decoder may still take it; chosen last), 0 for an H.265
+ * type this sender cannot feed (DONL fields, several RTP sessions).
+ */
+function sameProfileScore(
+  codec: 'h265' | 'av1',
+  published: number | undefined,
+  params: Map<string, string>,
+): number {
+  if (codec === 'h265') {
+    if (Number(params.get('sprop-max-don-diff') ?? '0') > 0 || (params.get('tx-mode') ?? 'SRST') !== 'SRST')
+      return 0;
+  }
+  const offered = Number(
+    params.get(codec === 'h265' ? 'profile-id' : 'profile') ?? (codec === 'h265' ? '1' : '0'),
+  );
+  return published === undefined || offered === published ? 2 : 1;
 }
 
 function chooseAudio(media: SdpMedia): number | null {
@@ -96,21 +122,36 @@ function chooseAudio(media: SdpMedia): number | null {
   return null;
 }
 
+const CODEC_NAMES: Record<VideoCodec, string> = {
+  h264: 'H.264',
+  h265: 'H.265',
+  av1: 'AV1',
+  vp8: 'VP8',
+  vp9: 'VP9',
+};
+
 function describe(published: PublishedCodecs): string {
   const v = published.video;
   const video = v
     ? v.codec === 'h264'
       ? `H.264 packetization-mode=1${v.profileLevelId ? ` (profile-level-id ${v.profileLevelId})` : ''}`
-      : v.codec.toUpperCase()
+      : `${CODEC_NAMES[v.codec]}${v.profileIdc !== undefined ? ` (profile ${v.profileIdc})` : ''}`
     : 'no video';
   return `this stream is ${video} and ${published.audio ? 'Opus 48000/2' : 'no audio'}`;
+}
+
+/** The video codecs of a viewer's m-line, for the 406 text. */
+function offeredVideo(media: SdpMedia): string {
+  const names = [...rtpmaps(media.lines).values()].map((m) => m.name.toUpperCase());
+  return [...new Set(names)].filter((n) => n !== 'RTX' && n !== 'RED' && n !== 'ULPFEC').join(', ') || 'none';
 }
 
 /**
  * Checks a WHEP offer (draft-ietf-wish-whep: at most one audio and one video m-line,
  * max-bundle, recvonly or sendrecv) and picks in each m-line the payload type that carries
- * the published codec. Throws `bad_request` for invalid SDP, `unprocessable` (422) when
- * the viewer cannot take what is published.
+ * the published codec (WHEP passes the publisher's RTP through: no other codec can be
+ * sent). Throws `bad_request` for invalid SDP, 422 for an offer WHEP does not take, 406
+ * when the viewer cannot take what is published (the text names what that is).
  */
 export function negotiateViewerOffer(text: string, published: PublishedCodecs): NegotiatedViewerOffer {
   const sdp = parseOffer(text);
@@ -150,7 +191,9 @@ export function negotiateViewerOffer(text: string, published: PublishedCodecs): 
       }
       const pick = chooseVideo(m, published.video);
       if (!pick)
-        throw unprocessable(`no payload type in m=video carries the stream's video; ${describe(published)}`);
+        throw notAcceptable(
+          `no payload type in m=video carries the stream's video (offered: ${offeredVideo(m)}); ${describe(published)}, passed through as published`,
+        );
       const r = reduceToCodec(m, pick.pt);
       video = { mid, kind: 'video', payloadType: pick.pt, clockRate: 90000, feedback: r.feedback };
       if (pick.profileMatch !== undefined) video.profileMatch = pick.profileMatch;
@@ -162,7 +205,7 @@ export function negotiateViewerOffer(text: string, published: PublishedCodecs): 
     }
     const pt = chooseAudio(m);
     if (pt === null)
-      throw unprocessable(`no payload type in m=audio carries Opus 48000/2; ${describe(published)}`);
+      throw notAcceptable(`no payload type in m=audio carries Opus 48000/2; ${describe(published)}`);
     const r = reduceToCodec(m, pt);
     audio = { mid, kind: 'audio', payloadType: pt, clockRate: 48000, feedback: r.feedback };
     return r.media;

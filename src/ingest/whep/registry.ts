@@ -6,12 +6,13 @@ import { RtpFanout, type LiveStream } from '../../live/index.js';
 import type { SdpSessionHandle } from '../peer/session-handle.js';
 import { SessionTable } from '../peer/session-table.js';
 import type { PeerNetworkOptions } from '../whip/peer.js';
+import { RID } from '../sdp/simulcast.js';
 import { negotiateViewerOffer } from './offer.js';
 import { WhepViewer, zeroViewerStats, type ViewerEndReason, type ViewerStats } from './viewer.js';
 
 /** What the WHEP routes (src/api/routes/whep.ts) need of the WHEP role. */
 export interface WhepPlayback {
-  /** Throws AppErrors: 409 not live, 400/422 offers it cannot take, 503 over the viewer cap. */
+  /** Throws AppErrors: 409 not live, 400/422 offers it cannot take, 406 not the published codecs, 503 over the viewer cap. */
   play(req: PlayRequest): Promise<SdpSessionHandle & { answer: string }>;
   session(streamId: string, sessionId: string): SdpSessionHandle | null;
   end(streamId: string, sessionId: string): Promise<boolean>;
@@ -41,6 +42,11 @@ export interface PlayRequest {
   offer: string;
   /** Who plays (a client key, src/core/client-address.ts): counted against its own cap. */
   client: string;
+  /**
+   * `?layer=`: the simulcast layer (rid) to get. Absent: the publisher's highest, which
+   * the viewer follows as layers start and stop (switching at key frames).
+   */
+  layer?: string;
 }
 
 /** Viewer figures of one stream, for GET /api/streams/{stream}. */
@@ -50,6 +56,24 @@ export interface WhepStreamStats extends ViewerStats {
   endedOnCodecChange: number;
   /** Each viewer's own figures. */
   sessions: WhepViewerStats[];
+}
+
+/**
+ * `?layer=` names one of the stream's simulcast layers; anything else is `bad_request`
+ * (400) naming the layers there are, and nothing changes.
+ */
+function checkLayer(streamId: string, layer: string, layers: readonly { rid: string }[] | undefined): void {
+  if (!RID.test(layer))
+    throw new AppError('bad_request', 'layer must be a rid: 1-16 letters, digits, _ or -');
+  if (!layers || layers.length === 0) {
+    throw new AppError('bad_request', `stream ${streamId} is not simulcast: it has no layer ${layer}`);
+  }
+  if (!layers.some((l) => l.rid === layer)) {
+    throw new AppError(
+      'bad_request',
+      `stream ${streamId} has no layer ${layer}; its layers are ${layers.map((l) => l.rid).join(', ')}`,
+    );
+  }
 }
 
 /** The viewers of one stream: its RTP fan-out (a reader of the live stream) and their figures. */
@@ -106,9 +130,14 @@ export class WhepRegistry implements WhepPlayback {
     const stream = this.#opts.streams.get(streamId);
     if (!stream || stream.ended) throw new AppError('conflict', `stream ${streamId} is not live`);
     const publisher = stream.source;
+    if (req.layer !== undefined) checkLayer(streamId, req.layer, publisher.video?.layers);
     const offer = negotiateViewerOffer(req.offer, {
       video: publisher.video
-        ? { codec: publisher.video.codec, profileLevelId: publisher.video.profileLevelId }
+        ? {
+            codec: publisher.video.codec,
+            profileLevelId: publisher.video.profileLevelId,
+            profileIdc: publisher.video.profileIdc,
+          }
         : null,
       audio: publisher.audio ? { codec: 'opus' } : null,
     });
@@ -140,8 +169,9 @@ export class WhepRegistry implements WhepPlayback {
         videoCodec: publisher.video?.codec ?? null,
         network: { ...this.#opts.network, iceServers: this.#opts.iceServers },
         maxQueuedPackets: this.#opts.maxQueuedPackets ?? 512,
-        onKeyframeNeeded: () => this.#watched.get(streamId)?.fanout.requestKeyframe(),
-        retransmit: (kind, seq) => this.#watched.get(streamId)?.fanout.retransmit(kind, seq),
+        onKeyframeNeeded: (rid) => this.#watched.get(streamId)?.fanout.requestKeyframe(rid),
+        retransmit: (kind, seq, rid) => this.#watched.get(streamId)?.fanout.retransmit(kind, seq, rid),
+        layer: req.layer ?? null,
         log: this.#log,
       });
     } catch (e) {
@@ -164,8 +194,11 @@ export class WhepRegistry implements WhepPlayback {
     w.fanout.sinks.add(viewer);
     this.#viewers.add(viewer, (l) => viewer.onEnd(l));
     viewer.onEnd((reason) => this.#viewerEnded(w, viewer, reason));
-    w.fanout.requestKeyframe();
-    this.#log.info({ streamId, viewerId: viewer.sessionId, viewers: w.fanout.sinks.size }, 'viewer joined');
+    w.fanout.requestKeyframe(req.layer);
+    this.#log.info(
+      { streamId, viewerId: viewer.sessionId, viewers: w.fanout.sinks.size, layer: req.layer },
+      'viewer joined',
+    );
     return viewer;
   }
 

@@ -16,6 +16,7 @@ import {
   useVP8,
   useVP9,
   type RTCDtlsTransport,
+  type RTCRtpCodecParameters,
   type RTCRtpTransceiver,
   type RtpPacket,
 } from 'werift';
@@ -24,8 +25,17 @@ import type { Logger } from '../../core/log.js';
 import type { VideoCodec } from '../../core/media.js';
 import type { WhepViewerStats } from '../../core/streams.js';
 import { PeerSignaling } from '../peer/signaling.js';
-import { answerOffer, createPeer, videoFeedback, type PeerNetworkOptions } from '../whip/peer.js';
+import {
+  answerOffer,
+  createPeer,
+  useAV1,
+  useH265,
+  videoFeedback,
+  type PeerNetworkOptions,
+} from '../whip/peer.js';
 import type { NegotiatedViewerOffer, ViewerTrackChoice } from './offer.js';
+import type { SimulcastPacket } from '../../live/index.js';
+import { LayerFollower } from './layer-follower.js';
 import { TrackRewriter } from './rewriter.js';
 import { FastSrtp } from './srtp-sender.js';
 
@@ -34,7 +44,7 @@ export type ViewerEndReason =
   'deleted' | 'stream-ended' | 'ice-failed' | 'peer-closed' | 'codec-changed' | 'shutdown';
 
 /** A viewer's counters (summed per stream for the viewers that left); see WhepViewerStats. */
-export type ViewerStats = Omit<WhepViewerStats, 'viewerId' | 'since' | 'connectionState'>;
+export type ViewerStats = Omit<WhepViewerStats, 'viewerId' | 'since' | 'connectionState' | 'layer'>;
 
 export const zeroViewerStats = (): ViewerStats => ({
   packetsSent: 0,
@@ -56,10 +66,12 @@ export interface WhepViewerOptions {
   network: PeerNetworkOptions;
   /** Packets handed to the socket and not yet sent, per viewer; beyond: dropped and counted. */
   maxQueuedPackets: number;
-  /** A viewer asked for a key frame (PLI/FIR), or needs one to start. */
-  onKeyframeNeeded: () => void;
-  /** The original packet behind a NACKed one, from the stream's retransmission buffer. */
-  retransmit: (kind: 'video' | 'audio', originalSeq: number) => RtpPacket | undefined;
+  /** A viewer asked for a key frame (PLI/FIR), or needs one to start or switch: of simulcast layer `rid` if given. */
+  onKeyframeNeeded: (rid?: string) => void;
+  /** The original packet behind a NACKed one, from the stream's retransmission buffer (of layer `rid`). */
+  retransmit: (kind: 'video' | 'audio', originalSeq: number, rid: string | null) => RtpPacket | undefined;
+  /** Simulcast: the layer (rid) the viewer asked for with `?layer=`; null or absent: the highest. */
+  layer?: string | null;
   log: Logger;
 }
 
@@ -69,6 +81,13 @@ const wallMs = () => performance.timeOrigin + performance.now();
 const VIEWER_SRTP_PROFILES = [ProtectionProfileAes128CmHmacSha1_80];
 
 const RESEND_SLOTS = 512;
+/**
+ * A viewer waiting for a key frame (to start, or to join or switch a simulcast layer)
+ * asks again at most this often: a request answered before its DTLS was up, or lost,
+ * would otherwise leave it black until the publisher's next key frame on its own
+ * (seconds, or never for a sender that only sends them on request).
+ */
+const KEYFRAME_RETRY_MS = 500;
 const RESEND_GUARD_MS = 100;
 
 /** One send track of a viewer: its SSRC, payload type and rewriter; video waits for a key frame. */
@@ -130,8 +149,10 @@ class ViewerTrack {
 
 function viewerPeer(network: PeerNetworkOptions, videoCodec: VideoCodec | null): RTCPeerConnection {
   const rtcpFeedback = videoFeedback();
-  const video = {
+  const video: Record<VideoCodec, () => RTCRtpCodecParameters[]> = {
     h264: () => [useH264({ rtcpFeedback })],
+    h265: () => [useH265(rtcpFeedback)],
+    av1: () => [useAV1(rtcpFeedback)],
     vp8: () => [useVP8({ rtcpFeedback })],
     vp9: () => [useVP9({ rtcpFeedback })],
   };
@@ -170,6 +191,9 @@ export class WhepViewer {
     this.#queued--;
   };
   #queued = 0;
+  /** Simulcast: which layer this viewer gets (each layer is a stream of its own). */
+  readonly #layer: LayerFollower;
+  #keyframeAskedMs = -Infinity;
   #endReason: ViewerEndReason | null = null;
   #closing: Promise<void> | null = null;
 
@@ -177,6 +201,7 @@ export class WhepViewer {
     this.streamId = opts.streamId;
     this.#opts = opts;
     this.#pc = viewerPeer(opts.network, opts.videoCodec);
+    this.#layer = new LayerFollower(opts.layer ?? null, wallMs());
     this.#log = opts.log.child({ streamId: opts.streamId, viewerId: this.sessionId });
     this.signaling = new PeerSignaling(this.#pc, opts.offer, opts.network, this.#log, () => !this.ended);
   }
@@ -204,7 +229,7 @@ export class WhepViewer {
         v.#wireFeedback(track);
       }
       const state = v.#pc.connectionStateChange.subscribe((s) => {
-        if (s === 'connected') opts.onKeyframeNeeded();
+        if (s === 'connected') opts.onKeyframeNeeded(v.#layer.current ?? opts.layer ?? undefined);
         else if (s === 'failed') void v.close('ice-failed');
         else if (s === 'closed') void v.close('peer-closed');
       });
@@ -229,7 +254,7 @@ export class WhepViewer {
       if (count === 1) this.stats.plisReceived++;
       else if (count === 4) this.stats.firsReceived++;
       else return;
-      this.#opts.onKeyframeNeeded();
+      this.#opts.onKeyframeNeeded(this.#layer.current ?? undefined);
     });
     this.#disposers.push(nack.unSubscribe, rtcp.unSubscribe);
   }
@@ -247,6 +272,7 @@ export class WhepViewer {
   view(): WhepViewerStats {
     return {
       viewerId: this.sessionId,
+      ...(this.#layer.current !== null ? { layer: this.#layer.current } : {}),
       since: new Date(this.startedAtMs).toISOString(),
       connectionState: this.#pc.connectionState,
       ...this.stats,
@@ -276,6 +302,7 @@ export class WhepViewer {
     if (this.#tracks.video && videoCodec !== null && videoCodec !== this.#opts.videoCodec) return false;
     const v = this.#tracks.video;
     if (v) v.waitingForKeyframe = true;
+    this.#layer.reset();
     this.#tracks.video?.rewriter.rebase();
     this.#tracks.audio?.rewriter.rebase();
     return true;
@@ -283,7 +310,9 @@ export class WhepViewer {
 
   /**
    * Sends one packet of the publisher (`source` names its session and SSRC). `keyStart`:
-   * the packet starts a key frame. Never blocks; returns whether it was handed on.
+   * the packet starts a key frame; `layer`: a simulcast layer's packet, sent when it is
+   * of the layer this viewer gets (LayerFollower). Never blocks; returns whether it was
+   * handed on.
    */
   forward(
     kind: 'video' | 'audio',
@@ -291,20 +320,49 @@ export class WhepViewer {
     rtp: RtpPacket,
     keyStart: boolean,
     nowMs: number,
+    layer?: SimulcastPacket,
   ): boolean {
     const track = this.#tracks[kind];
     if (!track || this.#endReason !== null) return false;
     const transport = this.#connectedTransport(track);
     if (!transport) return false;
+    if (layer && !this.#followLayer(layer, keyStart, nowMs)) return false;
     if (track.waitingForKeyframe) {
       if (!keyStart) {
         this.stats.packetsBeforeKeyframe++;
+        this.#askKeyframe(nowMs, this.#layer.current ?? undefined);
         return false;
       }
       track.waitingForKeyframe = false;
     }
     const { seq, ts } = track.rewriter.map(source, rtp.header.sequenceNumber, rtp.header.timestamp, nowMs);
     return this.#send(track, transport, rtp, seq, ts);
+  }
+
+  /** Whether a simulcast packet is of this viewer's layer; asks for a key frame of the one it waits for. */
+  #followLayer(layer: SimulcastPacket, keyStart: boolean, nowMs: number): boolean {
+    const before = this.#layer.current;
+    const send = this.#layer.accept(layer.rid, keyStart, nowMs, layer.top);
+    if (send) {
+      if (before !== this.#layer.current) this.#log.debug({ from: before, to: this.#layer.current }, 'layer');
+      return true;
+    }
+    const wanted = this.#layer.wanted(nowMs, layer.top);
+    if (wanted !== null) this.#askKeyframe(nowMs, wanted);
+    if (before === null && layer.rid === this.#layer.target(nowMs, layer.top))
+      this.stats.packetsBeforeKeyframe++;
+    return false;
+  }
+
+  #askKeyframe(nowMs: number, rid: string | undefined): void {
+    if (nowMs - this.#keyframeAskedMs < KEYFRAME_RETRY_MS) return;
+    this.#keyframeAskedMs = nowMs;
+    this.#opts.onKeyframeNeeded(rid);
+  }
+
+  /** The simulcast layer this viewer gets now (null: not simulcast, or not started). */
+  get layer(): string | null {
+    return this.#layer.current;
   }
 
   /** The track's DTLS transport when it is connected (and the SRTP fast path looked up). */
@@ -327,7 +385,8 @@ export class WhepViewer {
     }
     const transport = this.#connectedTransport(track);
     if (!transport) return;
-    const original = this.#opts.retransmit(track.kind, track.rewriter.original(viewerSeq));
+    const rid = track.kind === 'video' ? this.#layer.current : null;
+    const original = this.#opts.retransmit(track.kind, track.rewriter.original(viewerSeq), rid);
     if (!original) return;
     const ts = track.rewriter.timestamp(original.header.timestamp);
     if (this.#send(track, transport, original, viewerSeq, ts)) {

@@ -8,13 +8,14 @@ import {
   useNACK,
   useOPUS,
   usePLI,
+  useRepairedRtpStreamId,
   useSdesMid,
   useSdesRTPStreamId,
   useVP8,
   useVP9,
+  RTCRtpCodecParameters,
   type DtlsSocket,
   type RTCDtlsTransport,
-  type RTCRtpCodecParameters,
   type RTCRtpHeaderExtensionParameters,
 } from 'werift';
 import { attributeValue, attributeValues, parseSdpText } from '../sdp/sdp-text.js';
@@ -51,6 +52,15 @@ export interface PeerMedia {
 export const videoFeedback = () => [useNACK(), usePLI(), useFIR()];
 
 /**
+ * werift 0.24.4 has no helpers for H.265 and AV1 (its useAV1X names an old draft); it
+ * matches codecs by MIME type and answers with the offer's fmtp, so these suffice.
+ */
+export const useH265 = (rtcpFeedback = videoFeedback()) =>
+  new RTCRtpCodecParameters({ mimeType: 'video/H265', clockRate: 90000, rtcpFeedback });
+export const useAV1 = (rtcpFeedback = videoFeedback()) =>
+  new RTCRtpCodecParameters({ mimeType: 'video/AV1', clockRate: 90000, rtcpFeedback });
+
+/**
  * A server-side peer (WHIP ingest, WHEP viewer). Not werift's defaults (VP8 only, Google's
  * STUN server, no bundle): max-bundle and rtcp-mux, the STUN servers of ICE_SERVERS only,
  * loopback among the host candidates.
@@ -69,19 +79,25 @@ export function createPeer(opts: PeerNetworkOptions, media: PeerMedia): RTCPeerC
 }
 
 /**
- * A receive-only peer for one publish: H.264 / VP8 / VP9 and Opus with the publisher's
- * own parameters (werift matches codecs by name and echoes the offer's fmtp, so any H.264
- * profile-level-id is taken), the mid and rid header extensions, and NACK, PLI and FIR
- * feedback. The offer given to it has already been reduced to one codec per m-line (see
+ * A receive-only peer for one publish: H.264 / H.265 / AV1 / VP8 / VP9 and Opus with the
+ * publisher's own parameters (werift matches codecs by name and echoes the offer's fmtp,
+ * so any H.264 profile-level-id is taken), the mid, rid and repaired-rid header
+ * extensions (simulcast), and NACK, PLI and FIR feedback. The offer given to it has already been reduced to one codec per m-line (see
  * negotiateOffer), so the answer names exactly what ingest receives.
  */
 export function createIngestPeer(opts: PeerNetworkOptions): RTCPeerConnection {
   const rtcpFeedback = videoFeedback();
   return createPeer(opts, {
-    video: [useH264({ rtcpFeedback }), useVP8({ rtcpFeedback }), useVP9({ rtcpFeedback })],
+    video: [
+      useH264({ rtcpFeedback }),
+      useH265(rtcpFeedback),
+      useAV1(rtcpFeedback),
+      useVP8({ rtcpFeedback }),
+      useVP9({ rtcpFeedback }),
+    ],
     audio: [useOPUS()],
     headerExtensions: {
-      video: [useSdesMid(), useSdesRTPStreamId()],
+      video: [useSdesMid(), useSdesRTPStreamId(), useRepairedRtpStreamId()],
       audio: [useSdesMid()],
     },
   });

@@ -7,11 +7,10 @@ import type { LiveSource, RtpListener } from '../../live/index.js';
 import type { IngestStats } from '../../core/streams.js';
 import { AudioReceiver } from '../rtp/audio-receiver.js';
 import { MediaEpoch } from '../rtp/media-clock.js';
-import { VideoReceiver } from '../rtp/video-receiver.js';
 import { PeerSignaling } from '../peer/signaling.js';
 import type { NegotiatedOffer } from '../sdp/offer.js';
-import { KeyframeRequester } from './keyframe-requester.js';
 import { answerOffer, createIngestPeer, type PeerNetworkOptions } from './peer.js';
+import { VideoLayers } from './video-layers.js';
 
 /**
  * Why a session ended: `deleted` (DELETE), `takeover` (a new publish replaced it),
@@ -56,10 +55,8 @@ export class WhipSession implements LiveSource {
   readonly #endListeners = new Set<(reason: string) => void>();
   readonly #rtpListeners = new Set<RtpListener>();
   readonly #disposers: (() => void)[] = [];
-  #video: VideoReceiver | null = null;
+  #video: VideoLayers | null = null;
   #audio: AudioReceiver | null = null;
-  #keyframes: KeyframeRequester | null = null;
-  #nacksSent = 0;
   /** RTP packets the receive path threw on (logged once). */
   #badPackets = 0;
   #lastMediaMs = wallMs();
@@ -105,26 +102,17 @@ export class WhipSession implements LiveSource {
     const video = offer.video ? byMid(offer.video.mid) : undefined;
     const audio = offer.audio ? byMid(offer.audio.mid) : undefined;
     if (offer.video && video) {
-      const requester = new KeyframeRequester(
-        video.receiver,
-        offer.video.feedback,
-        this.#opts.keyframeMinIntervalMs ?? 500,
-      );
-      this.#keyframes = requester;
-      const receiver = new VideoReceiver({
-        codec: offer.video.codec,
+      const layers = new VideoLayers({
+        video: offer.video,
+        receiver: video.receiver,
         epoch: this.#epoch,
+        keyframeMinIntervalMs: this.#opts.keyframeMinIntervalMs ?? 500,
         onFrame: (f) => this.#emit(f),
-        onKeyframeNeeded: () => requester.request(wallMs()),
+        wallMs,
       });
-      this.#video = receiver;
-      this.#subscribe(video, 'video', (rtp, at) => {
-        requester.mediaSsrc = rtp.header.ssrc;
-        receiver.push(rtp, at);
-      });
-      const nacks = video.receiver.onPacketLost.subscribe(() => {
-        this.#nacksSent++;
-      });
+      this.#video = layers;
+      this.#subscribe(video, 'video', (rtp, at, rid) => layers.push(rtp, at, rid));
+      const nacks = video.receiver.onPacketLost.subscribe((nack) => layers.nackSent(nack.mediaSourceSsrc));
       this.#disposers.push(nacks.unSubscribe);
     }
     if (offer.audio && audio) {
@@ -146,17 +134,19 @@ export class WhipSession implements LiveSource {
   #subscribe(
     t: RTCRtpTransceiver,
     kind: 'video' | 'audio',
-    push: (rtp: RtpPacket, arrivalMs: number) => void,
+    push: (rtp: RtpPacket, arrivalMs: number, rid: string | null) => void,
   ): void {
-    // One track per SSRC the offer announced (negotiateOffer requires a=ssrc).
+    // One track per SSRC the offer announced (negotiateOffer requires a=ssrc), or per
+    // simulcast rid (werift routes those by the rid header extension).
     for (const track of t.receiver.tracks) {
+      const rid = track.rid ?? null;
       const sub = track.onReceiveRtp.subscribe((rtp) => {
         if (this.#endReason !== null) return;
         const at = wallMs();
         this.#lastMediaMs = at;
         try {
-          push(rtp, at);
-          for (const l of this.#rtpListeners) l(kind, rtp, at);
+          push(rtp, at, rid);
+          for (const l of this.#rtpListeners) l(kind, rtp, at, rid);
         } catch (e) {
           // A malformed packet must not take the receive path (or the process) down.
           this.#badPackets++;
@@ -193,11 +183,7 @@ export class WhipSession implements LiveSource {
   }
 
   get video(): VideoTrackInfo | null {
-    const v = this.#video;
-    if (!v) return null;
-    const info: VideoTrackInfo = { codec: v.codec, width: v.width, height: v.height };
-    if (v.profileLevelId !== undefined) info.profileLevelId = v.profileLevelId;
-    return info;
+    return this.#video?.info() ?? null;
   }
 
   get audio(): AudioTrackInfo | null {
@@ -235,25 +221,17 @@ export class WhipSession implements LiveSource {
     return () => this.#rtpListeners.delete(listener);
   }
 
-  requestKeyframe(): void {
-    this.#keyframes?.request(wallMs());
+  requestKeyframe(rid?: string): void {
+    this.#video?.requestKeyframe(wallMs(), rid);
   }
 
   stats(): IngestStats {
     const now = wallMs();
-    const k = this.#keyframes;
     return {
       sessionId: this.sessionId,
       startedAt: new Date(this.startedAtMs).toISOString(),
       connectionState: this.#pc.connectionState,
-      video: this.#video
-        ? {
-            ...this.#video.stats(now),
-            nacksSent: this.#nacksSent,
-            plisSent: k?.plisSent ?? 0,
-            firsSent: k?.firsSent ?? 0,
-          }
-        : null,
+      video: this.#video ? this.#video.stats(now) : null,
       audio: this.#audio ? this.#audio.stats(now) : null,
     };
   }

@@ -1,6 +1,10 @@
 import type { AudioCodec, AudioTrackInfo, MediaFrame, VideoCodec, VideoTrackInfo } from '../../core/media.js';
 import { H264_NAL, h264NalType, splitAnnexB } from '../../core/codecs/h264-access-unit.js';
 import { avcDecoderConfig, lengthPrefixed, parseSps } from './matroska/avc.js';
+import { av1DecoderConfig } from './matroska/av1.js';
+import { hevcDecoderConfig } from './matroska/hevc.js';
+import { parseH265Sps } from '../../core/codecs/h265-sps.js';
+import { H265_NAL, h265NalType } from '../../core/codecs/h265-access-unit.js';
 import { opusHead } from './matroska/opus.js';
 import { vp8KeyframeSize, vp9KeyframeSize, type FrameSize } from './matroska/vpx.js';
 import { MatroskaLiveWriter, type MkvTrack, type MkvVideoTrack } from './matroska/writer.js';
@@ -29,7 +33,13 @@ export interface RelayTracks {
   height: number | null;
 }
 
-const CODEC_ID = { h264: 'V_MPEG4/ISO/AVC', vp8: 'V_VP8', vp9: 'V_VP9' } as const;
+const CODEC_ID = {
+  h264: 'V_MPEG4/ISO/AVC',
+  h265: 'V_MPEGH/ISO/HEVC',
+  av1: 'V_AV1',
+  vp8: 'V_VP8',
+  vp9: 'V_VP9',
+} as const;
 
 /**
  * One relay body's muxing, as a pure state machine (werift's processor shape): a frame
@@ -145,7 +155,9 @@ export class RelayMuxer {
 }
 
 function videoPayload(frame: MediaFrame): Buffer {
-  return frame.codec === 'h264' ? lengthPrefixed(splitAnnexB(frame.data)) : frame.data;
+  return frame.codec === 'h264' || frame.codec === 'h265'
+    ? lengthPrefixed(splitAnnexB(frame.data))
+    : frame.data;
 }
 
 function videoTrack(frame: MediaFrame, info: VideoTrackInfo): MkvVideoTrack | null {
@@ -171,8 +183,31 @@ function videoTrack(frame: MediaFrame, info: VideoTrackInfo): MkvVideoTrack | nu
       return null;
     }
   }
-  if (codec !== 'vp8' && codec !== 'vp9') return null;
+  if (codec === 'h265') return hevcTrack(frame.data);
+  if (codec === 'av1') return av1Track(frame.data);
   const size = (codec === 'vp8' ? vp8KeyframeSize(frame.data) : vp9KeyframeSize(frame.data)) ?? known;
   if (size === null || size.width === 0 || size.height === 0) return null;
   return { kind: 'video', codecId: CODEC_ID[codec], ...size };
+}
+
+/** The hvcC needs a readable SPS anyway, so its size is the one to trust. */
+function hevcTrack(data: Buffer): MkvVideoTrack | null {
+  const units = splitAnnexB(data);
+  try {
+    const { width, height } = parseH265Sps(
+      units.find((u) => h265NalType(u) === H265_NAL.sps) ?? Buffer.alloc(0),
+    );
+    return { kind: 'video', codecId: CODEC_ID.h265, codecPrivate: hevcDecoderConfig(units), width, height };
+  } catch {
+    return null;
+  }
+}
+
+function av1Track(data: Buffer): MkvVideoTrack | null {
+  try {
+    const config = av1DecoderConfig(data);
+    return config === null ? null : { kind: 'video', codecId: CODEC_ID.av1, ...config };
+  } catch {
+    return null;
+  }
 }

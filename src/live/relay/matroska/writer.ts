@@ -18,7 +18,7 @@ import { ID, TRACK_TYPE } from './ids.js';
 
 export interface MkvVideoTrack {
   kind: 'video';
-  codecId: 'V_MPEG4/ISO/AVC' | 'V_VP8' | 'V_VP9';
+  codecId: 'V_MPEG4/ISO/AVC' | 'V_MPEGH/ISO/HEVC' | 'V_AV1' | 'V_VP8' | 'V_VP9';
   codecPrivate?: Buffer;
   width: number;
   height: number;
