@@ -4,6 +4,8 @@
  * kept for DELETE on Stop.
  */
 
+import { PRESETS_URL, restOfPresets, type PresetPage } from './preset-pages.js';
+
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
   if (!el) throw new Error(`#${id} missing`);
@@ -32,9 +34,9 @@ if (wantedStream) $<HTMLInputElement>('stream').value = wantedStream;
 
 async function loadPresets(): Promise<void> {
   try {
-    const body = (await (await fetch('/api/presets')).json()) as {
-      presets: { preset: { id: string; name: string } }[];
-    };
+    const body = await restOfPresets(
+      (await (await fetch(PRESETS_URL)).json()) as PresetPage<{ preset: { id: string; name: string } }>,
+    );
     const select = $<HTMLSelectElement>('preset');
     for (const { preset } of body.presets) {
       if (preset.id === 'default') continue;

@@ -1,4 +1,5 @@
 import { panelShown } from './dom.js';
+import { PRESETS_URL, restOfPresets } from './preset-pages.js';
 import type { JobView, PresetEntry, StreamView, WorkerInfo } from './types.js';
 
 /**
@@ -17,12 +18,17 @@ export class Poll<T> {
   #etag: string | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> | null = null;
+  #paged = false;
   /** Called with the error of a failed poll, and with null once one succeeds again. */
   onError: ((e: unknown) => void) | null = null;
 
-  constructor(url: string, every: () => number | null) {
+  /** Reads what follows a paged list's first page (the ETag covers the first page only). */
+  readonly #rest: ((first: T) => Promise<T>) | undefined;
+
+  constructor(url: string, every: () => number | null, rest?: (first: T) => Promise<T>) {
     this.#url = url;
     this.#every = every;
+    this.#rest = rest;
     // Back to the tab: what is on screen is brought up to date at once.
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible' && this.#every() !== null) void this.refresh();
@@ -69,9 +75,13 @@ export class Poll<T> {
       if (!res.ok) throw new Error(`${this.#url} answered ${res.status}`);
       const etag = res.headers.get('etag');
       this.onError?.(null);
-      if (etag !== null && etag === this.#etag && this.#value !== undefined) return;
+      if (etag !== null && etag === this.#etag && this.#value !== undefined && !this.#paged) return;
       this.#etag = etag;
-      this.#value = (await res.json()) as T;
+      const first = (await res.json()) as T;
+      const value = this.#rest ? await this.#rest(first) : first;
+      // More than one page: a later page may change under an unchanged first one.
+      this.#paged = value !== first;
+      this.#value = value;
       for (const fn of this.#listeners) fn(this.#value);
     } catch (e) {
       this.onError?.(e);
@@ -88,7 +98,7 @@ export const workers = new Poll<{ workers: WorkerInfo[] }>('/api/workers', () =>
   panelShown('workers') ? 2000 : null,
 );
 /** Presets change only when someone edits them: re-read every 30 s, and at once after a change here. */
-export const presets = new Poll<{ presets: PresetEntry[] }>('/api/presets', () => 30_000);
+export const presets = new Poll<{ presets: PresetEntry[] }>(PRESETS_URL, () => 30_000, restOfPresets);
 
 export function startPolling(): void {
   for (const p of [streams, jobs, workers, presets]) void p.refresh();

@@ -1,4 +1,5 @@
-import type { EncoderFamily, Preset, X264_PRESETS } from '../core/preset.js';
+import type { EncoderFamily, Preset } from '../core/preset.js';
+import { PIXELS_PER_CORE } from '../core/presets/cost.js';
 
 /**
  * How many live streams a worker takes: as many as its cores can encode in real time,
@@ -8,19 +9,6 @@ import type { EncoderFamily, Preset, X264_PRESETS } from '../core/preset.js';
  * 0.45), scaled for the other presets by x264's documented relative speeds. An estimate:
  * a stream that still falls behind adapts (adaptation.ts).
  */
-
-/** Encoded pixels per second one core sustains, per x264 preset (decode and scale included). */
-const PIXELS_PER_CORE: Record<(typeof X264_PRESETS)[number], number> = {
-  ultrafast: 260e6,
-  superfast: 160e6,
-  veryfast: 105e6,
-  faster: 75e6,
-  fast: 60e6,
-  medium: 48e6,
-  slow: 28e6,
-  slower: 14e6,
-  veryslow: 6e6,
-};
 
 /** Live streams one worker runs at most, whatever the estimate says. */
 const MAX_LIVE_STREAMS = 32;

@@ -18,8 +18,8 @@ import { rungName, type Preset, type VideoCodec, X264_PRESETS } from '../preset.
  */
 
 /**
- * Encoded pixels per second one core sustains per x264 preset: live-capacity.ts's figures,
- * exported so that it can import them from here and the two never drift apart.
+ * Encoded pixels per second one core sustains per x264 preset (decode and scale included):
+ * the measured figures live-capacity.ts schedules live streams by, and this ceiling weighs.
  */
 export const PIXELS_PER_CORE: Record<(typeof X264_PRESETS)[number], number> = {
   ultrafast: 260e6,
