@@ -10,6 +10,7 @@ import { packageRoot } from './core/paths.js';
 import { FilePresetStore } from './core/presets/store.js';
 import { apiRedis, closeRedis, whenReady } from './core/redis.js';
 import { PrivateRedis } from './core/redis-server.js';
+import { RedisWatch } from './core/redis-watch.js';
 import { IngestRegistry, WhepRegistry } from './ingest/index.js';
 import { GoingLive, LiveStreams, MediaRelay, NO_STREAMS, StreamViews } from './live/index.js';
 import { LiveOrigin, LivePosters } from './origin/index.js';
@@ -61,6 +62,7 @@ export class Service {
   #bus: LiveBus | null = null;
   #redis: PrivateRedis | null = null;
   #apiConnection: Redis | null = null;
+  #redisWatch: RedisWatch | null = null;
   #server: Server | null = null;
   #uploads: UploadSweeper | null = null;
   #closing: Promise<void> | null = null;
@@ -90,7 +92,7 @@ export class Service {
     const { config, log } = this;
     let redisUrl = config.redisUrl;
     if (!redisUrl) {
-      this.#redis = await PrivateRedis.start();
+      this.#redis = await PrivateRedis.start({ log: log.child({ component: 'redis' }) });
       redisUrl = this.#redis.url;
       log.info(
         { url: redisUrl, redisPid: this.#redis.pid },
@@ -141,6 +143,8 @@ export class Service {
       await presets.load?.();
       this.#apiConnection = apiRedis(redisUrl, `whipcast-api-${process.pid}`);
       this.#apiConnection.on('error', () => undefined);
+      const redisWatch = new RedisWatch({ redis: this.#apiConnection, name: 'queue', log });
+      this.#redisWatch = redisWatch;
       if (!(await whenReady(this.#apiConnection, 5000))) {
         log.warn('Redis is not reachable yet: /readyz answers 503 and enqueues 503 until it is');
       }
@@ -176,6 +180,9 @@ export class Service {
           mediaTimeoutMs: config.mediaTimeoutMs,
           maxSessionsPerClient: config.maxPublishesPerClient,
           draining: () => this.#draining,
+          // The watch PINGs once a second; a freeze newer than that is caught by asking now.
+          canQueue: async () =>
+            redisWatch.down ?? ((await jobs.ping()) ? null : 'no answer to PING within 1 s'),
           presetExists: async (id) => (await presets.get(id).catch(() => null)) !== null,
         });
         this.relay = new MediaRelay({ streams, log });
@@ -231,6 +238,11 @@ export class Service {
         workers: this.workers,
         draining: () => this.#draining,
         posters: this.posters,
+        redis: {
+          down: () => redisWatch.down,
+          lost: () => this.#redis?.lost ?? null,
+          restarts: () => this.#redis?.restarts ?? 0,
+        },
       });
       await new Promise<void>((resolve, reject) => {
         const server = createServer(handler).listen(config.port, config.host, () => resolve());
@@ -295,6 +307,7 @@ export class Service {
         ['posters', async () => this.posters?.close()],
         ['worker', async () => this.worker?.close()],
         ['jobs', async () => this.jobs?.close()],
+        ['redis watch', async () => this.#redisWatch?.close()],
         ['redis connection', async () => this.#apiConnection && closeRedis(this.#apiConnection)],
         ['live bus', async () => this.#bus?.close()],
         ['storage', async () => this.storage?.close()],

@@ -57,6 +57,17 @@ export interface ApiDeps {
   draining?: () => boolean;
   /** Live posters made on demand (GET /hls/{id}/poster.jpg); absent: files' stored posters only. */
   posters?: PostersApi | null;
+  /** What the process knows of its queue Redis beyond a PING (for /readyz, /healthz, /metrics). */
+  redis?: RedisHealth | null;
+}
+
+export interface RedisHealth {
+  /** Why the queue Redis does not answer now; null when it does. */
+  down(): string | null;
+  /** Why the process cannot get its Redis back by itself; null when it can. */
+  lost(): string | null;
+  /** Times the private redis-server was restarted after dying. */
+  restarts(): number;
 }
 
 /** The HTTP edge: parse, call a role through its interface, answer. */
@@ -92,6 +103,7 @@ function buildApp(deps: ApiDeps): {
     deps.jobs,
     () => deps.streams.list(),
     () => storageStats(deps.storage),
+    () => deps.redis?.restarts() ?? 0,
   );
   deps.liveEvents?.((e) => metrics.live.observe(e));
   app.use(metrics.middleware());
@@ -144,7 +156,8 @@ function buildApp(deps: ApiDeps): {
   app.use(
     healthRouter({
       capabilities: deps.capabilities,
-      redisReady: () => deps.jobs.ping(),
+      redisDown: async () => ((await deps.jobs.ping()) ? null : (deps.redis?.down() ?? 'no answer to PING')),
+      lost: () => deps.redis?.lost() ?? null,
       draining: deps.draining ?? (() => false),
     }),
   );

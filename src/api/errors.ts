@@ -100,7 +100,11 @@ export function errorHandler(log: Logger, opts: ErrorHandlerOptions = {}): Error
     if (res.headersSent) return next(err);
     const e = toAppError(err);
     const status = e.status;
-    if (status >= 500) {
+    // A 503 is a refusal whose cause (draining, a full node, Redis away) is logged once
+    // where it arises; a line per refused request would let a retrying client fill the log.
+    if (e.code === 'unavailable') {
+      log.debug({ method: req.method, path: pathOf(req), reason: e.message }, 'request refused');
+    } else if (status >= 500) {
       log.error({ err, method: req.method, path: pathOf(req), code: e.code }, 'request failed');
     }
     const message = e.code === 'internal' ? GENERIC_500 : e.message;

@@ -31,6 +31,7 @@ export class ApiMetrics {
     jobs: JobsApi,
     streams: () => StreamView[] = () => [],
     storageStats: () => BacklogStats | null = () => null,
+    redisRestarts: () => number = () => 0,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'whipcast_' });
     const cells = this.#cells;
@@ -56,6 +57,17 @@ export class ApiMetrics {
       },
     });
     void redisUp;
+    let restartsShown = 0;
+    new Counter({
+      name: 'whipcast_redis_restarts_total',
+      help: 'Times the private redis-server (REDIS_URL unset) died and was restarted',
+      registers: [this.registry],
+      collect() {
+        const n = redisRestarts();
+        if (n > restartsShown) this.inc(n - restartsShown);
+        restartsShown = n;
+      },
+    });
     registerIngestMetrics(this.registry, streams);
     this.live = new OriginMetrics(this.registry);
     this.#storageGauges(storageStats);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout } from 'node:timers/promises';
 import { errorMessage } from '../core/errors.js';
 import type { LiveJobData } from '../core/jobs.js';
 import type { Logger } from '../core/log.js';
@@ -22,6 +23,8 @@ export interface GoingLiveOptions {
   /** Where workers reach this process (PUBLIC_URL, or the address it listens on). */
   baseUrl: () => string;
   log: Logger;
+  /** The longest wait between two tries to queue a job. @defaultValue 3000 */
+  retryMaxMs?: number;
 }
 
 /**
@@ -37,6 +40,9 @@ export class GoingLive {
   /** One relay token per stream for this process's life: a takeover keeps the running job's token valid. */
   readonly #tokens = new Map<string, string>();
   readonly #off: () => void;
+  /** Queueings still trying, per stream. */
+  readonly #queueing = new Map<string, AbortController>();
+  #closed = false;
 
   constructor(o: GoingLiveOptions) {
     this.#o = o;
@@ -67,6 +73,7 @@ export class GoingLive {
       },
       streamEnded: () => {
         offFrame();
+        this.#queueing.get(stream.id)?.abort();
         if (queuedPreset === null) return;
         void this.#o.jobs.withdrawLive(stream.id).then(
           (gone) =>
@@ -82,32 +89,69 @@ export class GoingLive {
     });
   }
 
+  /**
+   * Queues the stream's live job, again and again while the queue's Redis cannot take it
+   * (down, restarting): a stream that went live during an outage is transcoded once Redis
+   * is back, not never. A newer queueing (a takeover's preset) or the stream's end stops it.
+   */
   async #start(streamId: string, presetId: string | undefined): Promise<void> {
+    this.#queueing.get(streamId)?.abort();
+    const attempt = new AbortController();
+    this.#queueing.set(streamId, attempt);
     const log = this.#o.log.child({ streamId });
+    const since = Date.now();
+    let failures = 0;
     try {
-      const id = presetId ?? this.#o.defaultPresetId;
-      const { preset } = await this.#o.presets.get(id);
-      let token = this.#tokens.get(streamId);
-      if (!token) {
-        token = randomBytes(24).toString('base64url');
-        this.#tokens.set(streamId, token);
+      while (!attempt.signal.aborted && !this.#closed) {
+        try {
+          await this.#enqueue(streamId, presetId, log);
+          if (failures > 0) {
+            log.info(
+              { afterSeconds: Math.round((Date.now() - since) / 100) / 10 },
+              'live transcode queued after the queue came back',
+            );
+          }
+          return;
+        } catch (e) {
+          if (failures++ === 0) {
+            log.error(
+              { err: errorMessage(e) },
+              'could not queue the live transcode: retrying until it is queued',
+            );
+          }
+          await setTimeout(Math.min(500 * failures, this.#o.retryMaxMs ?? 3000), undefined, {
+            signal: attempt.signal,
+          }).catch(() => undefined);
+        }
       }
-      this.#o.relay.authorize(streamId, token);
-      await this.#o.jobs.enqueueLive({
-        kind: 'live',
-        streamId,
-        presetId: id,
-        preset,
-        relay: { url: `${this.#o.baseUrl()}/internal/relay/${streamId}`, token },
-        submittedAt: new Date().toISOString(),
-      });
-      log.info({ presetId: id }, 'live transcode queued');
-    } catch (e) {
-      log.error({ err: errorMessage(e) }, 'could not queue the live transcode');
+    } finally {
+      if (this.#queueing.get(streamId) === attempt) this.#queueing.delete(streamId);
     }
   }
 
+  async #enqueue(streamId: string, presetId: string | undefined, log: Logger): Promise<void> {
+    const id = presetId ?? this.#o.defaultPresetId;
+    const { preset } = await this.#o.presets.get(id);
+    let token = this.#tokens.get(streamId);
+    if (!token) {
+      token = randomBytes(24).toString('base64url');
+      this.#tokens.set(streamId, token);
+    }
+    this.#o.relay.authorize(streamId, token);
+    await this.#o.jobs.enqueueLive({
+      kind: 'live',
+      streamId,
+      presetId: id,
+      preset,
+      relay: { url: `${this.#o.baseUrl()}/internal/relay/${streamId}`, token },
+      submittedAt: new Date().toISOString(),
+    });
+    log.info({ presetId: id }, 'live transcode queued');
+  }
+
   close(): void {
+    this.#closed = true;
+    for (const q of this.#queueing.values()) q.abort();
     this.#off();
   }
 }

@@ -5,6 +5,7 @@ import { AppError, errorMessage } from '../core/errors.js';
 import { CANCELLED_REASON, type JobProgress, type LiveJobData, type LiveJobResult } from '../core/jobs.js';
 import type { Logger } from '../core/log.js';
 import type { Preset } from '../core/preset.js';
+import { withTimeout } from '../core/redis.js';
 import type { LivePackagerFactory, LivePackagerLike, LivePackagerRun } from '../packager/index.js';
 import { buildFfmpegArgs, LIVE_PIPE_INPUT } from './ffmpeg/args.js';
 import { chooseJobEncoder, ladderRenditions } from './ladder.js';
@@ -229,7 +230,7 @@ export async function runLiveJob(
         runLog.warn({ level, changes: d.changes, lagMs: Math.round(lag.lagMs) }, `${reason}: adapting`);
         const degraded = { level, changes: d.changes, reason, since: new Date().toISOString() };
         data = { ...data, degraded };
-        await job.updateData(data).catch(() => undefined);
+        await withTimeout(job.updateData(data), 2000, 'live job update').catch(() => undefined);
       } else if (outcome.type === 'relay_lost') {
         await backoff(relayFailures, outcome.error, 'unavailable', 'relay connection lost', signal, runLog);
       } else {

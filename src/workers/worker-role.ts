@@ -15,6 +15,7 @@ import {
 import type { WorkerJob } from '../core/workers.js';
 import type { Logger } from '../core/log.js';
 import { closeRedis, withTimeout, workerRedis } from '../core/redis.js';
+import { isConnectionError, RedisWatch } from '../core/redis-watch.js';
 import type { LivePackagerFactory, Storage } from '../packager/index.js';
 import { jobRunRecord } from './ladder.js';
 import { runLiveJob, type LiveTiming } from './live-job.js';
@@ -70,6 +71,9 @@ const LIVE_ADMIT_RETRY_MS = 1000;
 
 /** Reason given to the abort signal of a live job whose lock another worker may now hold. */
 const LOCK_LOST = 'job lock lost';
+/** BullMQ's words for a lock that lapsed, and how long after an outage they are its doing. */
+const LOCK_ERROR = /could not renew lock|lock mismatch|missing lock/i;
+const LOCK_OUTAGE_MS = 30_000;
 
 /** Codes that no retry can fix: fail the job at once with the reason. */
 const UNRECOVERABLE = new Set([
@@ -106,6 +110,8 @@ export class WorkerRole {
   readonly #subscriber: Redis;
   /** BullMQ never closes a connection it was handed, so this role does. */
   readonly #connection: Redis;
+  /** Says once that Redis went away and once that it came back: BullMQ's own errors repeat per retry. */
+  readonly #redisWatch: RedisWatch;
   #closing: Promise<void> | null = null;
 
   constructor(opts: WorkerRoleOptions) {
@@ -114,6 +120,7 @@ export class WorkerRole {
     const log = opts.log.child({ role: 'worker', workerId: this.id });
     this.#connection = workerRedis(opts.redisUrl, `whipcast-worker-${process.pid}`);
     this.#connection.on('error', () => undefined);
+    this.#redisWatch = new RedisWatch({ redis: this.#connection, name: 'worker', log });
     const routes = workerRoutes(opts.capabilities.families, opts.hwaccel);
     this.#liveCapacity = new LiveCapacity({
       cores: opts.liveCores ?? os.availableParallelism() * 0.85,
@@ -145,7 +152,7 @@ export class WorkerRole {
           name: this.id,
         },
       );
-      vod.on('error', (err) => log.error({ err: errorMessage(err), queue }, 'worker error'));
+      vod.on('error', (err) => this.#workerError(err, queue));
       vod.on('failed', (job, err) => {
         log.warn({ jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'job failed');
         // BullMQ sets finishedOn only when no attempt is left (or the error was
@@ -180,8 +187,10 @@ export class WorkerRole {
                     hwaccel: opts.hwaccel,
                     capabilities: opts.capabilities,
                     packagers: livePackagers,
+                    // Bounded: a paused Redis must not hold up a run (it keeps the data it has).
                     refresh: async (): Promise<LiveJobData | null> =>
-                      (await Job.fromId<LiveJobData>(live, id))?.data ?? null,
+                      (await withTimeout(Job.fromId<LiveJobData>(live, id), 2000, 'live job refresh'))
+                        ?.data ?? null,
                     onCost: (cores) => this.#liveCost(id, cores),
                     log: this.#jobLog(job.id, { streamId: job.data.streamId }),
                     ...(opts.liveTiming ? { timing: opts.liveTiming } : {}),
@@ -202,7 +211,7 @@ export class WorkerRole {
             name: this.id,
           },
         );
-        live.on('error', (err) => log.error({ err: errorMessage(err), queue }, 'live worker error'));
+        live.on('error', (err) => this.#workerError(err, queue));
         live.on('failed', (job, err) =>
           log.warn({ jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'live job failed'),
         );
@@ -276,6 +285,16 @@ export class WorkerRole {
     else this.#liveCapacity.set(jobId, cores);
   }
 
+  /** A BullMQ worker's error: an unreachable Redis is the watch's to say (once), anything else is logged. */
+  #workerError(err: Error, queue: string): void {
+    const line = { err: errorMessage(err), queue, role: 'worker', workerId: this.id };
+    if (isConnectionError(err) || this.#redisWatch.down !== null) this.#opts.log.debug(line, 'worker error');
+    else if (this.#redisWatch.recentlyDown(LOCK_OUTAGE_MS) && LOCK_ERROR.test(line.err))
+      // Its locks lapsed while Redis was away: the job runs anew (logged as a lost lock).
+      this.#opts.log.warn(line, 'job lock lapsed while Redis was away');
+    else this.#opts.log.error(line, 'worker error');
+  }
+
   #jobLog(jobId: string | undefined, ids: Record<string, string>): Logger {
     return this.#opts.log.child({ jobId, ...ids });
   }
@@ -318,6 +337,7 @@ export class WorkerRole {
       for (const w of workers) w.cancelAllJobs(SHUTDOWN_REASON);
       // BullMQ's graceful close waits on Redis forever; with Redis gone, force it.
       const force = this.#connection.status !== 'ready';
+      this.#redisWatch.close();
       const results = await Promise.allSettled([
         ...workers.map((w) => withTimeout(w.close(force), 10_000, `worker close (${w.name})`)),
         closeRedis(this.#subscriber),

@@ -18,6 +18,10 @@ export function operationsPaths(): Json {
     '/healthz': {
       get: getOp('operations', 'health', 'Liveness: the process answers', {
         '200': jsonResponse('Alive.', HealthSchema),
+        '503': jsonResponse(
+          'The process cannot recover by itself (its private redis-server could not be restarted): restart it.',
+          HealthSchema,
+        ),
       }),
     },
     '/readyz': {

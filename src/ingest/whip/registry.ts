@@ -42,6 +42,11 @@ export interface IngestRegistryOptions {
   keyframeMinIntervalMs?: number;
   /** True once the process drains (SIGTERM): publishes get 503. */
   draining?: () => boolean;
+  /**
+   * Null when the stream's transcode job can be queued; else why not (the queue's Redis is
+   * unreachable): publishes get 503 with Retry-After rather than a stream never transcoded.
+   */
+  canQueue?: () => Promise<string | null>;
   /** Whether `?preset=` names a preset; an unknown one is refused before anything changes. */
   presetExists?: (presetId: string) => Promise<boolean>;
 }
@@ -88,6 +93,13 @@ export class IngestRegistry implements WhipIngest {
       throw new AppError(
         'unavailable',
         'this instance is shutting down: publish again (to another instance)',
+      );
+    }
+    const cannotQueue = (await this.#opts.canQueue?.()) ?? null;
+    if (cannotQueue !== null) {
+      throw new AppError(
+        'unavailable',
+        `cannot queue this stream's transcode now (Redis: ${cannotQueue}): publish again shortly`,
       );
     }
     if (req.presetId && this.#opts.presetExists && !(await this.#opts.presetExists(req.presetId))) {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from '../../core/log.js';
 import { closeRedis, withTimeout } from '../../core/redis.js';
+import { RedisWatch } from '../../core/redis-watch.js';
 import {
   DEFAULT_MAX_ANNOUNCED_PART_BYTES,
   parseLiveEvent,
@@ -102,11 +103,13 @@ export class RedisLiveBus implements LiveBus {
   #pub: Redis | null = null;
   #sub: Redis | null = null;
   #subscribed: Promise<void> | null = null;
+  #watch: RedisWatch | null = null;
   /** Processes other than this one that listen; null until first asked (then: assume some do). */
   #others: number | null = null;
   #listenersTimer: NodeJS.Timeout | null = null;
   #closing: Promise<void> | null = null;
-  #lastPublishError = 0;
+  /** When publishing started failing; null while it works. */
+  #publishFailingSince: number | null = null;
   /** Events handed to Redis, and events not sent because no other process listened. */
   readonly stats = { sent: 0, skipped: 0 };
 
@@ -137,14 +140,21 @@ export class RedisLiveBus implements LiveBus {
         this.#o.publishTimeoutMs ?? 2000,
         'live publish',
       );
+      if (this.#publishFailingSince !== null) {
+        const seconds = ((Date.now() - this.#publishFailingSince) / 1000).toFixed(1);
+        this.#publishFailingSince = null;
+        this.#o.log?.info(
+          { streamId: e.streamId, failedSeconds: Number(seconds) },
+          `live events reach other processes again after ${seconds} s`,
+        );
+      }
     } catch (err) {
-      // One line per ten seconds: a Redis outage must not flood the log at the part rate.
-      const now = Date.now();
-      if (now - this.#lastPublishError > 10_000) {
-        this.#lastPublishError = now;
+      // Once per outage: a Redis away must not flood the log at the part rate.
+      if (this.#publishFailingSince === null) {
+        this.#publishFailingSince = Date.now();
         this.#o.log?.warn(
           { err, streamId: e.streamId },
-          'live event not sent to other processes (their players fall back to storage)',
+          'live events not sent to other processes (their players fall back to storage); the next line says when they are again',
         );
       }
     }
@@ -167,6 +177,7 @@ export class RedisLiveBus implements LiveBus {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#listeners.clear();
+      this.#watch?.close();
       if (this.#listenersTimer) clearInterval(this.#listenersTimer);
       const conns = [this.#pub, this.#sub].filter((c): c is Redis => c !== null);
       await Promise.allSettled(conns.map((c) => closeRedis(c)));
@@ -211,6 +222,9 @@ export class RedisLiveBus implements LiveBus {
 
   async #startSubscriber(): Promise<void> {
     const sub = (this.#sub = this.#connect('sub'));
+    // The subscriber is the connection a listening origin lives by: its outages are told once.
+    if (this.#o.log)
+      this.#watch = new RedisWatch({ redis: sub, name: 'live bus', log: this.#o.log, pingEveryMs: null });
     const prefix = `${this.#o.prefix}:live:`;
     sub.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer, message: Buffer) => {
       const m = decodeLiveMessage(message);
