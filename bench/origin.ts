@@ -43,9 +43,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { terminate } from '../src/core/child.js';
 import { PrivateRedis } from '../src/core/redis-server.js';
-import { RedisLiveBus } from '../src/packager/live/redis-bus.js';
+import { presenceChannel, RedisLiveBus } from '../src/packager/live/redis-bus.js';
 import { LocalStorage } from '../src/packager/storage/local.js';
 import { busyPercent, machineCpu, ownCpuSeconds } from './lib/cpu.js';
 import type { ClientAnswer, ClientCommand, HoldResult, LoadResult } from './lib/origin-clients.js';
@@ -98,6 +99,21 @@ const wallMs = (): number => performance.timeOrigin + performance.now();
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Resolves once a process other than this one listens on the live bus (the origin). */
+async function originListening(url: string): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: false });
+  try {
+    for (let i = 0; i < 200; i++) {
+      const reply = (await probe.call('PUBSUB', 'NUMSUB', presenceChannel(PREFIX))) as [string, number];
+      if (Number(reply[1]) > 0) return;
+      await sleep(25);
+    }
+    throw new Error('the origin never subscribed to the live bus');
+  } finally {
+    probe.disconnect();
+  }
 }
 
 /** Children of `pid` (nginx's worker). */
@@ -495,6 +511,9 @@ async function main(): Promise<void> {
       ],
     });
     await feed.begin();
+    // The bus sends only while another process listens: wait until the origin's subscriber
+    // is there, or the window below would be announced to nobody.
+    await originListening(redis.url);
     // A full playlist window (10 segments), as a stream that has been live a while has.
     for (let i = 0; i < 10 * PARTS_PER_SEGMENT + 3; i++) await feed.publish(TOP);
     const last = feed.next(TOP);

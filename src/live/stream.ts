@@ -1,4 +1,6 @@
 import type { Logger } from '../core/log.js';
+import type { MediaFrame } from '../core/media.js';
+import { GopCache } from './gop-cache.js';
 import type { LiveReader } from './reader.js';
 import type { LiveSource } from './source.js';
 
@@ -27,6 +29,8 @@ export class LiveStream {
   readonly #readers = new Set<LiveReader>();
   #source: LiveSource;
   #offEnd: () => void = () => undefined;
+  #offGop: () => void = () => undefined;
+  #gop = new GopCache();
   #ended = false;
 
   constructor(o: LiveStreamOptions) {
@@ -48,6 +52,14 @@ export class LiveStream {
 
   get readers(): number {
     return this.#readers.size;
+  }
+
+  /**
+   * The current source's frames since its last key frame, when it is `source` and that key
+   * frame is recent (see GopCache): a reader attaching now starts with them.
+   */
+  recentFrames(source: LiveSource, nowMs = Date.now()): readonly MediaFrame[] {
+    return source === this.#source && !this.#ended ? this.#gop.since(nowMs) : [];
   }
 
   /** Adds a reader and attaches it to the current source at once; returns its removal. */
@@ -75,6 +87,11 @@ export class LiveStream {
   }
 
   #follow(source: LiveSource): void {
+    this.#offGop();
+    const gop = (this.#gop = new GopCache());
+    // Registered before any reader's listener, so a reader replaying the cache and then
+    // listening sees each frame exactly once.
+    this.#offGop = source.onFrame((f) => gop.push(f));
     this.#offEnd = source.onEnd((reason) => this.#sourceEnded(source, reason));
     if (source.ended) this.#sourceEnded(source, 'ended before it was followed');
   }
@@ -82,6 +99,8 @@ export class LiveStream {
   #sourceEnded(source: LiveSource, reason: string): void {
     if (source !== this.#source || this.#ended) return;
     this.#ended = true;
+    this.#offGop();
+    this.#gop = new GopCache();
     const readers = [...this.#readers];
     this.#readers.clear();
     for (const r of readers) this.#call(() => r.streamEnded(reason));

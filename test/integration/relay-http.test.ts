@@ -228,7 +228,8 @@ describe('relay over HTTP', () => {
 
     const lonely = publish('lonely', 'h264');
     const pending2 = get('lonely');
-    await waitFor('the relay to subscribe', async () => lonely.listeners > 0, 5000, 20);
+    // The stream's key-frame cache listens from the start: the relay is the second listener.
+    await waitFor('the relay to subscribe', async () => lonely.listeners > 1, 5000, 20);
     sources.unpublish('lonely');
     const res2 = await pending2;
     expect(res2.status).toBe(404);
@@ -242,7 +243,8 @@ describe('relay over HTTP', () => {
     res.close();
     await waitFor(
       'the relay to let go',
-      async () => s.listeners === 0 && app.relay.openBodies === 0,
+      // Left: the stream's own listener (its key-frame cache).
+      async () => s.listeners === 1 && app.relay.openBodies === 0,
       5000,
       20,
     );
@@ -274,8 +276,10 @@ describe('relay shutdown', () => {
       expect(res.headers['x-whipcast-tracks']).toBe('video=vp8');
       await app.relay.close();
       expect(await res.done).toBe('error');
-      expect(s.listeners).toBe(0);
+      // Only the stream's own listener is left (its key-frame cache), and it goes with the stream.
+      expect(s.listeners).toBe(1);
       sources.closeAll();
+      expect(s.listeners).toBe(0);
     } finally {
       await app.close();
       rmSync(dir, { recursive: true, force: true });

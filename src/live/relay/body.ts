@@ -28,7 +28,11 @@ export interface RelayBodyStats {
 export interface RelayBodyOptions {
   streamId: string;
   /** The live stream the body reads: it attaches the body to its current source at once. */
-  stream: { addReader(reader: LiveReader): () => void };
+  stream: {
+    addReader(reader: LiveReader): () => void;
+    /** Frames of `source` since its last key frame, to start with (absent: wait for the next key frame). */
+    recentFrames?(source: LiveSource): readonly MediaFrame[];
+  };
   log: Logger;
   /** Bytes queued for a slow consumer before frames are dropped up to the next key frame. */
   maxBufferedBytes: number;
@@ -68,6 +72,8 @@ export class RelayBody implements LiveReader {
   #reject!: (e: Error) => void;
   #started = false;
   #closed = false;
+  /** Bytes handed on at once from the stream's cache: the consumer may be that much more behind. */
+  #replayed = 0;
 
   constructor(o: RelayBodyOptions) {
     this.#o = o;
@@ -119,8 +125,14 @@ export class RelayBody implements LiveReader {
     this.#source = source;
     this.#muxer = new RelayMuxer(source);
     this.#log = this.#o.log.child({ sessionId: source.sessionId });
+    // Start from the key frame the stream already has, if recent, rather than the next one.
+    const recent = this.#o.stream.recentFrames?.(source) ?? [];
+    this.#replayed = recent.reduce((n, f) => n + f.data.length, 0);
+    for (const f of recent) this.#onFrame(f);
+    if (recent.length > 0)
+      this.#log.debug({ frames: recent.length, bytes: this.#replayed }, 'started from the cached key frame');
     this.#detach = [source.onFrame((f) => this.#onFrame(f))];
-    source.requestKeyframe();
+    if (!this.#started) source.requestKeyframe();
   }
 
   streamEnded(reason: string): void {
@@ -144,7 +156,11 @@ export class RelayBody implements LiveReader {
     const source = this.#source;
     const muxer = this.#muxer;
     if (this.#closed || !source || !muxer) return;
-    if (this.#started && this.body.readableLength > this.#o.maxBufferedBytes && !muxer.waitingForKeyframe) {
+    if (
+      this.#started &&
+      this.body.readableLength > this.#o.maxBufferedBytes + this.#replayed &&
+      !muxer.waitingForKeyframe
+    ) {
       // Decided before muxing: bytes once muxed must be sent, or block times would refer
       // to a cluster the consumer never saw.
       this.stats.resyncs++;
