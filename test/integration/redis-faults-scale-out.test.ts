@@ -53,15 +53,19 @@ describe('separate processes after their Redis comes back', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('resume announcements and job taking within 5 s of Redis returning', async () => {
+  /** A small publisher on the API process, closed with the test. */
+  const publish = async (id: string, seconds: number) =>
     clients.push(
       await WhipTestClient.publish({
-        url: `${api.url}/whip/before?preset=light`,
+        url: `${api.url}/whip/${id}?preset=light`,
         width: 320,
         height: 180,
-        seconds: 60,
+        seconds,
       }),
     );
+
+  it('resume announcements and job taking within 5 s of Redis returning', async () => {
+    await publish('before', 60);
     await waitFor(
       'the worker to run it',
       async () => runStarted('before').test(worker.output.join('')),
@@ -95,14 +99,7 @@ describe('separate processes after their Redis comes back', () => {
       20_000,
       100,
     );
-    clients.push(
-      await WhipTestClient.publish({
-        url: `${api.url}/whip/after?preset=light`,
-        width: 320,
-        height: 180,
-        seconds: 30,
-      }),
-    );
+    await publish('after', 30);
     const takenAt = await waitFor(
       'the worker to take the new stream',
       async () => (runStarted('after').test(worker.output.join('')) ? Date.now() : null),
