@@ -124,8 +124,8 @@ describe('/api/presets limits', () => {
     expect(all.nextCursor).toBeNull();
     expect(seen).toEqual(all.presets.map((e) => e.preset.id));
     // Built-ins first, then user presets, each by id.
-    expect(seen.slice(0, 3)).toEqual(['default', 'light', 'low-latency']);
-    expect(seen.slice(3)).toEqual([...seen.slice(3)].sort());
+    expect(seen.slice(0, 4)).toEqual(['default', 'light', 'low-latency', 'passthrough']);
+    expect(seen.slice(4)).toEqual([...seen.slice(4)].sort());
     expect(pages).toBe(Math.ceil(seen.length / 2));
   });
 
