@@ -130,7 +130,7 @@ describe('/api/presets limits', () => {
   });
 
   it('finds its place after a cursor whose preset was deleted meanwhile', async () => {
-    const first = (await (await fetch(`${base}/api/presets?limit=4`)).json()) as PresetList;
+    const first = (await (await fetch(`${base}/api/presets?limit=5`)).json()) as PresetList;
     const cursor = first.nextCursor!;
     expect((await fetch(`${base}/api/presets/${cursor}`, { method: 'DELETE' })).status).toBe(204);
     const next = (await (await fetch(`${base}/api/presets?limit=100&cursor=${cursor}`)).json()) as PresetList;
