@@ -299,6 +299,25 @@ describe('passthrough preset: simulcast layers as the renditions, no video encod
       const t = b.find((x) => x.msn === s.msn)!;
       expect(Math.abs(s.duration - t.duration)).toBeLessThanOrEqual(0.002);
     }
+    // And their parts: the same durations, part by part, in the segments both list parts of.
+    const parts = (text: string) => {
+      const by = new Map<number, number[]>();
+      for (const m of text.matchAll(/#EXT-X-PART:DURATION=([\d.]+),URI="[a-z0-9-]+_(\d+)\.\d+\.m4s"/g)) {
+        const msn = Number(m[2]);
+        by.set(msn, [...(by.get(msn) ?? []), Number(m[1])]);
+      }
+      return by;
+    };
+    const pa = parts(read('pass', '360p.m3u8') ?? '');
+    const pb = parts(read('pass', '180p.m3u8') ?? '');
+    const both = common.filter((s) => pa.has(s.msn) && pb.has(s.msn));
+    expect(both.length).toBeGreaterThan(0);
+    for (const { msn } of both) {
+      const x = pa.get(msn)!;
+      const y = pb.get(msn)!;
+      expect(x).toHaveLength(y.length);
+      x.forEach((d, i) => expect(Math.abs(d - y[i]!)).toBeLessThanOrEqual(0.002));
+    }
     const pdt = (text: string) => [...text.matchAll(/#EXT-X-PROGRAM-DATE-TIME:(\S+)/g)].map((m) => m[1]);
     expect(pdt(read('pass', '360p.m3u8') ?? '')[0]).toBe(pdt(read('pass', '180p.m3u8') ?? '')[0]);
 
