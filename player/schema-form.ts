@@ -224,13 +224,15 @@ export class SchemaForm {
     });
     const current = value ?? s.default;
     let input: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
-    const choices = s.enum ?? constants(s);
+    // A boolean is a choice of two (the passthrough flag); its value goes back as true or false.
+    const choices = s.enum ?? constants(s) ?? (isType(s, 'boolean') ? [true, false] : undefined);
     if (choices) {
       const select = el('select');
       if (!required && s.default === undefined) select.append(new Option('(not set)', ''));
       for (const c of choices) select.append(new Option(String(c), String(c)));
       select.value = current === undefined ? '' : String(current);
-      select.dataset.kind = typeof choices[0] === 'number' ? 'number' : 'string';
+      select.dataset.kind =
+        typeof choices[0] === 'number' || typeof choices[0] === 'boolean' ? typeof choices[0] : 'string';
       input = select;
     } else if (isType(s, 'integer') || isType(s, 'number')) {
       input = el('input', { type: 'number', step: isType(s, 'integer') ? '1' : 'any' });
@@ -287,6 +289,7 @@ export class SchemaForm {
     // A number the API rejects as such ("must be a number") is better than one silently dropped.
     if (input.dataset.kind === 'number')
       return Number.isNaN(Number(input.value)) ? input.value : Number(input.value);
+    if (input.dataset.kind === 'boolean') return input.value === 'true';
     return input.value;
   }
 }

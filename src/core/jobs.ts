@@ -66,6 +66,22 @@ export const DegradedSchema = z
   .describe('A live transcode made lighter because it fell behind real time.');
 export type Degraded = z.infer<typeof DegradedSchema>;
 
+export const PassthroughStateSchema = z
+  .object({
+    active: z
+      .boolean()
+      .describe(
+        "true: the publisher's layers are the renditions, copied (no video encode); false: the worker fell back to transcoding the top layer into the ladder.",
+      ),
+    reason: z
+      .string()
+      .optional()
+      .describe('Why the layers are not passed through; set when `active` is false.'),
+    since: z.iso.datetime(),
+  })
+  .describe('A `passthrough` preset: whether the layers are passed through now, or why not.');
+export type PassthroughState = z.infer<typeof PassthroughStateSchema>;
+
 export interface VodJobData {
   kind: 'vod';
   /** Also the job id and the HLS path: /hls/{assetId}/index.m3u8. */
@@ -104,6 +120,8 @@ export interface LiveJobData {
   plan?: LadderPlanView;
   /** Written by the worker when the transcode fell behind and it made it lighter. */
   degraded?: Degraded;
+  /** Written by the worker for a `passthrough` preset: layers passed through, or why not. */
+  passthrough?: PassthroughState;
   /** Written by the worker that runs it, when it starts (again on each attempt). */
   run?: JobRun;
 }
@@ -191,6 +209,9 @@ export const JobViewSchema = z.object({
   ladder: LadderPlanViewSchema.nullable().describe("The worker's plan; null before it made one."),
   degraded: DegradedSchema.nullable().describe(
     'A live transcode made lighter to keep up; null when it never was.',
+  ),
+  passthrough: PassthroughStateSchema.nullable().describe(
+    'Live jobs of a `passthrough` preset: whether the layers are passed through; null otherwise.',
   ),
 });
 export type JobView = z.infer<typeof JobViewSchema>;

@@ -126,6 +126,18 @@ export const PresetSchema = z
       qsv: { quality: 'balanced' },
     }),
     hardware: HardwareSchema.default({ policy: 'prefer' }),
+    // Live only (a file has no layers): package the publisher's own H.264 (each simulcast
+    // layer, or its one stream) as the renditions, copied, never decoded; only audio is
+    // encoded. The ladder stays required: it is what the worker transcodes (from the top
+    // layer) when the layers cannot be passed through (keyframes not aligned, a codec
+    // HLS fMP4 cannot carry), and what a file job gets.
+    // Optional, not defaulted: presets without it read back exactly as they were written.
+    passthrough: z
+      .boolean()
+      .optional()
+      .describe(
+        "Live: the simulcast layers (or the one stream) are the renditions, copied without an encode; only audio is transcoded. Falls back to transcoding the top layer with `ladder` when the layers' key frames are not aligned or the codec is not H.264.",
+      ),
   })
   .superRefine((p, ctx) => {
     const ratio = p.segmentSeconds / p.gopSeconds;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { STREAM_ID } from './ids.js';
-import { JobStateSchema } from './jobs.js';
+import { JobStateSchema, PassthroughStateSchema } from './jobs.js';
 import { MEDIA_AUDIO_CODECS, MEDIA_VIDEO_CODECS } from './media.js';
 
 /**
@@ -163,6 +163,9 @@ export const StreamViewSchema = z.object({
     })
     .optional()
     .describe("The live transcode's state, from its job."),
+  passthrough: PassthroughStateSchema.optional().describe(
+    "A `passthrough` preset's stream: its layers are the renditions (`active`), or why the worker transcodes the top layer instead.",
+  ),
   viewers: z
     .object({
       whep: count(),

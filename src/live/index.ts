@@ -4,7 +4,7 @@
  * queueing of a stream's transcode, and the streams' views. What other roles and the
  * composition root may use.
  */
-export type { LiveSource, RtpListener } from './source.js';
+export type { LayerFrameListener, LiveSource, RtpListener } from './source.js';
 export type { LiveReader } from './reader.js';
 export { LiveStream } from './stream.js';
 export { LiveStreams, type EndedStream, type LiveStreamsOptions, type PublishSlot } from './streams.js';

@@ -15,6 +15,12 @@ export type RtpListener = (
 ) => void;
 
 /**
+ * A video frame of one encoding: simulcast layer `rid` (RFC 8851), or the session's one
+ * encoding (rid null).
+ */
+export type LayerFrameListener = (rid: string | null, frame: MediaFrame) => void;
+
+/**
  * One publish session's media, as every reader of a live stream takes it: whole frames
  * on one clock (the relay to the workers) and the publisher's RTP as received (WHEP
  * passthrough). The ingest's WHIP session implements it.
@@ -30,6 +36,14 @@ export interface LiveSource {
   readonly ended: boolean;
   /** Frames in arrival order (simulcast: the highest layer being sent); returns the unsubscribe function. */
   onFrame(listener: (frame: MediaFrame) => void): () => void;
+  /**
+   * Every video frame of every layer (the passthrough relay packages each layer), before
+   * the top layer is chosen; one encoding's frames with rid null. Each layer's times
+   * follow its own RTP clock, anchored at its own first frame's arrival, so layers can
+   * be a constant few milliseconds apart. Audio comes through onFrame only. Returns the
+   * unsubscribe function.
+   */
+  onLayerFrame(listener: LayerFrameListener): () => void;
   /** RTP as received; returns the unsubscribe function. */
   onRtp(listener: RtpListener): () => void;
   /** Called once when the session ends (DELETE, takeover, ICE failure, media timeout). */

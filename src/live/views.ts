@@ -97,6 +97,7 @@ export class StreamViews implements StreamsApi {
         job: { id: job.id, state: job.state },
         transcode: transcodeOf(job),
       };
+      if (job.passthrough) withJob.passthrough = job.passthrough;
       if (job.ladder) {
         // What the worker planned for this source: the ladder players get, and what it left out.
         withJob.ladder = job.ladder.rungs;

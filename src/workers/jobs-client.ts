@@ -375,6 +375,7 @@ export class JobsClient implements JobsApi {
       playlistUrl: `${this.#opts.publicUrl()}/hls/${assetId}/index.m3u8`,
       ladder: data.plan ?? null,
       degraded: (data.kind === 'live' ? data.degraded : undefined) ?? null,
+      passthrough: (data.kind === 'live' ? data.passthrough : undefined) ?? null,
     };
   }
 }

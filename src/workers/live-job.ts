@@ -2,12 +2,20 @@ import type { Job } from 'bullmq';
 import type { Capabilities } from '../core/capabilities.js';
 import type { HwaccelSetting } from '../core/config.js';
 import { AppError, errorMessage } from '../core/errors.js';
-import { CANCELLED_REASON, type JobProgress, type LiveJobData, type LiveJobResult } from '../core/jobs.js';
+import {
+  CANCELLED_REASON,
+  type JobProgress,
+  type LiveJobData,
+  type LiveJobResult,
+  type PassthroughState,
+} from '../core/jobs.js';
 import type { Logger } from '../core/log.js';
 import type { Preset } from '../core/preset.js';
 import { withTimeout } from '../core/redis.js';
 import type { LivePackagerFactory, LivePackagerLike, LivePackagerRun } from '../packager/index.js';
 import { buildFfmpegArgs, LIVE_PIPE_INPUT } from './ffmpeg/args.js';
+import { buildPassthroughArgs } from './ffmpeg/args-passthrough.js';
+import { passthroughPlanView, passthroughRenditions } from './passthrough-plan.js';
 import { chooseJobEncoder, ladderRenditions } from './ladder.js';
 import { degrade, LagMonitor, maxLevel, type LagMonitorOptions } from './adaptation.js';
 import { streamCores } from './live-capacity.js';
@@ -99,19 +107,41 @@ export async function runLiveJob(
   let runs = 0;
   let doneMs = 0;
   let notFound = 0;
+  /**
+   * A `passthrough` preset whose layers the relay refused: the session it refused (its
+   * runs transcode the top layer; a new session is tried again) and why.
+   */
+  let refused: { sessionId: string | null; reason: string } | null = null;
+  let renditionNames: string[] = [];
 
   try {
     for (;;) {
       if (signal.aborted) throw abortError(signal);
       let answer: RelayAnswer;
+      // Passthrough is asked for unless this session's layers were refused already.
+      const askLayers = preset.passthrough === true && refused === null;
       try {
-        answer = await requestRelay(relay.url, relay.token, { signal, idleTimeoutMs: timing.relayIdleMs });
+        answer = await requestRelay(relay.url, relay.token, {
+          signal,
+          idleTimeoutMs: timing.relayIdleMs,
+          layers: askLayers,
+        });
       } catch (e) {
         if (!(e instanceof RelayUnavailableError)) throw e;
         await backoff(relayFailures, e, 'unavailable', 'relay unreachable', signal, log);
         continue;
       }
       relayFailures.succeed();
+      if (answer.status === 'refused') {
+        log.warn(
+          { reason: answer.reason },
+          'passthrough: the layers cannot be passed through; transcoding the top layer',
+        );
+        refused = { sessionId: null, reason: answer.reason };
+        data = { ...data, passthrough: passthroughState(false, answer.reason) };
+        await withTimeout(job.updateData(data), 2000, 'live job update').catch(() => undefined);
+        continue;
+      }
       if (answer.status === 'ended') {
         if (++notFound < 2) {
           await sleep(timing.endGraceMs, signal);
@@ -124,6 +154,16 @@ export async function runLiveJob(
       }
       notFound = 0;
       const { info, body } = answer;
+      if (refused !== null) {
+        if (refused.sessionId === null) refused.sessionId = info.sessionId;
+        else if (refused.sessionId !== info.sessionId && preset.passthrough === true) {
+          // A new session (a takeover): its layers may well be aligned. Ask again.
+          body.destroy();
+          refused = null;
+          continue;
+        }
+      }
+      const passing = askLayers && info.layers !== null;
       const fresh = await deps.refresh?.().catch(() => null);
       if (fresh && fresh.presetId !== data.presetId) {
         log.info(
@@ -142,43 +182,72 @@ export async function runLiveJob(
           throw new AppError('validation_failed', `live stream ${streamId} has no video track to transcode`);
         }
         const next = planFor(preset, info);
-        const key = JSON.stringify(next.rungs.map((r) => [r.name, r.width, r.height, r.fps]));
-        const replanned = plan !== null && key !== planKey;
         plan = next;
         const effective = degrade(plannedPreset(preset, next), level, choice.family).preset;
-        if (packager === null) {
-          packagerHasAudio = info.audio !== null;
-          packager = deps.packagers({ ...packagerOptions(effective, streamId, packagerHasAudio), log });
-        }
-        const hasAudio = packagerHasAudio && info.audio !== null;
+        const sessionAudio = info.audio !== null;
+        // Passthrough: the layers are the renditions; otherwise the ladder planned for the source.
+        const planned = passing
+          ? passthroughRenditions(info.layers!, preset, sessionAudio)
+          : ladderRenditions(effective, sessionAudio);
+        const video = planned.filter((r) => r.kind === 'video');
+        const audioSpec = ladderRenditions(effective, true).at(-1)!;
+        if (packager === null) packagerHasAudio = sessionAudio;
+        // What the packager has (audio stays listed through a session without it) and what this run writes.
+        const all = packagerHasAudio ? [...video, audioSpec] : video;
+        packager ??= deps.packagers({
+          ...packagerOptions(effective, streamId, packagerHasAudio),
+          renditions: all,
+          log,
+        });
+        const hasAudio = packagerHasAudio && sessionAudio;
         if (packagerHasAudio && !hasAudio) log.warn('this session has no audio: the audio rendition pauses');
-        const renditions = ladderRenditions(effective, hasAudio);
+        const renditions = hasAudio ? [...video, audioSpec] : video;
         outputs = renditions.map((r) => r.name);
-        args = buildFfmpegArgs(effective, choice.family, {
+        const io = {
           input: LIVE_PIPE_INPUT,
-          live: { format: 'matroska' },
+          live: { format: 'matroska' as const },
           hasAudio,
           firstOutputFd: 3,
-        });
-        run = packager.startRun(
-          info.epochMs,
-          replanned ? ladderRenditions(effective, packagerHasAudio) : undefined,
-        );
-        if (key !== planKey) {
-          planKey = key;
+        };
+        args = passing
+          ? buildPassthroughArgs(video.length, preset, io)
+          : buildFfmpegArgs(effective, choice.family, io);
+        // The planned ladder (not the adapted one: adapting never re-plans), or the layers.
+        const key = passing
+          ? JSON.stringify(['layers', ...video.map((r) => [r.name, r.width, r.height, r.fps])])
+          : JSON.stringify(next.rungs.map((r) => [r.name, r.width, r.height, r.fps]));
+        const replanned = planKey !== '' && key !== planKey;
+        run = packager.startRun(info.epochMs, replanned ? all : undefined);
+        renditionNames = all.map((r) => r.name);
+        if (passing && data.passthrough?.active !== true) {
           log.info(
-            {
-              ladder: next.rungs.map((r) => `${r.name} ${r.width}x${r.height}@${r.fps}`),
-              dropped: next.dropped,
-            },
-            replanned
-              ? 'the new session has another shape: ladder re-planned'
-              : 'ladder planned for the source',
+            { layers: info.layers!.map((l) => `${l.rid ?? '-'} ${l.width}x${l.height}`) },
+            'passthrough: the layers are the renditions, copied without an encode',
           );
-          data = { ...data, plan: planView(next) };
+          data = { ...data, passthrough: passthroughState(true) };
+          refused = null;
           void job.updateData(data).catch(() => undefined);
         }
-        deps.onCost?.(streamCores(effective, choice.family));
+        if (key !== planKey) {
+          planKey = key;
+          if (passing) {
+            data = { ...data, plan: passthroughPlanView(planned) };
+          } else {
+            log.info(
+              {
+                ladder: next.rungs.map((r) => `${r.name} ${r.width}x${r.height}@${r.fps}`),
+                dropped: next.dropped,
+              },
+              replanned
+                ? 'the new session has another shape: ladder re-planned'
+                : 'ladder planned for the source',
+            );
+            data = { ...data, plan: planView(next) };
+          }
+          void job.updateData(data).catch(() => undefined);
+        }
+        // A copy costs next to nothing next to an encode: the audio's share of a core.
+        deps.onCost?.(passing ? PASSTHROUGH_CORES : streamCores(effective, choice.family));
       } catch (e) {
         body.destroy();
         throw e;
@@ -192,7 +261,8 @@ export async function runLiveJob(
       let lastReport = 0;
       const lag = new LagMonitor(timing.lag);
       const tooSlow = new AbortController();
-      const canAdapt = level < maxLevel(plannedPreset(preset, plan!), choice.family);
+      // A copy has nothing to make lighter.
+      const canAdapt = !passing && level < maxLevel(plannedPreset(preset, plan!), choice.family);
       const outcome: LiveRunOutcome = await runLive({
         ffmpegPath: deps.ffmpegPath,
         args,
@@ -257,10 +327,22 @@ export async function runLiveJob(
     family: choice.family,
     hwFallback: choice.fallback,
     durationMs: doneMs,
-    renditions: ladderRenditions(plan ? plannedPreset(preset, plan) : preset, packagerHasAudio).map(
-      (r) => r.name,
-    ),
+    renditions:
+      renditionNames.length > 0
+        ? renditionNames
+        : ladderRenditions(plan ? plannedPreset(preset, plan) : preset, packagerHasAudio).map((r) => r.name),
     runs,
+  };
+}
+
+/** What a passthrough run costs a worker, in cores: the audio encode and the copying. */
+const PASSTHROUGH_CORES = 0.1;
+
+function passthroughState(active: boolean, reason?: string): PassthroughState {
+  return {
+    active,
+    ...(reason !== undefined ? { reason } : {}),
+    since: new Date().toISOString(),
   };
 }
 

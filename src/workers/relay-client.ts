@@ -14,13 +14,27 @@ export interface RelayBodyInfo {
   width: number | null;
   height: number | null;
   fps: number | null;
+  /** Passthrough bodies (`layers`): one entry per video track, in track order (largest first). */
+  layers: RelayLayerInfo[] | null;
+}
+
+/** One passthrough track as `X-Whipcast-Layers` describes it. */
+export interface RelayLayerInfo {
+  /** The simulcast rid, checked against RFC 8851's alphabet; null for the one encoding. */
+  rid: string | null;
+  width: number;
+  height: number;
+  fps: number | null;
+  bitrateKbps: number | null;
 }
 
 export type RelayAnswer =
   /** 200: the body is the stream's current session; the caller reads and destroys it. */
   | { status: 'live'; info: RelayBodyInfo; body: IncomingMessage }
   /** 404: the stream has no current session. */
-  | { status: 'ended' };
+  | { status: 'ended' }
+  /** 409 (passthrough): the layers cannot be passed through; `reason` says why. */
+  | { status: 'refused'; reason: string };
 
 /** The relay could not be reached or answered oddly: worth retrying. */
 export class RelayUnavailableError extends Error {
@@ -37,6 +51,8 @@ export interface RelayRequestOptions {
    * key frame) or between body bytes, before it counts as lost. @defaultValue 15000
    */
   idleTimeoutMs?: number;
+  /** Ask for every layer as its own track (`?layers=all`, passthrough). */
+  layers?: boolean;
 }
 
 const VIDEO: ReadonlySet<string> = new Set<VideoCodec>(['h264', 'h265', 'av1', 'vp8', 'vp9']);
@@ -49,6 +65,7 @@ const AUDIO: ReadonlySet<string> = new Set<AudioCodec>(['opus']);
  */
 export function requestRelay(url: string, token: string, o: RelayRequestOptions): Promise<RelayAnswer> {
   const target = new URL(url);
+  if (o.layers) target.searchParams.set('layers', 'all');
   const client = target.protocol === 'https:' ? https : target.protocol === 'http:' ? http : null;
   if (client === null) {
     return Promise.reject(
@@ -84,6 +101,10 @@ export function requestRelay(url: string, token: string, o: RelayRequestOptions)
         resolve({ status: 'live', info, body: res });
         return;
       }
+      if (status === 409 && o.layers) {
+        readReason(res).then((reason) => resolve({ status: 'refused', reason }), reject);
+        return;
+      }
       res.resume();
       if (status === 404) resolve({ status: 'ended' });
       else if (status === 401 || status === 403) {
@@ -91,6 +112,46 @@ export function requestRelay(url: string, token: string, o: RelayRequestOptions)
       } else reject(new RelayUnavailableError(`relay answered ${status}`));
     });
   });
+}
+
+/** The message of a JSON error answer (at most 4 KiB read), for a person to read. */
+async function readReason(res: IncomingMessage): Promise<string> {
+  let text = '';
+  for await (const chunk of res) {
+    text += (chunk as Buffer).toString('utf8');
+    if (text.length > 4096) break;
+  }
+  res.destroy();
+  try {
+    const m = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
+    if (typeof m === 'string') return m.slice(0, 1000);
+  } catch {
+    // not JSON: say so below
+  }
+  return 'the relay refused to pass the layers through';
+}
+
+const RID = /^[A-Za-z0-9_-]{1,16}$/;
+
+/** `X-Whipcast-Layers`: `rid:WxH:fps:kbps,...`; null when absent, or when any entry is malformed. */
+function parseLayers(header: string | string[] | undefined): RelayLayerInfo[] | null {
+  if (typeof header !== 'string' || header === '') return null;
+  const out: RelayLayerInfo[] = [];
+  for (const entry of header.split(',')) {
+    const m = /^([^:]{1,16}):(\d{1,5})x(\d{1,5}):([\d.]{1,6}|-):(\d{1,7}|-)$/.exec(entry.trim());
+    if (!m) return null;
+    const [, rid = '', w = '', h = '', fps = '', kbps = ''] = m;
+    if (rid !== '-' && !RID.test(rid)) return null;
+    const f = Number(fps);
+    out.push({
+      rid: rid === '-' ? null : rid,
+      width: Number(w),
+      height: Number(h),
+      fps: fps !== '-' && f >= 1 && f <= 240 ? f : null,
+      bitrateKbps: kbps === '-' ? null : Number(kbps),
+    });
+  }
+  return out.length > 0 ? out : null;
 }
 
 function parseInfo(res: IncomingMessage): RelayBodyInfo | string {
@@ -116,5 +177,6 @@ function parseInfo(res: IncomingMessage): RelayBodyInfo | string {
     width: size ? Number(size[1]) : null,
     height: size ? Number(size[2]) : null,
     fps: Number.isFinite(fps) && fps >= 1 && fps <= 240 ? fps : null,
+    layers: parseLayers(res.headers['x-whipcast-layers']),
   };
 }

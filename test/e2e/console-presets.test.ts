@@ -84,6 +84,10 @@ describe('console: presets', () => {
     expect(await width.getAttribute('aria-invalid')).toBeNull();
 
     await p.getByLabel('Segment duration (s)').fill('4');
+    // A boolean field is a choice of two, sent as true or false (not as the text "true").
+    const passthrough = p.locator('[data-path="passthrough"]');
+    expect(await passthrough.inputValue()).toBe('');
+    await passthrough.selectOption('true');
     await p.getByRole('button', { name: 'Save' }).click();
     await p.getByText('Saved preset my-light.').waitFor();
     await p.locator('tr[data-preset="my-light"]').waitFor();
@@ -93,6 +97,7 @@ describe('console: presets', () => {
       name: 'My light ladder',
       gopSeconds: 2,
       segmentSeconds: 4,
+      passthrough: true,
       ladder: [
         { width: 640, height: 360 },
         { width: 426, height: 240 },

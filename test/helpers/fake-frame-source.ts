@@ -1,7 +1,12 @@
 import type { AudioTrackInfo, MediaFrame, VideoTrackInfo } from '../../src/core/media.js';
 import type { IngestStats } from '../../src/core/streams.js';
 import { createLogger } from '../../src/core/log.js';
-import { LiveStreams, type LiveSource, type RtpListener } from '../../src/live/index.js';
+import {
+  LiveStreams,
+  type LayerFrameListener,
+  type LiveSource,
+  type RtpListener,
+} from '../../src/live/index.js';
 
 let sessions = 0;
 
@@ -15,6 +20,7 @@ export class FakeFrameSource implements LiveSource {
   keyframeRequests = 0;
   #ended = false;
   readonly #frames = new Set<(f: MediaFrame) => void>();
+  readonly #layerFrames = new Set<LayerFrameListener>();
   readonly #ends = new Set<(reason: string) => void>();
   #player: NodeJS.Timeout | null = null;
 
@@ -42,6 +48,11 @@ export class FakeFrameSource implements LiveSource {
   onFrame(listener: (frame: MediaFrame) => void): () => void {
     this.#frames.add(listener);
     return () => this.#frames.delete(listener);
+  }
+
+  onLayerFrame(listener: LayerFrameListener): () => void {
+    this.#layerFrames.add(listener);
+    return () => this.#layerFrames.delete(listener);
   }
 
   onEnd(listener: (reason: string) => void): () => void {
@@ -72,10 +83,24 @@ export class FakeFrameSource implements LiveSource {
     return Promise.resolve();
   }
 
-  emit(frame: MediaFrame): void {
+  /**
+   * A frame as ingest hands it on. A video frame with `rid` is simulcast layer `rid`'s: it
+   * reaches layer listeners only, and frame listeners too when `rid` is `topLayer`. A
+   * video frame without one is the one encoding's (both listeners, rid null).
+   */
+  emit(frame: MediaFrame & { rid?: string }): void {
     if (this.#ended) return;
-    for (const l of [...this.#frames]) l({ ...frame, arrivalMs: Date.now() });
+    const { rid, ...f } = frame;
+    const stamped: MediaFrame = { ...f, arrivalMs: f.arrivalMs > 0 ? f.arrivalMs : Date.now() };
+    if (f.kind === 'video') {
+      for (const l of [...this.#layerFrames]) l(rid ?? null, stamped);
+      if (rid !== undefined && rid !== this.topLayer) return;
+    }
+    for (const l of [...this.#frames]) l(stamped);
   }
+
+  /** Simulcast: the layer whose frames onFrame hands on. */
+  topLayer: string | undefined;
 
   end(reason = 'test'): void {
     if (this.#ended) return;
@@ -90,7 +115,7 @@ export class FakeFrameSource implements LiveSource {
    * the performance.now() of its emission. Stops at end() or stop().
    */
   play(
-    frames: readonly MediaFrame[],
+    frames: readonly (MediaFrame & { rid?: string })[],
     o: { loop?: boolean; loopUs?: number; onEmit?: (f: MediaFrame, at: number) => void } = {},
   ): void {
     this.stop();

@@ -133,6 +133,7 @@ describe('/api/presets over HTTP', () => {
       ['default', true],
       ['light', true],
       ['low-latency', true],
+      ['passthrough', true],
     ]);
   });
 

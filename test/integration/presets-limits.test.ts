@@ -124,13 +124,13 @@ describe('/api/presets limits', () => {
     expect(all.nextCursor).toBeNull();
     expect(seen).toEqual(all.presets.map((e) => e.preset.id));
     // Built-ins first, then user presets, each by id.
-    expect(seen.slice(0, 3)).toEqual(['default', 'light', 'low-latency']);
-    expect(seen.slice(3)).toEqual([...seen.slice(3)].sort());
+    expect(seen.slice(0, 4)).toEqual(['default', 'light', 'low-latency', 'passthrough']);
+    expect(seen.slice(4)).toEqual([...seen.slice(4)].sort());
     expect(pages).toBe(Math.ceil(seen.length / 2));
   });
 
   it('finds its place after a cursor whose preset was deleted meanwhile', async () => {
-    const first = (await (await fetch(`${base}/api/presets?limit=4`)).json()) as PresetList;
+    const first = (await (await fetch(`${base}/api/presets?limit=5`)).json()) as PresetList;
     const cursor = first.nextCursor!;
     expect((await fetch(`${base}/api/presets/${cursor}`, { method: 'DELETE' })).status).toBe(204);
     const next = (await (await fetch(`${base}/api/presets?limit=100&cursor=${cursor}`)).json()) as PresetList;

@@ -88,6 +88,31 @@ describe('relay over HTTP', () => {
     expect(() => app.relay.authorize('x', 'short')).toThrow();
   });
 
+  it('?layers=all: one H.264 track per encoding with X-Whipcast-Layers; 409 with the reason for VP8; 400 for another value', async () => {
+    const h264 = publish('pass', 'h264');
+    h264.play(interleave(frames.h264!), { loop: true });
+    const bad = await get('pass?layers=some');
+    expect(bad.status).toBe(400);
+    const r = await get('pass?layers=all');
+    expect(r.status).toBe(200);
+    expect(r.headers['x-whipcast-layers']).toBe('-:640x360:-:-');
+    expect(r.headers['x-whipcast-tracks']).toBe('video=h264,audio=opus');
+
+    const vp8 = publish('passvp8', 'vp8');
+    vp8.play(interleave(frames.vp8!), { loop: true });
+    const refused = await get('passvp8?layers=all');
+    expect(refused.status).toBe(409);
+    await refused.done;
+    const body = JSON.parse(Buffer.concat(refused.chunks.map((c) => c.data)).toString()) as {
+      error: { code: string; message: string };
+    };
+    expect(body.error).toEqual({
+      code: 'conflict',
+      message: 'vp8 cannot be passed through: only H.264 is packaged as it is received',
+    });
+    expect(app.relay.openBodies).toBe(1);
+  });
+
   it('keeps earlier tokens valid when a stream is authorized again; revoke forgets them all', () => {
     app.relay.authorize('multi', 'first-token-0123456789');
     app.relay.authorize('multi', 'second-token-0123456789');

@@ -167,5 +167,34 @@ describe('simulcast from Chromium over WHIP', () => {
     expect(gaps).toBeLessThanOrEqual(2); // a retransmission or two may come out of order
     expect(await publisher.state()).toBe('connected');
     await checkLiveLadder(base, 'simul', { video: ['360p', '240p'], audio: 'audio', reloads: 3 });
+    await publisher.stop();
   }, 120_000);
+
+  it('on the passthrough preset, VP8 layers are not passed through: the top layer is transcoded, the reason shown', async () => {
+    const r = rig!;
+    const base = r.url;
+    const { result } = await r.publish({
+      whipUrl: `${base}/whip/simulpass?preset=passthrough`,
+      codec: 'vp8',
+      width: 960,
+      height: 540,
+      encodings: LAYERS,
+      startBitrateKbps: 1500,
+    });
+    expect(result.status).toBe(201);
+    // The preset's fallback ladder (720p and 360p) fitted to the 960x540 top layer: 360p.
+    const ms = await firstPartMs(base, 'simulpass', '360p', result.postedAtMs);
+    console.log(`simulcast VP8 on passthrough (fallback) POST → first part: ${ms} ms`);
+    const view = (await (await fetch(`${base}/api/streams/simulpass`)).json()) as {
+      passthrough?: { active: boolean; reason?: string };
+      transcode?: { state: string };
+    };
+    expect(view.passthrough).toMatchObject({
+      active: false,
+      reason: 'vp8 cannot be passed through: only H.264 is packaged as it is received',
+    });
+    expect(view.transcode?.state).toBe('running');
+    await checkLiveLadder(base, 'simulpass', { video: ['360p'], audio: 'audio', reloads: 3 });
+    expect(await decodeFirstSegment(base, 'simulpass', '360p')).toMatchObject({ codec: 'h264', width: 640 });
+  }, 60_000);
 });

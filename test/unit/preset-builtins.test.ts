@@ -10,8 +10,8 @@ const load = (id: string): Preset =>
   PresetSchema.parse(JSON.parse(readFileSync(path.join(dir, `${id}.json`), 'utf8')));
 
 describe('built-in presets (presets/*.json)', () => {
-  it('are the three the README promises', () => {
-    expect(files.sort()).toEqual(['default.json', 'light.json', 'low-latency.json']);
+  it('are the four the README promises', () => {
+    expect(files.sort()).toEqual(['default.json', 'light.json', 'low-latency.json', 'passthrough.json']);
   });
 
   it.each(files)('%s is valid, complete and named after its id', (file) => {
@@ -56,5 +56,18 @@ describe('built-in presets (presets/*.json)', () => {
     const p = load('light');
     expect(p.ladder.map(rungName)).toEqual(['360p', '240p']);
     expect(['superfast', 'ultrafast']).toContain(p.encoders.x264.preset);
+  });
+
+  it('passthrough: passes the layers through, with a 720p and 360p ladder to fall back on', () => {
+    const p = load('passthrough');
+    expect(p.passthrough).toBe(true);
+    expect(p.ladder.map(rungName)).toEqual(['720p', '360p']);
+    expect(p.audio.codec).toBe('aac');
+    // Only the ladder presets say nothing about it: absent reads as false.
+    expect(['default', 'low-latency', 'light'].map((id) => load(id).passthrough)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 });

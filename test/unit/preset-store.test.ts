@@ -49,6 +49,7 @@ describe('FilePresetStore', () => {
       ['default', true],
       ['light', true],
       ['low-latency', true],
+      ['passthrough', true],
     ]);
     expect(new Date(list[0]?.updatedAt ?? '').getTime()).not.toBeNaN();
   });
@@ -157,7 +158,7 @@ describe('FilePresetStore', () => {
     writeFileSync(path.join(userDir, 'README.txt'), 'not a preset');
 
     const list = await open().list();
-    expect(list.map((e) => e.preset.id)).toEqual(['default', 'light', 'low-latency', 'good']);
+    expect(list.map((e) => e.preset.id)).toEqual(['default', 'light', 'low-latency', 'passthrough', 'good']);
     expect(list.find((e) => e.preset.id === 'default')?.builtIn).toBe(true);
     const warnings = logLines.map((l) => JSON.parse(l) as { level: number; file?: string; err?: string });
     const skipped = warnings.filter((w) => w.level === 40).map((w) => path.basename(w.file ?? ''));

@@ -148,6 +148,14 @@ export function relayPaths(): Json {
           'Starts at a key frame of the current publish session and ends with it (a takeover or the end of the stream). `Authorization: Bearer` with the per-stream token the live job carries.',
         parameters: [
           { name: 'stream', in: 'path', required: true, schema: schemaOf(z.string().regex(STREAM_ID)) },
+          {
+            name: 'layers',
+            in: 'query',
+            required: false,
+            description:
+              'Passthrough presets: every simulcast layer (or the one encoding) as its own video track, largest first, from an instant where every layer has a key frame; `X-Whipcast-Layers` describes the tracks.',
+            schema: { type: 'string', enum: ['all'] },
+          },
         ],
         responses: {
           '200': {
@@ -155,8 +163,12 @@ export function relayPaths(): Json {
               'Matroska (live, unknown size); `X-Whipcast-Epoch` gives the wall clock of media time 0.',
             content: bytes('video/x-matroska'),
           },
+          '400': responseRef('BadRequest'),
           '401': responseRef('Unauthorized'),
           '404': responseRef('NotFound'),
+          '409': errorResponse(
+            '`layers=all`: the layers cannot be passed through (key frames not aligned, not H.264, too few key frames); the message says why.',
+          ),
         },
       },
     },

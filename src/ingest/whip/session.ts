@@ -3,7 +3,7 @@ import type { RTCPeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
 import { AppError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { AudioTrackInfo, MediaFrame, VideoTrackInfo } from '../../core/media.js';
-import type { LiveSource, RtpListener } from '../../live/index.js';
+import type { LayerFrameListener, LiveSource, RtpListener } from '../../live/index.js';
 import type { IngestStats } from '../../core/streams.js';
 import { AudioReceiver } from '../rtp/audio-receiver.js';
 import { MediaEpoch } from '../rtp/media-clock.js';
@@ -52,6 +52,7 @@ export class WhipSession implements LiveSource {
   readonly #log: Logger;
   readonly #epoch = new MediaEpoch();
   readonly #frameListeners = new Set<(frame: MediaFrame) => void>();
+  readonly #layerListeners = new Set<LayerFrameListener>();
   readonly #endListeners = new Set<(reason: string) => void>();
   readonly #rtpListeners = new Set<RtpListener>();
   readonly #disposers: (() => void)[] = [];
@@ -108,6 +109,7 @@ export class WhipSession implements LiveSource {
         epoch: this.#epoch,
         keyframeMinIntervalMs: this.#opts.keyframeMinIntervalMs ?? 500,
         onFrame: (f) => this.#emit(f),
+        onLayerFrame: (rid, f) => this.#emitLayer(rid, f),
         wallMs,
       });
       this.#video = layers;
@@ -175,6 +177,16 @@ export class WhipSession implements LiveSource {
     }
   }
 
+  #emitLayer(rid: string | null, frame: MediaFrame): void {
+    for (const l of this.#layerListeners) {
+      try {
+        l(rid, frame);
+      } catch (e) {
+        this.#log.error({ err: e }, 'a layer frame listener threw');
+      }
+    }
+  }
+
   // LiveSource
 
   get epochMs(): number {
@@ -206,6 +218,12 @@ export class WhipSession implements LiveSource {
     if (this.ended) return () => undefined;
     this.#frameListeners.add(listener);
     return () => this.#frameListeners.delete(listener);
+  }
+
+  onLayerFrame(listener: LayerFrameListener): () => void {
+    if (this.ended) return () => undefined;
+    this.#layerListeners.add(listener);
+    return () => this.#layerListeners.delete(listener);
   }
 
   onEnd(listener: (reason: string) => void): () => void {
@@ -243,6 +261,7 @@ export class WhipSession implements LiveSource {
     if (this.#timer) clearInterval(this.#timer);
     for (const dispose of this.#disposers.splice(0)) dispose();
     this.#frameListeners.clear();
+    this.#layerListeners.clear();
     this.#rtpListeners.clear();
     if (this.#started) this.#log.info({ reason }, 'publish session ended');
     const listeners = [...this.#endListeners];

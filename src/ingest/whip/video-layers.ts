@@ -15,6 +15,8 @@ export interface VideoLayersOptions {
   keyframeMinIntervalMs: number;
   /** Video frames handed on: the only layer's, or the selected simulcast layer's. */
   onFrame: (frame: MediaFrame) => void;
+  /** Every layer's frames, before the selection (rid null: the one encoding). */
+  onLayerFrame?: (rid: string | null, frame: MediaFrame) => void;
   wallMs: () => number;
 }
 
@@ -117,6 +119,7 @@ export class VideoLayers {
   }
 
   #frame(layer: Layer, f: MediaFrame): void {
+    this.#o.onLayerFrame?.(layer.rid, f);
     if (this.#selector && layer.rid !== null) {
       const r = layer.receiver;
       const now = this.#o.wallMs();

@@ -4,7 +4,14 @@ import type { Logger } from '../../core/log.js';
 import type { MediaFrame } from '../../core/media.js';
 import type { LiveReader } from '../reader.js';
 import type { LiveSource } from '../source.js';
-import { RelayMuxer, type DropReason, type RelayTracks } from './muxer.js';
+import { LayeredMuxer } from './layered-muxer.js';
+import {
+  RelayMuxer,
+  type DropReason,
+  type RelayLayerTrack,
+  type RelayMuxOutput,
+  type RelayTracks,
+} from './muxer.js';
 
 /** What the relay's response headers say about a body, known once its first key frame arrived. */
 export interface RelayBodyMeta {
@@ -15,6 +22,22 @@ export interface RelayBodyMeta {
   tracks: RelayTracks;
   /** The source's frame rate as ingest measured it so far; null before it knows. */
   fps: number | null;
+  /** Passthrough bodies: each layer's track (largest first) with what ingest measured of it. */
+  layers?: RelayBodyLayer[];
+}
+
+export interface RelayBodyLayer extends RelayLayerTrack {
+  /** Frame rate and bit rate as ingest measured them over the last seconds; null when unknown. */
+  fps: number | null;
+  bitrateKbps: number | null;
+}
+
+/** What both muxers offer the body. */
+interface BodyMuxer {
+  readonly waitingForKeyframe: boolean;
+  resync(): void;
+  push(frame: MediaFrame, rid: string | null): RelayMuxOutput;
+  tick?(nowMs: number): RelayMuxOutput | null;
 }
 
 export interface RelayBodyStats {
@@ -38,6 +61,12 @@ export interface RelayBodyOptions {
   maxBufferedBytes: number;
   /** How often to ask again for a key frame while waiting for one, ms. */
   keyframeRetryMs: number;
+  /**
+   * Passthrough: every simulcast layer (or the one encoding) as its own track, started
+   * at key frames aligned across the layers (LayeredMuxer); `ready` rejects `conflict`
+   * with the reason when the layers cannot be passed through.
+   */
+  layers?: boolean;
   onClose?: () => void;
 }
 
@@ -64,7 +93,7 @@ export class RelayBody implements LiveReader {
   readonly #o: RelayBodyOptions;
   #log: Logger;
   #source: LiveSource | null = null;
-  #muxer: RelayMuxer | null = null;
+  #muxer: BodyMuxer | null = null;
   #detach: (() => void)[] = [];
   #leave: () => void = () => undefined;
   #timer: NodeJS.Timeout | null = null;
@@ -88,9 +117,13 @@ export class RelayBody implements LiveReader {
     this.body.on('close', () => this.close());
     this.#timer = setInterval(() => {
       if (this.#muxer?.waitingForKeyframe) this.#source?.requestKeyframe();
+      const out = this.#muxer?.tick?.(Date.now());
+      if (out) this.#handle(out);
     }, o.keyframeRetryMs);
     this.#timer.unref();
     this.#leave = o.stream.addReader(this);
+    // attach() may have refused the body already (a passthrough body of a stream without video).
+    if (this.#closed) this.#leave();
   }
 
   get started(): boolean {
@@ -123,15 +156,31 @@ export class RelayBody implements LiveReader {
     if (takeover) this.#log.debug({ next: source.sessionId }, 'taken over before a key frame: following');
     this.#detachSource();
     this.#source = source;
-    this.#muxer = new RelayMuxer(source);
     this.#log = this.#o.log.child({ sessionId: source.sessionId });
+    if (this.#o.layers) {
+      if (source.video === null) {
+        this.#refuse('the stream has no video to pass through');
+        return;
+      }
+      this.#muxer = new LayeredMuxer({ video: source.video, audio: source.audio });
+      // Layers from the layer tap, audio from the session's frames. No key frame request:
+      // the publisher's own GOP is what keeps its layers aligned.
+      this.#detach = [
+        source.onLayerFrame((rid, f) => this.#onFrame(f, rid)),
+        source.onFrame((f) => {
+          if (f.kind === 'audio') this.#onFrame(f, null);
+        }),
+      ];
+      return;
+    }
+    this.#muxer = new RelayMuxer(source);
     // Start from the key frame the stream already has, if recent, rather than the next one.
     const recent = this.#o.stream.recentFrames?.(source) ?? [];
     this.#replayed = recent.reduce((n, f) => n + f.data.length, 0);
-    for (const f of recent) this.#onFrame(f);
+    for (const f of recent) this.#onFrame(f, null);
     if (recent.length > 0)
       this.#log.debug({ frames: recent.length, bytes: this.#replayed }, 'started from the cached key frame');
-    this.#detach = [source.onFrame((f) => this.#onFrame(f))];
+    this.#detach = [source.onFrame((f) => this.#onFrame(f, null))];
     if (!this.#started) source.requestKeyframe();
   }
 
@@ -152,7 +201,7 @@ export class RelayBody implements LiveReader {
     this.#detach = [];
   }
 
-  #onFrame(frame: MediaFrame): void {
+  #onFrame(frame: MediaFrame, rid: string | null): void {
     const source = this.#source;
     const muxer = this.#muxer;
     if (this.#closed || !source || !muxer) return;
@@ -165,20 +214,28 @@ export class RelayBody implements LiveReader {
       // to a cluster the consumer never saw.
       this.stats.resyncs++;
       muxer.resync();
-      source.requestKeyframe();
+      if (!this.#o.layers) source.requestKeyframe();
       this.#log.warn(
         { buffered: this.body.readableLength, resyncs: this.stats.resyncs },
         'relay consumer is behind: dropping frames up to the next key frame',
       );
     }
-    const out = muxer.push(frame);
+    this.#handle(muxer.push(frame, rid));
+  }
+
+  #handle(out: RelayMuxOutput): void {
+    const source = this.#source;
+    if (this.#closed || !source) return;
     switch (out.type) {
       case 'drop':
         this.stats.dropped[out.reason]++;
         return;
       case 'incompatible':
-        this.#log.warn({ reason: out.reason }, 'relay body ends: the stream changed codec');
+        this.#log.warn({ reason: out.reason }, 'relay body ends: the stream changed');
         this.#end();
+        return;
+      case 'refuse':
+        this.#refuse(out.reason);
         return;
       case 'start': {
         this.#started = true;
@@ -189,6 +246,7 @@ export class RelayBody implements LiveReader {
           tracks: out.tracks,
           fps: measuredFps(source),
         };
+        if (out.layers) meta.layers = out.layers.map((l) => ({ ...l, ...layerFigures(source, l.rid) }));
         this.#log.debug({ baseUs: out.baseUs, tracks: out.tracks }, 'relay body starts');
         this.#resolve(meta);
         this.#write(out.bytes);
@@ -197,6 +255,14 @@ export class RelayBody implements LiveReader {
       case 'data':
         this.#write(out.bytes);
     }
+  }
+
+  /** Before the start: the body cannot be made (passthrough), so `ready` rejects with the reason. */
+  #refuse(reason: string): void {
+    this.#log.info({ reason }, 'passthrough relay body refused');
+    this.#detachSource();
+    this.#reject(new AppError('conflict', reason));
+    this.close();
   }
 
   #write(bytes: Buffer): void {
@@ -211,13 +277,29 @@ export class RelayBody implements LiveReader {
   }
 }
 
+/** A layer's frame rate and bit rate as ingest measures them (the one encoding's: the stream's). */
+function layerFigures(
+  source: LiveSource,
+  rid: string | null,
+): { fps: number | null; bitrateKbps: number | null } {
+  const video = source.stats().video;
+  const s = rid === null ? video : video?.layers?.find((l) => l.rid === rid);
+  return {
+    fps: s && s.fps >= 1 ? snapFps(s.fps) : null,
+    bitrateKbps: s && s.bitrateKbps > 0 ? s.bitrateKbps : null,
+  };
+}
+
 /** Frame rates a camera or encoder sends, to snap a measured rate to. */
 const COMMON_FPS = [10, 12, 15, 20, 24, 25, 30, 48, 50, 60];
 
 /** The source's video frame rate as ingest measured it, snapped to a common rate; null when unknown. */
 function measuredFps(source: LiveSource): number | null {
   const fps = source.stats().video?.fps ?? 0;
-  if (!(fps >= 1)) return null;
+  return fps >= 1 ? snapFps(fps) : null;
+}
+
+function snapFps(fps: number): number {
   const near = COMMON_FPS.find((f) => Math.abs(f - fps) / f < 0.12);
   return near ?? Math.round(fps);
 }

@@ -20,17 +20,27 @@ export type DropReason =
 
 export type RelayMuxOutput =
   /** The first bytes of the body: header and the key frame's block. */
-  | { type: 'start'; baseUs: number; tracks: RelayTracks; bytes: Buffer }
+  | { type: 'start'; baseUs: number; tracks: RelayTracks; bytes: Buffer; layers?: RelayLayerTrack[] }
   | { type: 'data'; bytes: Buffer }
   | { type: 'drop'; reason: DropReason }
   /** A frame the started body cannot carry (another video codec): end the body; the next one starts afresh. */
-  | { type: 'incompatible'; reason: string };
+  | { type: 'incompatible'; reason: string }
+  /** Before the start (passthrough only): the layers cannot be passed through, and why. */
+  | { type: 'refuse'; reason: string };
 
 export interface RelayTracks {
   video: VideoCodec | null;
   audio: AudioCodec | null;
   width: number | null;
   height: number | null;
+}
+
+/** Passthrough bodies: one video track per layer, largest first (track numbers 1..n). */
+export interface RelayLayerTrack {
+  /** The simulcast rid; null for a publisher's one encoding. */
+  rid: string | null;
+  width: number;
+  height: number;
 }
 
 const CODEC_ID = {
@@ -154,13 +164,15 @@ export class RelayMuxer {
   }
 }
 
-function videoPayload(frame: MediaFrame): Buffer {
+/** A video frame as a block's payload: H.264/H.265 length-prefixed (as the avcC/hvcC say), others as sent. */
+export function videoPayload(frame: MediaFrame): Buffer {
   return frame.codec === 'h264' || frame.codec === 'h265'
     ? lengthPrefixed(splitAnnexB(frame.data))
     : frame.data;
 }
 
-function videoTrack(frame: MediaFrame, info: VideoTrackInfo): MkvVideoTrack | null {
+/** The track entry a key frame describes (parameter sets, size); null when it cannot. */
+export function videoTrack(frame: MediaFrame, info: VideoTrackInfo): MkvVideoTrack | null {
   const codec = frame.codec as VideoCodec;
   const known =
     info.width !== null && info.height !== null ? { width: info.width, height: info.height } : null;

@@ -6,7 +6,7 @@ import type { LiveStream } from '../stream.js';
 import type { Readable } from 'node:stream';
 import { RelayBody, type RelayBodyMeta } from './body.js';
 
-export type { RelayBodyMeta } from './body.js';
+export type { RelayBodyLayer, RelayBodyMeta } from './body.js';
 
 /** What the relay route (src/api/routes/relay.ts) needs of the relay. */
 export interface RelayApi {
@@ -14,12 +14,24 @@ export interface RelayApi {
    * Throws AppError `not_found` when the stream has no current session, then
    * `unauthorized` when `token` does not open it.
    */
-  open(streamId: string, token: string | null): RelayBodyHandle;
+  open(streamId: string, token: string | null, o?: RelayOpenOptions): RelayBodyHandle;
+}
+
+export interface RelayOpenOptions {
+  /**
+   * Passthrough: every simulcast layer (or the one encoding) as its own track, from key
+   * frames aligned across the layers; `ready` rejects `conflict` with the reason when the
+   * layers cannot be passed through (not aligned, not H.264).
+   */
+  layers?: boolean;
 }
 
 export interface RelayBodyHandle {
   readonly body: Readable;
-  /** Resolves at the body's first key frame; rejects `not_found` if the stream ends first. */
+  /**
+   * Resolves at the body's first key frame; rejects `not_found` if the stream ends first,
+   * `conflict` when a passthrough body cannot be made.
+   */
   readonly ready: Promise<RelayBodyMeta>;
   close(): void;
 }
@@ -107,7 +119,7 @@ export class MediaRelay implements RelayApi {
    * body's `ready` may still reject with `not_found` if the session ends before its
    * first key frame and nothing took over.
    */
-  open(streamId: string, token: string | null): RelayBody {
+  open(streamId: string, token: string | null, o: RelayOpenOptions = {}): RelayBody {
     if (this.#closed) throw new AppError('unavailable', 'the relay is shutting down');
     const stream = this.#o.streams.get(streamId);
     if (stream === null || stream.ended) throw new AppError('not_found', `stream ${streamId} is not live`);
@@ -120,6 +132,7 @@ export class MediaRelay implements RelayApi {
       log: this.#log.child({ streamId }),
       maxBufferedBytes: this.#o.maxBufferedBytes,
       keyframeRetryMs: this.#o.keyframeRetryMs,
+      layers: o.layers === true,
       onClose: () => this.#bodies.delete(body),
     });
     this.#bodies.add(body);

@@ -103,7 +103,7 @@ export function gopFrames(rung: Rung, gopSeconds: number): number {
   return Math.max(1, Math.ceil(rung.fps * gopSeconds - 1e-6));
 }
 
-function checkIo(io: FfmpegIo): void {
+export function checkIo(io: FfmpegIo): void {
   if (!Number.isInteger(io.firstOutputFd) || io.firstOutputFd < 3 || io.firstOutputFd > 1000) {
     throw new AppError(
       'internal',
@@ -118,7 +118,7 @@ function checkIo(io: FfmpegIo): void {
   }
 }
 
-function inputOptions(io: FfmpegIo): string[] {
+export function inputOptions(io: FfmpegIo): string[] {
   if (io.live === null) {
     return [...VOD_INPUT_OPTIONS];
   }
@@ -146,6 +146,9 @@ function inputOptions(io: FfmpegIo): string[] {
   ];
 }
 
+/** The audio chain of every live and file graph (see filterGraph for why it starts at 0). */
+export const AUDIO_CHAIN = '[0:a:0]aresample=async=1:first_pts=0[a]';
+
 /**
  * `[0:V:0]split=N[s0]..;[s0]fps=F:start_time=0,<scale>,setsar=1[v0];..;[0:a:0]aresample=..[a]`.
  * `V` (not `v`) skips cover art, which some files list as their first video stream.
@@ -166,7 +169,7 @@ function filterGraph(preset: Preset, fam: FamilyArgs, io: FfmpegIo): string {
     (rung, i) => `[s${i}]fps=${rung.fps}:start_time=0,${fam.scaleFilter(rung)},setsar=1[v${i}]`,
   );
   const graph = [`[0:V:0]split=${n}${splits}`, ...chains];
-  if (io.hasAudio) graph.push('[0:a:0]aresample=async=1:first_pts=0[a]');
+  if (io.hasAudio) graph.push(AUDIO_CHAIN);
   return graph.join(';');
 }
 
@@ -187,7 +190,7 @@ function gopOptions(rung: Rung, preset: Preset): string[] {
   ];
 }
 
-function audioOptions(preset: Preset): string[] {
+export function audioOptions(preset: Preset): string[] {
   const a = preset.audio;
   return [
     ...['-c:a', a.codec === 'opus' ? 'libopus' : 'aac'],
@@ -197,7 +200,7 @@ function audioOptions(preset: Preset): string[] {
   ];
 }
 
-function muxOptions(preset: Preset): string[] {
+export function muxOptions(preset: Preset): string[] {
   return [
     // Chapters would add a text track and input tags would carry user text into the output.
     ...['-map_metadata', '-1', '-map_chapters', '-1'],
