@@ -196,7 +196,8 @@ async function post(
  * A WHIP publisher for tests: a werift peer that POSTs its offer and sends real media
  * that ffmpeg encodes from lavfi test sources and writes as RTP to UDP ports bound here;
  * each packet is handed to werift's sender track (which sets SSRC, payload type and
- * sequence). Owns the peer, the sockets and the ffmpeg child; close() is idempotent.
+ * sequence). RTCP sender reports are ours, made as Chromium makes them (TestSenderReports).
+ * Owns the peer, the sockets and the ffmpeg child; close() is idempotent.
  */
 export class WhipTestClient {
   readonly pc: RTCPeerConnection;
