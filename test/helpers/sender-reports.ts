@@ -1,8 +1,7 @@
 import { RtcpSenderInfo, RtcpSrPacket, type MediaStreamTrack, type RTCRtpSender } from 'werift';
 import { msToNtp, NTP_UNIX_OFFSET_MS } from '../../src/ingest/rtp/sender-report.js';
 
-/** First report this long after a track's first packet, then one a second (Chromium sends video's every second). */
-const FIRST_REPORT_MS = 250;
+/** A report a second (Chromium sends video's every second). */
 const REPORT_INTERVAL_MS = 1000;
 
 interface ReportedTrack {
@@ -43,10 +42,13 @@ export class TestSenderReports {
   #t0Ms: number | null = null;
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #enabled: boolean;
+  readonly #firstAfterMs: number;
   #closed = false;
 
-  constructor(enabled: boolean) {
+  /** `firstAfterMs`: each track's first report comes this long after its first packet. */
+  constructor(enabled: boolean, firstAfterMs = 250) {
     this.#enabled = enabled;
+    this.#firstAfterMs = firstAfterMs;
   }
 
   /**
@@ -63,7 +65,7 @@ export class TestSenderReports {
       sub.unSubscribe();
       t.zeroTs = (rtp.header.timestamp + t.leadTicks) >>> 0;
       this.#t0Ms ??= wallMs();
-      this.#schedule(t, FIRST_REPORT_MS);
+      this.#schedule(t, this.#firstAfterMs);
     });
   }
 

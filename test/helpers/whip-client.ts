@@ -61,6 +61,8 @@ export interface WhipClientOptions {
    * werift's (which are wrong). Default true; false sends none at all.
    */
   senderReports?: boolean;
+  /** Each track's first sender report comes this long after its first packet. Default 250. */
+  firstSenderReportMs?: number;
   /** Audio RTP is handed to werift this much later than ffmpeg sends it (a longer audio path). Default 0. */
   audioDelayMs?: number;
   /**
@@ -235,7 +237,7 @@ export class WhipTestClient {
     });
     this.videoTrack = video ? new MediaStreamTrack({ kind: 'video' }) : null;
     this.audioTrack = (opts.audio ?? true) ? new MediaStreamTrack({ kind: 'audio' }) : null;
-    this.#reports = new TestSenderReports(opts.senderReports ?? true);
+    this.#reports = new TestSenderReports(opts.senderReports ?? true, opts.firstSenderReportMs);
   }
 
   /** POSTs the offer; throws (after closing) unless the answer is 201. */

@@ -27,7 +27,9 @@ const SYNCED_FROM_S = 1.5;
  * held back 150 ms; the service transcodes it to LL-HLS; the ended renditions are
  * downloaded from the origin and ffmpeg finds each flash and beep. With sender reports
  * (as OBS and browsers send them) the beeps must fall within 20 ms of their flashes; the
- * same publisher without reports, stamped by arrival alone, shows the 150 ms.
+ * same publisher without reports, stamped by arrival alone, shows the 150 ms; one whose
+ * first reports come 5 s in shows both, before and after them. KEEP_AVSYNC=1 keeps the
+ * downloaded renditions (their folder is printed nowhere: /tmp/whipcast-avsync-*).
  */
 describe('A/V sync from RTCP sender reports', () => {
   let t: Started;
@@ -45,8 +47,12 @@ describe('A/V sync from RTCP sender reports', () => {
     if (dir && !process.env.KEEP_AVSYNC) await rm(dir, { recursive: true, force: true });
   });
 
-  /** Publishes 9 s of the source and returns audio minus video (ms) at each flash of the HLS. */
-  async function publishAndMeasure(stream: string, senderReports: boolean): Promise<number[]> {
+  /** Publishes 9 s of the source and returns audio minus video (ms) at each flash of the HLS from `fromS` on. */
+  async function publishAndMeasure(
+    stream: string,
+    reports: { senderReports: boolean; firstSenderReportMs?: number; fromS?: number },
+  ): Promise<number[]> {
+    const { senderReports, firstSenderReportMs } = reports;
     const base = t.service.url;
     const client = await WhipTestClient.publish({
       url: `${base}/whip/${stream}?preset=light`,
@@ -57,6 +63,7 @@ describe('A/V sync from RTCP sender reports', () => {
       x264Preset: 'ultrafast',
       audioDelayMs: AUDIO_DELAY_MS,
       senderReports,
+      ...(firstSenderReportMs === undefined ? {} : { firstSenderReportMs }),
     });
     clients.push(client);
     await client.mediaEnded();
@@ -83,9 +90,14 @@ describe('A/V sync from RTCP sender reports', () => {
     }
     const flashes = await flashOnsets(files[0]!);
     const beeps = await beepOnsets(files[1]!);
-    const offsets = avOffsetsMs(flashes, beeps, SYNCED_FROM_S);
+    const offsets = avOffsetsMs(flashes, beeps, reports.fromS ?? SYNCED_FROM_S);
+    const how = !senderReports
+      ? 'arrival only (no sender reports)'
+      : firstSenderReportMs === undefined
+        ? 'with sender reports'
+        : `first sender reports ${firstSenderReportMs / 1000} s in`;
     console.log(
-      `${senderReports ? 'with sender reports' : 'arrival only (no sender reports)'}: ` +
+      `${how}: ` +
         `audio 150 ms late at the publisher → audio minus video in the HLS at each flash: ` +
         `${offsets.map((o) => `${o} ms`).join(', ')} (flashes at ${flashes.map((f) => f.toFixed(3)).join(', ')} s)`,
     );
@@ -93,14 +105,26 @@ describe('A/V sync from RTCP sender reports', () => {
   }
 
   it('puts audio held back 150 ms within 20 ms of its video', async () => {
-    const offsets = await publishAndMeasure('avsync', true);
+    const offsets = await publishAndMeasure('avsync', { senderReports: true });
     expect(offsets.length).toBeGreaterThanOrEqual(3);
     for (const o of offsets) expect(Math.abs(o)).toBeLessThanOrEqual(20);
   }, 90_000);
 
   it('shows the 150 ms without sender reports (the arrival-only path), so the check above can fail', async () => {
-    const offsets = await publishAndMeasure('avsync-arrival', false);
+    const offsets = await publishAndMeasure('avsync-arrival', { senderReports: false });
     expect(offsets.length).toBeGreaterThanOrEqual(3);
     for (const o of offsets) expect(o).toBeGreaterThan(100);
+  }, 90_000);
+
+  it('moves a running stream from arrival time onto the sender clock at its first reports', async () => {
+    // Reports from 5 s (source time) on: the flashes at 6 and 8 s are after them, the earlier ones before.
+    const offsets = await publishAndMeasure('avsync-late', {
+      senderReports: true,
+      firstSenderReportMs: 5000,
+      fromS: 0,
+    });
+    expect(offsets.length).toBeGreaterThanOrEqual(3);
+    for (const o of offsets.slice(0, -2)) expect(o).toBeGreaterThan(100);
+    for (const o of offsets.slice(-2)) expect(Math.abs(o)).toBeLessThanOrEqual(20);
   }, 90_000);
 });
