@@ -12,6 +12,7 @@ import {
   type RTCRtpCodecParameters,
 } from 'werift';
 import { spawnOwned, terminate } from '../../src/core/child.js';
+import { TestSenderReports } from './sender-reports.js';
 
 export type TestVideoCodec = 'h264' | 'vp8' | 'vp9';
 
@@ -53,6 +54,17 @@ export interface WhipClientOptions {
    * e.g. bench/lib/frame-number.ts's frameNumberSource(). Its frame rate should be `fps`.
    */
   videoSource?: string;
+  /** A lavfi audio source (for `-f lavfi -i`) instead of a 440 Hz sine at 48 kHz. */
+  audioSource?: string;
+  /**
+   * RTCP sender reports as Chromium and OBS send them (see TestSenderReports), in place of
+   * werift's (which are wrong). Default true; false sends none at all.
+   */
+  senderReports?: boolean;
+  /** Each track's first sender report comes this long after its first packet. Default 250. */
+  firstSenderReportMs?: number;
+  /** Audio RTP is handed to werift this much later than ffmpeg sends it (a longer audio path). Default 0. */
+  audioDelayMs?: number;
   /**
    * A pre-encoded file (H.264 video in Annex B, Opus audio: MPEG-TS) sent in a loop at its own
    * rate, streams copied (no encode: a benchmark keeps its CPU for what it measures).
@@ -105,6 +117,13 @@ function videoArgs(codec: TestVideoCodec, gop: number, kbps?: number, x264Preset
       ];
   }
 }
+
+/**
+ * libopus's encoder delay at 48 kHz (its pre-skip): ffmpeg gives the first packet the
+ * time -312, and decoded whole (the relay's OpusHead skips nothing) the source's time 0
+ * is its 313th sample.
+ */
+const OPUS_ENCODER_DELAY = 312;
 
 function bindUdp(): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
@@ -179,7 +198,8 @@ async function post(
  * A WHIP publisher for tests: a werift peer that POSTs its offer and sends real media
  * that ffmpeg encodes from lavfi test sources and writes as RTP to UDP ports bound here;
  * each packet is handed to werift's sender track (which sets SSRC, payload type and
- * sequence). Owns the peer, the sockets and the ffmpeg child; close() is idempotent.
+ * sequence). RTCP sender reports are ours, made as Chromium makes them (TestSenderReports).
+ * Owns the peer, the sockets and the ffmpeg child; close() is idempotent.
  */
 export class WhipTestClient {
   readonly pc: RTCPeerConnection;
@@ -197,6 +217,7 @@ export class WhipTestClient {
   readonly #sockets: dgram.Socket[] = [];
   #ffmpeg: ChildProcess | null = null;
   #closing: Promise<void> | null = null;
+  readonly #reports: TestSenderReports;
   readonly videoTrack: MediaStreamTrack | null;
   readonly audioTrack: MediaStreamTrack | null;
 
@@ -216,6 +237,7 @@ export class WhipTestClient {
     });
     this.videoTrack = video ? new MediaStreamTrack({ kind: 'video' }) : null;
     this.audioTrack = (opts.audio ?? true) ? new MediaStreamTrack({ kind: 'audio' }) : null;
+    this.#reports = new TestSenderReports(opts.senderReports ?? true, opts.firstSenderReportMs);
   }
 
   /** POSTs the offer; throws (after closing) unless the answer is 201. */
@@ -233,8 +255,14 @@ export class WhipTestClient {
   }
 
   async #signal(): Promise<void> {
-    if (this.videoTrack) this.pc.addTransceiver(this.videoTrack, { direction: 'sendonly' });
-    if (this.audioTrack) this.pc.addTransceiver(this.audioTrack, { direction: 'sendonly' });
+    if (this.videoTrack) {
+      const t = this.pc.addTransceiver(this.videoTrack, { direction: 'sendonly' });
+      this.#reports.add(this.videoTrack, t.sender, 90_000);
+    }
+    if (this.audioTrack) {
+      const t = this.pc.addTransceiver(this.audioTrack, { direction: 'sendonly' });
+      this.#reports.add(this.audioTrack, t.sender, 48_000, OPUS_ENCODER_DELAY);
+    }
     // werift queries stun.l.google.com when no STUN server is configured.
     for (const t of this.pc.iceTransports) t.connection.stunServer = undefined;
     await this.pc.setLocalDescription(await this.pc.createOffer());
@@ -289,8 +317,8 @@ export class WhipTestClient {
     const socket = await bindUdp();
     this.#sockets.push(socket);
     const onRtp = this.#opts.onRtp;
-    socket.on('message', (msg) => {
-      if (msg.length < 12 || isRtcp(msg)) return;
+    const send = (msg: Buffer) => {
+      if (this.#closing) return;
       track.writeRtp(msg);
       onRtp?.({
         kind,
@@ -299,6 +327,12 @@ export class WhipTestClient {
         marker: ((msg[1] ?? 0) & 0x80) !== 0,
         wallMs: performance.timeOrigin + performance.now(),
       });
+    };
+    const delayMs = kind === 'audio' ? (this.#opts.audioDelayMs ?? 0) : 0;
+    socket.on('message', (msg) => {
+      if (msg.length < 12 || isRtcp(msg)) return;
+      if (delayMs > 0) setTimeout(() => send(msg), delayMs).unref();
+      else send(msg);
     });
     return socket.address().port;
   }
@@ -312,7 +346,7 @@ export class WhipTestClient {
       args.push('-stream_loop', '-1', '-i', o.inputFile);
     } else {
       args.push('-f', 'lavfi', '-i', o.videoSource ?? `testsrc2=size=${size}:rate=${fps}`);
-      args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+      args.push('-f', 'lavfi', '-i', o.audioSource ?? 'sine=frequency=440:sample_rate=48000');
     }
     if (o.seconds !== undefined) args.push('-t', String(o.seconds));
     const rtp = (port: number) => `rtp://127.0.0.1:${port}?pkt_size=1200&rtcpport=${port}`;
@@ -361,6 +395,7 @@ export class WhipTestClient {
   close(): Promise<void> {
     if (!this.#closing) {
       this.#closing = (async () => {
+        this.#reports.close();
         const results = await Promise.allSettled([
           this.#ffmpeg ? terminate(this.#ffmpeg, 2000) : Promise.resolve(),
           ...this.#sockets.map((s) => new Promise<void>((r) => s.close(() => r()))),

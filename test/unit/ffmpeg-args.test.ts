@@ -61,7 +61,7 @@ describe('buildFfmpegArgs: the whole argument list per family', () => {
       '-filter_complex',
       '[0:V:0]split=2[s0][s1];[s0]fps=30:start_time=0,scale=1280:720:force_original_aspect_ratio=decrease:force_divisible_by=2,pad=1280:720:(ow-iw)/2:(oh-ih)/2,format=yuv420p,setsar=1[v0];' +
         '[s1]fps=30:start_time=0,scale=640:360:force_original_aspect_ratio=decrease:force_divisible_by=2,pad=640:360:(ow-iw)/2:(oh-ih)/2,format=yuv420p,setsar=1[v1];' +
-        '[0:a:0]aresample=async=1:first_pts=0[a]',
+        '[0:a:0]aresample=async=1:first_pts=0,atrim=start=0.021333[a]',
       '-map', '[v0]',
       '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-profile:v', 'high',
       '-sc_threshold', '0', '-forced-idr', '1',
@@ -96,7 +96,7 @@ describe('buildFfmpegArgs: the whole argument list per family', () => {
       '-filter_complex',
       '[0:V:0]split=2[s0][s1];[s0]fps=30:start_time=0,scale_cuda=1280:720,setsar=1[v0];' +
         '[s1]fps=30:start_time=0,scale_cuda=640:360,setsar=1[v1];' +
-        '[0:a:0]aresample=async=1:first_pts=0[a]',
+        '[0:a:0]aresample=async=1:first_pts=0,atrim=start=0.021333[a]',
       '-map', '[v0]',
       '-c:v', 'h264_nvenc', '-preset', 'p4', '-tune', 'll', '-rc', 'vbr', '-profile:v', 'high',
       '-forced-idr', '1', '-no-scenecut', '1',
@@ -131,7 +131,7 @@ describe('buildFfmpegArgs: the whole argument list per family', () => {
       '-filter_complex',
       '[0:V:0]split=2[s0][s1];[s0]fps=30:start_time=0,scale_vaapi=w=1280:h=720,setsar=1[v0];' +
         '[s1]fps=30:start_time=0,scale_vaapi=w=640:h=360,setsar=1[v1];' +
-        '[0:a:0]aresample=async=1:first_pts=0[a]',
+        '[0:a:0]aresample=async=1:first_pts=0,atrim=start=0.021333[a]',
       '-map', '[v0]',
       '-c:v', 'h264_vaapi', '-rc_mode', 'VBR', '-compression_level', '4', '-profile:v', 'high',
       '-b:v', '2800k', '-maxrate', '3080k', '-bufsize', '5600k',
@@ -165,7 +165,7 @@ describe('buildFfmpegArgs: the whole argument list per family', () => {
       '-filter_complex',
       '[0:V:0]split=2[s0][s1];[s0]fps=30:start_time=0,vpp_qsv=w=1280:h=720,setsar=1[v0];' +
         '[s1]fps=30:start_time=0,vpp_qsv=w=640:h=360,setsar=1[v1];' +
-        '[0:a:0]aresample=async=1:first_pts=0[a]',
+        '[0:a:0]aresample=async=1:first_pts=0,atrim=start=0.021333[a]',
       '-map', '[v0]',
       '-c:v', 'h264_qsv', '-preset', 'medium', '-profile:v', 'high', '-forced_idr', '1',
       '-b:v', '2800k', '-maxrate', '3080k', '-bufsize', '5600k',
@@ -206,7 +206,7 @@ describe('buildFfmpegArgs: the whole argument list per family', () => {
       '-filter_complex',
       '[0:V:0]split=2[s0][s1];[s0]fps=30:start_time=0,scale=1280:720:force_original_aspect_ratio=decrease:force_divisible_by=2,pad=1280:720:(ow-iw)/2:(oh-ih)/2,format=yuv420p,setsar=1[v0];' +
         '[s1]fps=30:start_time=0,scale=640:360:force_original_aspect_ratio=decrease:force_divisible_by=2,pad=640:360:(ow-iw)/2:(oh-ih)/2,format=yuv420p,setsar=1[v1];' +
-        '[0:a:0]aresample=async=1:first_pts=0[a]',
+        '[0:a:0]aresample=async=1:first_pts=0,atrim=start=0.021333[a]',
     ]);
     expect(args.filter((a) => a === '-bf')).toHaveLength(2);
     expect(args[args.indexOf('-bf') + 1]).toBe('0');

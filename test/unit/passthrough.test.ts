@@ -55,7 +55,7 @@ describe('buildPassthroughArgs', () => {
       ...['-f', 'matroska', '-protocol_whitelist', 'pipe', '-flags', 'low_delay'],
       ...['-probesize', '32', '-analyzeduration', '0', '-thread_queue_size', '512'],
       ...['-i', 'pipe:0'],
-      ...['-filter_complex', '[0:a:0]aresample=async=1:first_pts=0[a]'],
+      ...['-filter_complex', '[0:a:0]aresample=async=1:first_pts=0,atrim=start=0.021333[a]'],
       ...['-map', '0:v:0', '-c:v', 'copy', ...MUX, 'pipe:3'],
       ...['-map', '0:v:1', '-c:v', 'copy', ...MUX, 'pipe:4'],
       ...['-map', '0:v:2', '-c:v', 'copy', ...MUX, 'pipe:5'],

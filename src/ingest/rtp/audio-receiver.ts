@@ -55,7 +55,7 @@ export class AudioReceiver {
       this.#opts.onFrame({
         kind: 'audio',
         codec: 'opus',
-        timeUs: this.#clock.timeUs(p.rtp.header.timestamp, p.arrivalMs),
+        timeUs: this.#clock.timeUs(p.rtp.header.timestamp, p.arrivalMs, p.rtp.header.ssrc),
         keyframe: true,
         data: p.rtp.payload,
         arrivalMs: p.arrivalMs,

@@ -50,6 +50,8 @@ export class VideoReceiver {
   readonly #bytes = new RollingWindow(RATE_WINDOW_MS);
   readonly #frameTimes = new RollingWindow(RATE_WINDOW_MS);
   #awaitingKeyframe = true;
+  /** The SSRC of the packets being assembled: its sender reports put frames on the sender's clock. */
+  #ssrc: number | undefined;
   #frames = 0;
   #dropped = 0;
   #keyframes = 0;
@@ -82,6 +84,7 @@ export class VideoReceiver {
   #consume(items: readonly ReorderItem<WeriftPacket>[]): void {
     for (const item of items) {
       if (item.packet) {
+        this.#ssrc = item.packet.rtp.header.ssrc;
         for (const frame of this.#assembler.push(item.packet)) this.#frame(frame);
       } else {
         this.#assembler.gap();
@@ -125,7 +128,7 @@ export class VideoReceiver {
       }
       this.#awaitingKeyframe = false;
     }
-    const timeUs = this.#clock.timeUs(f.rtpTimestamp, f.arrivalMs);
+    const timeUs = this.#clock.timeUs(f.rtpTimestamp, f.arrivalMs, this.#ssrc);
     if (parsed.keyframe) {
       this.#keyframes++;
       if (this.#lastKeyUs !== null) this.#keyIntervalUs = timeUs - this.#lastKeyUs;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { RTCPeerConnection, RTCRtpTransceiver, RtpPacket } from 'werift';
+import { RtcpSrPacket, type RTCPeerConnection, type RTCRtpTransceiver, type RtpPacket } from 'werift';
 import { AppError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { AudioTrackInfo, MediaFrame, VideoTrackInfo } from '../../core/media.js';
@@ -7,6 +7,7 @@ import type { LayerFrameListener, LiveSource, RtpListener } from '../../live/ind
 import type { IngestStats } from '../../core/streams.js';
 import { AudioReceiver } from '../rtp/audio-receiver.js';
 import { MediaEpoch } from '../rtp/media-clock.js';
+import { ntpToMs } from '../rtp/sender-report.js';
 import { PeerSignaling } from '../peer/signaling.js';
 import type { NegotiatedOffer } from '../sdp/offer.js';
 import { answerOffer, createIngestPeer, type PeerNetworkOptions } from './peer.js';
@@ -58,6 +59,8 @@ export class WhipSession implements LiveSource {
   readonly #disposers: (() => void)[] = [];
   #video: VideoLayers | null = null;
   #audio: AudioReceiver | null = null;
+  /** A sender report has come (logged once). */
+  #reported = false;
   /** RTP packets the receive path threw on (logged once). */
   #badPackets = 0;
   #lastMediaMs = wallMs();
@@ -122,6 +125,7 @@ export class WhipSession implements LiveSource {
       this.#audio = receiver;
       this.#subscribe(audio, 'audio', (rtp, at) => receiver.push(rtp, at));
     }
+    this.#senderReports();
     const state = this.#pc.connectionStateChange.subscribe((s) => {
       this.#log.debug({ connectionState: s }, 'connection state');
       if (s === 'failed') void this.close('ice-failed');
@@ -155,6 +159,28 @@ export class WhipSession implements LiveSource {
           if (this.#badPackets === 1)
             this.#log.warn({ err: e }, 'dropped an RTP packet that could not be processed');
         }
+      });
+      this.#disposers.push(sub.unSubscribe);
+    }
+  }
+
+  /**
+   * Hands every RTCP sender report to the session clock, which maps each SSRC's RTP time
+   * through its latest one (audio, video and each simulcast layer on one clock). Taken
+   * from the DTLS transport, before werift's router: the router hands a report only to a
+   * receiver that has the SSRC in its table, which a simulcast layer routed by rid is not
+   * until it sends packets without the rid. One transport: the peer bundles everything.
+   */
+  #senderReports(): void {
+    for (const transport of this.#pc.dtlsTransports) {
+      const sub = transport.onRtcp.subscribe((packet) => {
+        if (this.#endReason !== null || !(packet instanceof RtcpSrPacket)) return;
+        const { ntpTimestamp, rtpTimestamp } = packet.senderInfo;
+        if (!this.#reported) {
+          this.#reported = true;
+          this.#log.debug({ ssrc: packet.ssrc }, 'first RTCP sender report: tracks go on the sender clock');
+        }
+        this.#epoch.senderReport({ ssrc: packet.ssrc, ntpMs: ntpToMs(BigInt(ntpTimestamp)), rtpTimestamp });
       });
       this.#disposers.push(sub.unSubscribe);
     }
