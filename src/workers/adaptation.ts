@@ -60,8 +60,8 @@ export interface LagMonitorOptions {
 /**
  * Watches one ffmpeg run: `lag` is how far its output is behind real time (wall clock
  * since the run's media time 0, less the media time ffmpeg has written). Slow means:
- * for a whole window, the output advanced slower than real time while already behind,
- * or it stayed more than maxLagMs behind.
+ * over a whole window the output advanced slower than real time and is now more than
+ * graceMs behind, or it stayed more than maxLagMs behind.
  */
 export class LagMonitor {
   readonly #o: Required<LagMonitorOptions>;
@@ -82,7 +82,10 @@ export class LagMonitor {
     const window = this.#samples.filter((s) => s.at >= first.at);
     const speed = (outTimeMs - first.out) / Math.max(1, nowMs - first.at);
     if (window.every((s) => s.lag > this.#o.maxLagMs)) return 'slow';
-    if (speed < this.#o.minSpeed && window.every((s) => s.lag > this.#o.graceMs)) return 'slow';
+    // Slower than real time for the whole window and behind by now: a load that came on a
+    // moment ago is noticed after one window (5 s), not after the lag passes the grace and
+    // then a second window (10 s measured under CPU hogs).
+    if (speed < this.#o.minSpeed && this.lagMs > this.#o.graceMs) return 'slow';
     return 'ok';
   }
 

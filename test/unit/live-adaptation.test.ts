@@ -54,6 +54,12 @@ describe('LagMonitor', () => {
     expect(r.at(-1)).toBe('slow');
   });
 
+  it('notices a load that came on a moment ago after one window', () => {
+    // From 0.3 s behind at 0.8x: over the 1 s grace after 3.5 s; slow once 5 s of reports are in.
+    const r = feed(new LagMonitor(), 8, 0.8, 300);
+    expect(r.indexOf('slow')).toBe(10);
+  });
+
   it('says slow when it stays far behind, whatever its speed', () => {
     expect(feed(new LagMonitor(), 8, 1, 3500).at(-1)).toBe('slow');
   });
