@@ -302,6 +302,8 @@ export class Service {
         ['whep', async () => this.whep?.close()],
         ['ingest', async () => this.ingest?.close()],
         ['relay', async () => this.relay?.close()],
+        // The streams ingest just ended withdraw their unstarted jobs over the queue's connection.
+        ['live job withdrawals', async () => this.#goingLive?.settled()],
         ['http', () => this.#closeServer()],
         ['live origin', async () => this.liveOrigin?.close()],
         ['posters', async () => this.posters?.close()],

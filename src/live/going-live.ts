@@ -42,6 +42,8 @@ export class GoingLive {
   readonly #off: () => void;
   /** Queueings still trying, per stream. */
   readonly #queueing = new Map<string, AbortController>();
+  /** Withdrawals of ended streams' jobs still under way. */
+  readonly #withdrawals = new Set<Promise<unknown>>();
   #closed = false;
 
   constructor(o: GoingLiveOptions) {
@@ -75,7 +77,7 @@ export class GoingLive {
         offFrame();
         this.#queueing.get(stream.id)?.abort();
         if (queuedPreset === null) return;
-        void this.#o.jobs.withdrawLive(stream.id).then(
+        const withdrawal = this.#o.jobs.withdrawLive(stream.id).then(
           (gone) =>
             gone &&
             this.#o.log.info({ streamId: stream.id }, 'stream ended before a worker took it: job withdrawn'),
@@ -85,6 +87,9 @@ export class GoingLive {
               'could not withdraw the live job',
             ),
         );
+        // A shutdown ends every stream: its queue connection must outlive these.
+        this.#withdrawals.add(withdrawal);
+        void withdrawal.finally(() => this.#withdrawals.delete(withdrawal));
       },
     });
   }
@@ -147,6 +152,11 @@ export class GoingLive {
       submittedAt: new Date().toISOString(),
     });
     log.info({ presetId: id }, 'live transcode queued');
+  }
+
+  /** Resolves when the withdrawals of the jobs of streams that ended so far are done (or failed). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#withdrawals]);
   }
 
   close(): void {
