@@ -16,12 +16,31 @@ import {
 import { spawnOwned, terminate } from '../../src/core/child.js';
 import { AV1_OBU, readObu } from '../../src/core/codecs/av1-obu.js';
 
+/** One simulcast layer: its rid and the size it is scaled to. */
+export interface SimulcastLayer {
+  rid: string;
+  width: number;
+  height: number;
+}
+
 export interface DataChannelPublisherOptions {
   /** The WHIP endpoint (may carry ?preset=). */
   url: string;
-  /** `h265`: libdatachannel's H265RtpPacketizer; `av1`: its AV1RtpPacketizer (temporal units). */
-  codec: 'h265' | 'av1';
+  /**
+   * `h265`: libdatachannel's H265RtpPacketizer; `av1`: its AV1RtpPacketizer (temporal
+   * units); `h264`: simulcast, ffmpeg's own RTP (packetization-mode 1) per layer, sent raw.
+   */
+  codec: 'h265' | 'av1' | 'h264';
+  /**
+   * With `h264` (required there), the layers, top first, as OBS's simulcast offers them:
+   * one video m-line with an SSRC and an `a=rid:<rid> send` per layer, `a=simulcast:send`
+   * and the rtp-stream-id header extension. One ffmpeg encodes them all from the same
+   * frames (libx264 constrained baseline, the same key frame interval), each to its own
+   * RTP output with its own SSRC; every packet gets the rid header extension here.
+   */
+  simulcast?: readonly SimulcastLayer[];
   seconds: number;
+  /** The source's size (the top layer's with `simulcast`). */
   width?: number;
   height?: number;
   fps?: number;
@@ -34,6 +53,9 @@ const AUDIO_PT = 111;
 const VIDEO_PT = 96;
 /** OBS's MAX_VIDEO_FRAGMENT_SIZE. */
 const MAX_FRAGMENT = 1200;
+/** The a=extmap id of the rtp-stream-id (rid) header extension in the simulcast offer. */
+const RID_EXT_ID = 4;
+const RID_EXTENSION = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
 
 /**
  * A WHIP publisher shaped like OBS's WHIP output (plugins/obs-webrtc/whip-output.cpp):
@@ -44,7 +66,10 @@ const MAX_FRAGMENT = 1200;
  * responder, as OBS chains them. ffmpeg encodes testsrc2 (libx265 with the parameter
  * sets repeated in band, as hardware encoders send them; or libaom realtime) to stdout,
  * and Opus as RTP with the track's SSRC, which is sent as it comes. libdatachannel binds
- * 127.0.0.1 only. Owns the peer, the socket and ffmpeg; close() is idempotent.
+ * 127.0.0.1 only. With `simulcast` (H.264), OBS's simulcast offer (see
+ * DataChannelPublisherOptions.simulcast) and no packetizer: ffmpeg's RTP of each layer
+ * and its sender reports go out raw on the video track, the rid header extension added.
+ * Owns the peer, the socket and ffmpeg; close() is idempotent.
  */
 export class DataChannelPublisher {
   readonly pc: PeerConnection;
@@ -54,12 +79,16 @@ export class DataChannelPublisher {
   /** Wall clock (epoch ms) when the POST was sent. */
   postedAtMs = 0;
   framesSent = 0;
+  /** Simulcast: RTP packets and RTCP sender reports forwarded, by rid (and `audio`). */
+  readonly forwarded: Record<string, { rtp: number; sr: number }> = {};
   ffmpegStderr = '';
   readonly #o: DataChannelPublisherOptions;
   readonly #video: Track;
   readonly #audio: Track;
   readonly #config: RtpPacketizationConfig;
   readonly #audioSsrc: number;
+  /** Simulcast: each layer's SSRC (base + 1 + index) to its rid. */
+  readonly #rids = new Map<number, string>();
   #socket: dgram.Socket | null = null;
   #ffmpeg: ChildProcess | null = null;
   #closing: Promise<void> | null = null;
@@ -77,10 +106,23 @@ export class DataChannelPublisher {
     this.#audio = this.pc.addTrack(audio);
     const video = new Video('1', 'SendOnly');
     if (o.codec === 'h265') video.addH265Codec(VIDEO_PT);
-    else video.addAV1Codec(VIDEO_PT);
-    video.addSSRC(base + 1, cname, msid, `${msid}-video`);
+    else if (o.codec === 'av1') video.addAV1Codec(VIDEO_PT);
+    else video.addH264Codec(VIDEO_PT);
+    const layers = o.codec === 'h264' ? (o.simulcast ?? []) : [];
+    if (o.codec === 'h264' && layers.length === 0)
+      throw new Error('h264 is sent as simulcast: give the layers');
+    layers.forEach((l, i) => this.#rids.set(base + 1 + i, l.rid));
+    for (const ssrc of layers.length ? this.#rids.keys() : [base + 1])
+      video.addSSRC(ssrc, cname, msid, `${msid}-video`);
+    if (layers.length) {
+      // libdatachannel keeps these in the offer it generates (its Description::Media::addRid's lines).
+      for (const l of layers) video.parseSdpLine(`a=rid:${l.rid} send`);
+      video.parseSdpLine(`a=simulcast:send ${layers.map((l) => l.rid).join(';')}`);
+      video.parseSdpLine(`a=extmap:${RID_EXT_ID} ${RID_EXTENSION}`);
+    }
     this.#video = this.pc.addTrack(video);
     this.#config = new RtpPacketizationConfig(base + 1, cname, VIDEO_PT, 90000);
+    if (layers.length) return; // ffmpeg's RTP goes out as it is: no packetizer
     const packetizer: RtpPacketizer =
       o.codec === 'h265'
         ? new H265RtpPacketizer('StartSequence', this.#config, MAX_FRAGMENT)
@@ -149,33 +191,34 @@ export class DataChannelPublisher {
       socket.once('error', reject);
       socket.bind(0, '127.0.0.1', () => resolve());
     });
-    // ffmpeg's Opus RTP, already with the track's SSRC and payload type: sent as it is.
-    socket.on('message', (msg) => {
-      const pt = msg[1]! & 0x7f;
-      if (msg.length > 12 && pt === AUDIO_PT && this.#audio.isOpen()) this.#audio.sendMessageBinary(msg);
-    });
+    // ffmpeg's Opus RTP, already with the track's SSRC and payload type: sent as it is;
+    // simulcast layers' RTP with the rid added, and the sender reports.
+    socket.on('message', (msg) => this.#forward(msg));
     const fps = o.fps ?? 30;
     const gop = String(o.gop ?? 30);
-    const video =
-      o.codec === 'h265'
+    const port = socket.address().port;
+    // Simulcast: every output sends its RTCP sender reports to the same socket.
+    const rtp = `rtp://127.0.0.1:${port}?pkt_size=1200${this.#rids.size ? `&rtcpport=${port}` : ''}`;
+    const video = this.#rids.size
+      ? this.#simulcastOutputs(gop, rtp)
+      : o.codec === 'h265'
         ? [
-            ...['-c:v', 'libx265', '-preset', 'ultrafast', '-tune', 'zerolatency'],
+            ...['-map', '0:v', '-c:v', 'libx265', '-preset', 'ultrafast', '-tune', 'zerolatency'],
             ...['-x265-params', `keyint=${gop}:min-keyint=${gop}:repeat-headers=1:aud=1:log-level=error`],
             ...['-pix_fmt', 'yuv420p', '-f', 'hevc', 'pipe:1'],
           ]
         : [
-            ...['-c:v', 'libaom-av1', '-usage', 'realtime', '-cpu-used', '10', '-row-mt', '1'],
-            ...['-b:v', '600k', '-g', gop, '-pix_fmt', 'yuv420p', '-f', 'obu', 'pipe:1'],
+            ...['-map', '0:v', '-c:v', 'libaom-av1', '-usage', 'realtime', '-cpu-used', '10'],
+            ...['-row-mt', '1', '-b:v', '600k', '-g', gop, '-pix_fmt', 'yuv420p', '-f', 'obu', 'pipe:1'],
           ];
-    const port = socket.address().port;
+    const source = `testsrc2=size=${o.width ?? 640}x${o.height ?? 360}:rate=${fps}:duration=${o.seconds}`;
     const args = [
-      ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-re'],
-      ...['-f', 'lavfi', '-i', `testsrc2=size=${o.width ?? 640}x${o.height ?? 360}:rate=${fps}`],
-      ...['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', String(o.seconds)],
-      ...['-map', '0:v', ...video],
+      ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', source],
+      ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${o.seconds}`],
+      ...video,
       ...['-map', '1:a', '-c:a', 'libopus', '-b:a', '64k', '-ar', '48000', '-ac', '2'],
       ...['-f', 'rtp', '-payload_type', String(AUDIO_PT), '-ssrc', String(this.#audioSsrc)],
-      `rtp://127.0.0.1:${port}?pkt_size=1200`,
+      rtp,
     ];
     const child = spawnOwned(o.ffmpegPath ?? process.env.FFMPEG_PATH ?? 'ffmpeg', args, {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -184,11 +227,48 @@ export class DataChannelPublisher {
     child.stderr?.on('data', (d: Buffer) => {
       this.ffmpegStderr = (this.ffmpegStderr + d.toString()).slice(-4000);
     });
+    if (this.#rids.size) return;
     const split = o.codec === 'h265' ? new AnnexBAccessUnits() : new ObuTemporalUnits();
     const startTs = Math.floor(Math.random() * 2 ** 31);
     child.stdout?.on('data', (chunk: Buffer) => {
       for (const unit of split.push(chunk)) this.#sendFrame(unit, startTs, fps);
     });
+  }
+
+  /** ffmpeg outputs of the layers: split, scaled, each its own libx264 and RTP with its SSRC. */
+  #simulcastOutputs(gop: string, rtp: string): string[] {
+    const layers = this.#o.simulcast ?? [];
+    const split = `[0:v]split=${layers.length}${layers.map((_, i) => `[s${i}]`).join('')}`;
+    const scaled = layers.map((l, i) => `[s${i}]scale=${l.width}:${l.height}[v${i}]`);
+    const args = ['-filter_complex', [split, ...scaled].join(';')];
+    for (const [i, ssrc] of [...this.#rids.keys()].entries()) {
+      args.push(
+        ...['-map', `[v${i}]`, '-c:v', 'libx264', '-profile:v', 'baseline', '-preset', 'veryfast'],
+        ...['-tune', 'zerolatency', '-g', gop, '-keyint_min', gop, '-sc_threshold', '0'],
+        ...['-pix_fmt', 'yuv420p'],
+        ...['-f', 'rtp', '-payload_type', String(VIDEO_PT), '-ssrc', String(ssrc), rtp],
+      );
+    }
+    return args;
+  }
+
+  /**
+   * One datagram from ffmpeg: Opus RTP to the audio track, a layer's RTP with its rid
+   * added to the video track, RTCP sender reports to their SSRC's track.
+   */
+  #forward(msg: Buffer): void {
+    if (msg.length < 12) return;
+    const rtcp = msg[1]! >= 200 && msg[1]! <= 204;
+    const ssrc = msg.readUInt32BE(rtcp ? 4 : 8);
+    const rid = this.#rids.get(ssrc);
+    const pt = msg[1]! & 0x7f;
+    const track = rid === undefined ? this.#audio : this.#video;
+    if (!track.isOpen()) return;
+    if (!rtcp && rid === undefined && pt !== AUDIO_PT) return;
+    const count = (this.forwarded[rid ?? 'audio'] ??= { rtp: 0, sr: 0 });
+    if (rtcp) count.sr++;
+    else count.rtp++;
+    track.sendMessageBinary(rtcp || rid === undefined ? msg : withRid(msg, rid));
   }
 
   #sendFrame(unit: Buffer, startTs: number, fps: number): void {
@@ -218,6 +298,26 @@ export class DataChannelPublisher {
     })();
     return this.#closing;
   }
+}
+
+/**
+ * The RTP packet with an RFC 8285 one-byte header extension carrying `rid` (RFC 8852
+ * rtp-stream-id, id RID_EXT_ID) after its CSRCs: the X bit set, profile 0xBEDE, the
+ * element padded to 32 bits. ffmpeg's packets have no extension of their own.
+ */
+export function withRid(rtp: Buffer, rid: string): Buffer {
+  const csrcEnd = 12 + 4 * (rtp[0]! & 0x0f);
+  if (rtp[0]! & 0x10) throw new Error('the packet has a header extension already');
+  const id = Buffer.from(rid, 'ascii');
+  const words = Math.ceil((1 + id.length) / 4);
+  const ext = Buffer.alloc(4 + 4 * words);
+  ext.writeUInt16BE(0xbede, 0);
+  ext.writeUInt16BE(words, 2);
+  ext[4] = (RID_EXT_ID << 4) | (id.length - 1);
+  id.copy(ext, 5);
+  const out = Buffer.concat([rtp.subarray(0, csrcEnd), ext, rtp.subarray(csrcEnd)]);
+  out[0] = out[0]! | 0x10;
+  return out;
 }
 
 /** Access units of an H.265 Annex-B byte stream that has an AUD (type 35) before each. */
