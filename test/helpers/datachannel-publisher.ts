@@ -39,6 +39,11 @@ export interface DataChannelPublisherOptions {
    * RTP output with its own SSRC; every packet gets the rid header extension here.
    */
   simulcast?: readonly SimulcastLayer[];
+  /**
+   * Simulcast: RTP packets of layer `rid` lost on the way and never repaired (the raw
+   * forwarding has no NACK responder), `packets` of them after the first `after`.
+   */
+  lose?: { rid: string; after: number; packets: number };
   seconds: number;
   /** The source's size (the top layer's with `simulcast`). */
   width?: number;
@@ -81,6 +86,8 @@ export class DataChannelPublisher {
   framesSent = 0;
   /** Simulcast: RTP packets and RTCP sender reports forwarded, by rid (and `audio`). */
   readonly forwarded: Record<string, { rtp: number; sr: number }> = {};
+  /** RTP packets dropped as `lose` asked. */
+  lost = 0;
   ffmpegStderr = '';
   readonly #o: DataChannelPublisherOptions;
   readonly #video: Track;
@@ -268,6 +275,17 @@ export class DataChannelPublisher {
     const count = (this.forwarded[rid ?? 'audio'] ??= { rtp: 0, sr: 0 });
     if (rtcp) count.sr++;
     else count.rtp++;
+    const lose = this.#o.lose;
+    if (
+      !rtcp &&
+      lose !== undefined &&
+      lose.rid === rid &&
+      count.rtp > lose.after &&
+      count.rtp <= lose.after + lose.packets
+    ) {
+      this.lost++;
+      return;
+    }
     track.sendMessageBinary(rtcp || rid === undefined ? msg : withRid(msg, rid));
   }
 
