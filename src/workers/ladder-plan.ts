@@ -75,6 +75,18 @@ export function fitShortSide(
 }
 
 /**
+ * The plan with each rung's frame rate as it was first planned for the stream, where
+ * `rates` has one for the rung. A later run (a takeover, a layer switch, a browser that
+ * dropped to 20 fps under load) re-plans sizes, but a new frame rate would change the
+ * length of every part (core/part-frames.ts) under a PART-TARGET the playlist keeps for
+ * its life: the ladder keeps its rate and ffmpeg's fps filter fills or drops frames.
+ */
+export function keepFrameRates(plan: LadderPlan, rates: ReadonlyMap<string, number> | null): LadderPlan {
+  if (!rates) return plan;
+  return { ...plan, rungs: plan.rungs.map((r) => ({ ...r, fps: rates.get(r.name) ?? r.fps })) };
+}
+
+/**
  * Plans the preset's ladder for `source`. No rung is larger than the source (rungs whose
  * short side is above the source's are dropped; the largest kept may equal it) or faster
  * than its frame rate, and at least one rung always remains: when every rung is larger,

@@ -19,7 +19,7 @@ import { passthroughPlanView, passthroughRenditions } from './passthrough-plan.j
 import { chooseJobEncoder, ladderRenditions } from './ladder.js';
 import { degrade, LagMonitor, maxLevel, type LagMonitorOptions } from './adaptation.js';
 import { streamCores } from './live-capacity.js';
-import { planLadder, plannedPreset, planView, type LadderPlan } from './ladder-plan.js';
+import { keepFrameRates, planLadder, plannedPreset, planView, type LadderPlan } from './ladder-plan.js';
 import { RestartPolicy, type RestartPolicyOptions } from './live-restart.js';
 import { runLive, type LiveRunOutcome } from './live-run.js';
 import { requestRelay, RelayUnavailableError, type RelayAnswer, type RelayBodyInfo } from './relay-client.js';
@@ -102,6 +102,8 @@ export async function runLiveJob(
   /** The plan of the last run: a session of another shape re-plans the ladder. */
   let planKey = '';
   let plan: LadderPlan | null = null;
+  /** Each rung's frame rate as first planned: kept for the job's life (see keepFrameRates). */
+  let frameRates: ReadonlyMap<string, number> | null = null;
   /** How far the transcode was made lighter because it fell behind (adaptation.ts). */
   let level = 0;
   let runs = 0;
@@ -181,7 +183,8 @@ export async function runLiveJob(
         if (info.video === null) {
           throw new AppError('validation_failed', `live stream ${streamId} has no video track to transcode`);
         }
-        const next = planFor(preset, info);
+        const next = keepFrameRates(planFor(preset, info), frameRates);
+        if (!passing) frameRates ??= new Map(next.rungs.map((r) => [r.name, r.fps]));
         plan = next;
         const effective = degrade(plannedPreset(preset, next), level, choice.family).preset;
         const sessionAudio = info.audio !== null;
@@ -361,6 +364,8 @@ function packagerOptions(preset: Preset, streamId: string, audio: boolean) {
     partSeconds: preset.partSeconds,
     segmentSeconds: preset.segmentSeconds,
     firstSegmentSeconds: preset.gopSeconds,
+    // Copied layers keep the publisher's GOP; a ladder's parts follow the encoder's.
+    ...(preset.passthrough === true ? {} : { gopSeconds: preset.gopSeconds }),
   };
 }
 

@@ -103,6 +103,12 @@ export class RelayBody implements LiveReader {
   #closed = false;
   /** Bytes handed on at once from the stream's cache: the consumer may be that much more behind. */
   #replayed = 0;
+  /** Media times of the video frames seen before the start (one layer's), for the frame rate. */
+  readonly #frameTimes: number[] = [];
+  #timedRid: string | null | undefined = undefined;
+  #replaying = false;
+  /** A started body whose headers wait for the frame rate (see #timeFrame). */
+  #pendingMeta: RelayBodyMeta | null = null;
 
   constructor(o: RelayBodyOptions) {
     this.#o = o;
@@ -133,6 +139,7 @@ export class RelayBody implements LiveReader {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#announcePending();
     this.#leave();
     this.#detachSource();
     if (this.#timer) clearInterval(this.#timer);
@@ -177,7 +184,11 @@ export class RelayBody implements LiveReader {
     // Start from the key frame the stream already has, if recent, rather than the next one.
     const recent = this.#o.stream.recentFrames?.(source) ?? [];
     this.#replayed = recent.reduce((n, f) => n + f.data.length, 0);
+    // The cached GOP's times give the frame rate its start (its first frame) reports.
+    for (const f of recent) if (f.kind === 'video') this.#timeFrame(f, null);
+    this.#replaying = true;
     for (const f of recent) this.#onFrame(f, null);
+    this.#replaying = false;
     if (recent.length > 0)
       this.#log.debug({ frames: recent.length, bytes: this.#replayed }, 'started from the cached key frame');
     this.#detach = [source.onFrame((f) => this.#onFrame(f, null))];
@@ -205,6 +216,8 @@ export class RelayBody implements LiveReader {
     const source = this.#source;
     const muxer = this.#muxer;
     if (this.#closed || !source || !muxer) return;
+    if ((!this.#started || this.#pendingMeta) && !this.#replaying && frame.kind === 'video')
+      this.#timeFrame(frame, rid);
     if (
       this.#started &&
       this.body.readableLength > this.#o.maxBufferedBytes + this.#replayed &&
@@ -221,6 +234,27 @@ export class RelayBody implements LiveReader {
       );
     }
     this.#handle(muxer.push(frame, rid));
+  }
+
+  #timeFrame(frame: MediaFrame, rid: string | null): void {
+    if (this.#timedRid === undefined) this.#timedRid = rid;
+    if (rid !== this.#timedRid) return;
+    this.#frameTimes.push(frame.timeUs);
+    if (this.#frameTimes.length > FRAME_RATE_FRAMES) this.#frameTimes.shift();
+    const meta = this.#pendingMeta;
+    const fps = frameRateOf(this.#frameTimes);
+    if (meta && fps !== null) this.#announce({ ...meta, fps });
+  }
+
+  #announcePending(): void {
+    const meta = this.#pendingMeta;
+    if (meta && this.#source) this.#announce({ ...meta, fps: measuredFps(this.#source) });
+    else if (meta) this.#announce(meta);
+  }
+
+  #announce(meta: RelayBodyMeta): void {
+    this.#pendingMeta = null;
+    this.#resolve(meta);
   }
 
   #handle(out: RelayMuxOutput): void {
@@ -244,12 +278,21 @@ export class RelayBody implements LiveReader {
           sessionId: source.sessionId,
           epochMs: source.epochMs + out.baseUs / 1000,
           tracks: out.tracks,
-          fps: measuredFps(source),
+          fps: frameRateOf(this.#frameTimes),
         };
         if (out.layers) meta.layers = out.layers.map((l) => ({ ...l, ...layerFigures(source, l.rid) }));
         this.#log.debug({ baseUs: out.baseUs, tracks: out.tracks }, 'relay body starts');
-        this.#resolve(meta);
         this.#write(out.bytes);
+        if (meta.fps !== null || out.tracks.video === null) {
+          this.#resolve(meta);
+          return;
+        }
+        // A stream just gone live: the worker plans its ladder at the source's frame rate,
+        // which two more frame intervals tell (RATE_WAIT_MS at most); the bytes queue meanwhile.
+        this.#pendingMeta = meta;
+        setTimeout(() => {
+          if (this.#pendingMeta === meta) this.#announce({ ...meta, fps: measuredFps(source) });
+        }, RATE_WAIT_MS).unref();
         return;
       }
       case 'data':
@@ -272,6 +315,7 @@ export class RelayBody implements LiveReader {
   }
 
   #end(): void {
+    this.#announcePending();
     this.#detachSource();
     if (!this.body.readableEnded) this.body.push(null);
   }
@@ -293,13 +337,40 @@ function layerFigures(
 /** Frame rates a camera or encoder sends, to snap a measured rate to. */
 const COMMON_FPS = [10, 12, 15, 20, 24, 25, 30, 48, 50, 60];
 
+/** Frames whose media times give a body's frame rate at its start. */
+const FRAME_RATE_FRAMES = 16;
+/** How long a new stream's first body waits for its frame rate before it answers without. */
+const RATE_WAIT_MS = 300;
+
+/**
+ * The frame rate from frames' media times (RTP timestamps: exact, where ingest's figure
+ * counts arrivals over 3 s and is not there yet when a worker asks for a new stream from
+ * its cached GOP), snapped to a common rate; null under three frames. The median interval,
+ * so a dropped frame or two do not count.
+ */
+export function frameRateOf(timesUs: readonly number[]): number | null {
+  if (timesUs.length < 3) return null;
+  const gaps = timesUs
+    .slice(1)
+    .map((t, i) => t - timesUs[i]!)
+    .filter((d) => d > 0)
+    .sort((a, b) => a - b);
+  const median = gaps[Math.floor(gaps.length / 2)];
+  return median === undefined ? null : snapFps(1e6 / median);
+}
+
 /** The source's video frame rate as ingest measured it, snapped to a common rate; null when unknown. */
 function measuredFps(source: LiveSource): number | null {
   const fps = source.stats().video?.fps ?? 0;
   return fps >= 1 ? snapFps(fps) : null;
 }
 
-function snapFps(fps: number): number {
-  const near = COMMON_FPS.find((f) => Math.abs(f - fps) / f < 0.12);
-  return near ?? Math.round(fps);
+export function snapFps(fps: number): number {
+  // The nearest common rate (25 is 4% from 24 and 0% from 25), if one is within 12%.
+  let best: number | null = null;
+  for (const f of COMMON_FPS) {
+    const off = Math.abs(f - fps) / f;
+    if (off < 0.12 && (best === null || off < Math.abs(best - fps) / best)) best = f;
+  }
+  return best ?? Math.round(fps);
 }

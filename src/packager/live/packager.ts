@@ -98,6 +98,7 @@ export class LivePackager implements LivePackagerLike {
       partSeconds: a.partSeconds,
       segmentSeconds: a.segmentSeconds,
       ...(a.firstSegmentSeconds === undefined ? {} : { firstSegmentSeconds: a.firstSegmentSeconds }),
+      ...(a.gopSeconds === undefined ? {} : { gopSeconds: a.gopSeconds }),
       windowSegments: this.#o.windowSegments ?? DEFAULT_WINDOW_SEGMENTS,
       ...(this.#o.maxBoxBytes === undefined ? {} : { maxBoxBytes: this.#o.maxBoxBytes }),
       gapDuration: (msn) => this.#gapDuration(msn),

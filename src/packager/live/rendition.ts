@@ -5,7 +5,7 @@ import { peakBitrate, type SizedSegment } from '../bandwidth.js';
 import { Fmp4Splitter, type Fmp4Event, type FragmentEvent } from '../fmp4-splitter.js';
 import type { LivePublishedPart } from './bus.js';
 import { decodeSnapshot, type RenditionSnapshot } from './state-store.js';
-import { liveTargetDuration, maxSegmentSecondsFor, partTargetFor } from './targets.js';
+import { encodedPartTargetFor, liveTargetDuration, maxSegmentSecondsFor, partTargetFor } from './targets.js';
 import { LiveTimeline, type TimelineEffects } from './timeline.js';
 import { Mp4ParseError } from '../mp4/boxes.js';
 import { shortenLastSample } from '../mp4/fragment.js';
@@ -44,6 +44,8 @@ export interface LiveRenditionOptions {
   segmentSeconds: number;
   /** Length of a run's first segment (one GOP). @defaultValue segmentSeconds */
   firstSegmentSeconds?: number;
+  /** See LivePackagerArgs.gopSeconds. */
+  gopSeconds?: number;
   windowSegments: number;
   maxBoxBytes?: number;
   /** Duration of segment `msn` in another rendition, for gap segments. */
@@ -429,7 +431,10 @@ export class LiveRendition {
     if (!input.initName) throw new Error(`rendition ${this.spec.name}: a fragment before the init segment`);
     this.frameSeconds = ev.sampleCount > 0 ? ev.duration / ev.sampleCount / ev.timescale : undefined;
     const targetDuration = liveTargetDuration(this.#o.segmentSeconds);
-    const partTarget = partTargetFor(this.#o.partSeconds, this.frameSeconds ?? this.#o.partSeconds);
+    const partTarget =
+      this.spec.kind === 'video' && this.#o.gopSeconds !== undefined && this.frameSeconds !== undefined
+        ? encodedPartTargetFor(this.#o.partSeconds, this.frameSeconds, this.#o.gopSeconds)
+        : partTargetFor(this.#o.partSeconds, this.frameSeconds ?? this.#o.partSeconds);
     let t = this.timeline;
     if (!t) {
       t = this.timeline = new LiveTimeline({

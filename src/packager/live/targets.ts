@@ -1,3 +1,4 @@
+import { partFrames } from '../../core/part-frames.js';
 import type { ServerControl } from '../playlist/media.js';
 
 /**
@@ -46,6 +47,15 @@ export function partTargetFor(partSeconds: number, frameSeconds: number): number
   if (!(frameSeconds > 0)) return ceilMs(partSeconds);
   const frames = Math.max(1, Math.ceil(partSeconds / frameSeconds - EPSILON));
   return ceilMs(frames * frameSeconds);
+}
+
+/**
+ * PART-TARGET of a video rendition the worker encodes with key frames every `gopSeconds`:
+ * its parts hold partFrames() frames (core/part-frames.ts), the ffmpeg arguments' choice.
+ */
+export function encodedPartTargetFor(partSeconds: number, frameSeconds: number, gopSeconds: number): number {
+  if (!(frameSeconds > 0)) return partTargetFor(partSeconds, frameSeconds);
+  return ceilMs(partFrames(1 / frameSeconds, partSeconds, gopSeconds) * frameSeconds);
 }
 
 /** A part longer than the target (a variable frame rate, a stalled encoder) raises it to fit. */

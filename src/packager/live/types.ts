@@ -52,6 +52,12 @@ export interface LivePackagerArgs {
   segmentSeconds: number;
   /** A run's first segment is this long (the preset's GOP). @defaultValue segmentSeconds */
   firstSegmentSeconds?: number;
+  /**
+   * The key frame interval of a ladder the worker encodes: video parts then hold
+   * partFrames() frames (core/part-frames.ts), as the worker's ffmpeg cuts them. Absent
+   * for copied layers, whose GOP is the publisher's.
+   */
+  gopSeconds?: number;
   log: Logger;
 }
 

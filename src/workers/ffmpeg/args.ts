@@ -1,4 +1,5 @@
 import { AppError } from '../../core/errors.js';
+import { fragSeconds, partFrames } from '../../core/part-frames.js';
 import {
   rungBufsizeKbps,
   rungMaxrateKbps,
@@ -87,7 +88,7 @@ export function buildFfmpegArgs(preset: Preset, family: EncoderFamily, io: Ffmpe
       // share presentation times across rungs. libsvtav1 ignores -bf; AV1 does not reorder
       // in the container.
       ...['-bf', '0'],
-      ...muxOptions(preset),
+      ...muxOptions(preset, rungPartSeconds(rung, preset)),
       `pipe:${io.firstOutputFd + i}`,
     ]),
     ...(io.hasAudio
@@ -223,7 +224,17 @@ export function audioOptions(preset: Preset): string[] {
   ];
 }
 
-export function muxOptions(preset: Preset): string[] {
+/**
+ * -frag_duration of a rung: parts of partFrames() frames (see core/part-frames.ts); the
+ * preset's partSeconds itself where that already makes them (ceil(partSeconds × fps)).
+ */
+export function rungPartSeconds(rung: Rung, preset: Preset): number {
+  const frames = partFrames(rung.fps, preset.partSeconds, preset.gopSeconds);
+  if (frames === Math.max(1, Math.ceil(preset.partSeconds * rung.fps - 1e-6))) return preset.partSeconds;
+  return fragSeconds(frames, rung.fps);
+}
+
+export function muxOptions(preset: Preset, partSeconds = preset.partSeconds): string[] {
   return [
     // Chapters would add a text track and input tags would carry user text into the output.
     ...['-map_metadata', '-1', '-map_chapters', '-1'],
@@ -231,6 +242,6 @@ export function muxOptions(preset: Preset): string[] {
     // A fragment ends at every keyframe and at the first frame that brings it to
     // partSeconds or more: ceil(partSeconds * rate) frames, so a part can run up to one
     // frame (video) or one 1024-sample AAC frame over partSeconds; PART-TARGET must allow it.
-    ...['-frag_duration', String(Math.round(preset.partSeconds * 1_000_000))],
+    ...['-frag_duration', String(Math.round(partSeconds * 1_000_000))],
   ];
 }
