@@ -45,8 +45,6 @@ export interface FragmentTimes {
   keyframe: boolean;
   /** Size of the fragment's bytes, for bit rates and byte ranges. */
   byteLength: number;
-  /** No media: a stretch of the timeline the input skipped, listed as a GAP=YES part. */
-  gap?: boolean;
 }
 
 export interface PartInfo {
@@ -58,8 +56,6 @@ export interface PartInfo {
   /** Starts with a sync sample (EXT-X-PART INDEPENDENT=YES). */
   independent: boolean;
   byteLength: number;
-  /** EXT-X-PART GAP=YES: no media, nothing stored under its name. */
-  gap?: boolean;
 }
 
 /** The fragment just pushed is part `partIndex` of segment `msn`. */
@@ -130,7 +126,7 @@ export class Segmenter {
         `segmenter ${this.#o.rendition}: timescale changed from ${this.#timescale} to ${f.timescale}`,
       );
     }
-    const independent = f.gap !== true && (this.#o.kind === 'audio' || f.keyframe);
+    const independent = this.#o.kind === 'audio' || f.keyframe;
     const slot = this.#slot(f);
     const events: SegmenterEvent[] = [];
     const open = this.#open;
@@ -157,7 +153,6 @@ export class Segmenter {
       independent,
       byteLength: f.byteLength,
     };
-    if (f.gap) part.gap = true;
     seg.parts.push(part);
     seg.ticks += f.duration;
     seg.byteLength += f.byteLength;

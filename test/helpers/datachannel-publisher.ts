@@ -39,11 +39,6 @@ export interface DataChannelPublisherOptions {
    * RTP output with its own SSRC; every packet gets the rid header extension here.
    */
   simulcast?: readonly SimulcastLayer[];
-  /**
-   * Simulcast: RTP packets of layer `rid` lost on the way and never repaired (the raw
-   * forwarding has no NACK responder), `packets` of them after the first `after`.
-   */
-  lose?: { rid: string; after: number; packets: number };
   seconds: number;
   /** The source's size (the top layer's with `simulcast`). */
   width?: number;
@@ -86,8 +81,9 @@ export class DataChannelPublisher {
   framesSent = 0;
   /** Simulcast: RTP packets and RTCP sender reports forwarded, by rid (and `audio`). */
   readonly forwarded: Record<string, { rtp: number; sr: number }> = {};
-  /** RTP packets dropped as `lose` asked. */
+  /** RTP packets dropped as loseNext() asked. */
   lost = 0;
+  #lose: { rid: string; left: number } | null = null;
   ffmpegStderr = '';
   readonly #o: DataChannelPublisherOptions;
   readonly #video: Track;
@@ -275,14 +271,9 @@ export class DataChannelPublisher {
     const count = (this.forwarded[rid ?? 'audio'] ??= { rtp: 0, sr: 0 });
     if (rtcp) count.sr++;
     else count.rtp++;
-    const lose = this.#o.lose;
-    if (
-      !rtcp &&
-      lose !== undefined &&
-      lose.rid === rid &&
-      count.rtp > lose.after &&
-      count.rtp <= lose.after + lose.packets
-    ) {
+    const lose = this.#lose;
+    if (!rtcp && lose !== null && lose.rid === rid && lose.left > 0) {
+      lose.left--;
       this.lost++;
       return;
     }
@@ -294,6 +285,14 @@ export class DataChannelPublisher {
     this.#config.timestamp = (startTs + Math.round((this.framesSent * 90000) / fps)) >>> 0;
     this.#video.sendMessageBinary(unit);
     this.framesSent++;
+  }
+
+  /**
+   * Simulcast: the next `packets` RTP packets of layer `rid` are lost on the way and never
+   * repaired (the raw forwarding has no NACK responder).
+   */
+  loseNext(rid: string, packets: number): void {
+    this.#lose = { rid, left: packets };
   }
 
   /** Resolves when ffmpeg has exited (at once when it never ran). */

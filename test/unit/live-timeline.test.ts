@@ -1,5 +1,4 @@
 import { describe, expect, it } from '@jest/globals';
-import { renderLivePlaylist } from '../../src/packager/live/playlist.js';
 import { LiveTimeline } from '../../src/packager/live/timeline.js';
 import { TimelineFeed } from '../helpers/live-timeline-feed.js';
 
@@ -151,25 +150,6 @@ describe('LiveTimeline', () => {
     });
     expect(fx.partTargetRaisedTo).toBe(0.214);
     expect(f.t.state.partTarget).toBe(0.214);
-  });
-
-  it('lists a gap part with GAP=YES, without raising PART-TARGET', () => {
-    const f = new TimelineFeed({ partSeconds: 0.2, partTarget: 0.2 });
-    f.beginRun();
-    f.parts(1, 0.2);
-    const fx = f.t.addPart({
-      msn: 1,
-      partIndex: 1,
-      name: 'v_1.1.m4s',
-      duration: 0.2,
-      independent: false,
-      byteLength: 0,
-      startTime: 0.2,
-      gap: true,
-    });
-    expect(fx.partTargetRaisedTo).toBeUndefined();
-    expect(f.t.state.open?.parts.at(-1)).toEqual({ uri: 'v_1.1.m4s', duration: 0.2, gap: true });
-    expect(renderLivePlaylist(f.t.state)).toContain('#EXT-X-PART:DURATION=0.20000,URI="v_1.1.m4s",GAP=YES\n');
   });
 
   it('turns an open segment that cannot be completed into a gap segment', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { Mp4ParseError, boxes, readBoxHeader, type Box } from '../../src/packager/mp4/boxes.js';
-import { isSyncSample, parseMoof, shortenLastSample } from '../../src/packager/mp4/fragment.js';
+import { isSyncSample, parseMoof } from '../../src/packager/mp4/fragment.js';
 import { parseInit, parseMoov, type TrackInfo } from '../../src/packager/mp4/init.js';
 
 const fixture = (name: string): Buffer =>
@@ -364,65 +364,6 @@ describe('parseMoof (hand-built)', () => {
     [0x01000000, false],
   ])('sample flags %s → sync %s', (flags, sync) => {
     expect(isSyncSample(flags)).toBe(sync);
-  });
-});
-
-describe('shortenLastSample', () => {
-  const track: TrackInfo = {
-    trackId: 1,
-    timescale: 90000,
-    handler: 'vide',
-    kind: 'video',
-    sampleEntry: 'avc1',
-    codec: 'avc1.64001f',
-    defaults: { sampleDuration: 1000, sampleSize: 0, sampleFlags: 0x01010000 },
-  };
-  const fragment = (...traf: Buffer[]): Buffer =>
-    Buffer.concat([
-      box('moof', fullBox('mfhd', 0, 0, u32(1)), box('traf', ...traf)),
-      box('mdat', Buffer.from('media')),
-    ]);
-  const tfhd = (flags: number, ...fields: Buffer[]): Buffer =>
-    fullBox('tfhd', 0, 0x020000 | flags, u32(1), ...fields);
-  const timing = (f: Buffer) =>
-    parseMoof(
-      [...boxes(f)].find((b) => b.type === 'moof')!,
-      track,
-    );
-
-  it('cuts the last per-sample duration (sizes, flags and offsets in between), the same bytes otherwise', () => {
-    // data offset, first sample flags; per sample: duration, size, composition offset.
-    const f = fragment(
-      tfhd(0),
-      fullBox('tfdt', 0, 0, u32(0)),
-      fullBox(
-        'trun',
-        0,
-        0x000b05,
-        u32(3),
-        u32(0),
-        u32(0x02000000),
-        ...[3000, 10, 0, 3000, 10, 0, 63000, 10, 0].map(u32),
-      ),
-    );
-    const out = shortenLastSample(f, track, (last) => (last === 63000 ? 60000 : 0))!;
-    expect(out.length).toBe(f.length);
-    expect(timing(out)).toEqual({ decodeTime: 0, duration: 9000, sampleCount: 3, keyframe: true });
-    expect(timing(f).duration).toBe(69000);
-  });
-
-  it('cuts a lone sample that takes the tfhd default duration', () => {
-    const f = fragment(tfhd(0x08, u32(40000)), fullBox('tfdt', 0, 0, u32(5)), fullBox('trun', 0, 0, u32(1)));
-    expect(timing(shortenLastSample(f, track, () => 37000)!).duration).toBe(3000);
-  });
-
-  it('cannot cut a sample that shares a default with others, or more than the sample lasts', () => {
-    const shared = fragment(tfhd(0x08, u32(3000)), fullBox('trun', 0, 0, u32(3)));
-    expect(shortenLastSample(shared, track, () => 1000)).toBeNull();
-    const one = fragment(tfhd(0), fullBox('trun', 0, 0x100, u32(1), u32(3000)));
-    expect(shortenLastSample(one, track, () => 3000)).toBeNull();
-    expect(shortenLastSample(one, track, () => 0)).toBeNull();
-    expect(shortenLastSample(Buffer.concat([box('mdat', Buffer.alloc(4))]), track, () => 1)).toBeNull();
   });
 });
 

@@ -159,38 +159,6 @@ describe('Segmenter', () => {
     ]);
   });
 
-  it('makes a gap fragment a GAP part that never starts a segment, on the same grid', () => {
-    const seg = new Segmenter({ rendition: 'v', segmentSeconds: 2, kind: 'video' });
-    const ts = 90000;
-    const f = (t: number, d: number, keyframe: boolean, gap?: boolean): FragmentTimes => ({
-      decodeTime: t * ts,
-      duration: d * ts,
-      timescale: ts,
-      keyframe,
-      byteLength: gap ? 0 : 1000,
-      ...(gap ? { gap: true } : {}),
-    });
-    const ev = run(seg, [f(0, 1, true), f(1, 0.5, false), f(1.5, 0.5, false, true), f(2, 1, true)]);
-    const parts = ev.filter((e): e is PartReady => e.type === 'part');
-    expect(parts.map((p) => [p.name, p.independent, p.gap ?? false])).toEqual([
-      ['v_1.0.m4s', true, false],
-      ['v_1.1.m4s', false, false],
-      ['v_1.2.m4s', false, true],
-      ['v_2.0.m4s', true, false],
-    ]);
-    expect(segmentsOf(ev).map((s) => [s.msn, s.duration])).toEqual([
-      [1, 2],
-      [2, 1],
-    ]);
-    // A gap that reaches into the next slot still belongs to the segment before it.
-    const seg2 = new Segmenter({ rendition: 'v', segmentSeconds: 2, kind: 'video' });
-    const ev2 = run(seg2, [f(0, 1.5, true), f(1.5, 1, false, true), f(2.5, 1, true)]);
-    expect(segmentsOf(ev2).map((s) => [s.msn, s.duration])).toEqual([
-      [1, 2.5],
-      [2, 1],
-    ]);
-  });
-
   it('starts at firstMsn', () => {
     const seg = new Segmenter({ rendition: 'v', segmentSeconds: 1, kind: 'video', firstMsn: 41 });
     const segments = segmentsOf(

@@ -128,6 +128,29 @@ describe('LayeredMuxer (passthrough relay body)', () => {
     if (end?.type === 'incompatible') expect(end.reason).toMatch(/no longer aligned/);
   });
 
+  it('ends a started body at a hole in one layer (frames lost and not repaired), not at one lost frame', () => {
+    const run = (lost: number[]) => {
+      const m = new LayeredMuxer({ video: LAYERS, audio: OPUS });
+      const outs: RelayMuxOutput[] = [];
+      for (let n = 0; n < 90; n++) {
+        const t = n * FRAME_US;
+        const key = n % 30 === 0;
+        if (!lost.includes(n)) outs.push(m.push(video(t, key), 'h'));
+        outs.push(m.push(video(t, key, 1_000_001 + t / 1000), 'l'));
+      }
+      expect(outs.some((o) => o.type === 'start')).toBe(true);
+      return outs.find((o) => o.type === 'incompatible');
+    };
+    expect(run([70])).toBeUndefined();
+    const end = run([70, 71, 72]);
+    expect(end).toMatchObject({ type: 'incompatible' });
+    if (end?.type === 'incompatible') {
+      expect(end.reason).toBe(
+        'layer h skipped 0.133 s (frames lost and not repaired): the renditions go on from the next common key frame',
+      );
+    }
+  });
+
   it('refuses a codec HLS fMP4 is not given as it is (VP8)', () => {
     const m = new LayeredMuxer({ video: { ...LAYERS, codec: 'vp8' }, audio: null });
     const out = m.push({ ...video(0, true), codec: 'vp8', data: hex('9d012a') }, 'h');

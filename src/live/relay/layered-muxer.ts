@@ -27,10 +27,21 @@ interface LayerState {
   track: number;
   /** The track entry the body declared (its parameter sets must not change). */
   entry: MkvVideoTrack | null;
+  /** Media time of its newest frame, and the least step between two of its frames, µs. */
+  lastUs: number | null;
+  minStepUs: number | null;
 }
 
 /** Audio kept while waiting, so the first blocks after the start have their audio, µs. */
 const AUDIO_KEEP_US = 3_000_000;
+/**
+ * A step between two frames of a layer longer than this many of its frame intervals, and
+ * than HOLE_MIN_US, is a hole: frames lost and never repaired (ingest then waits for the
+ * layer's next key frame). One lost frame at 30 fps (67 ms) is not: its part grows by a
+ * frame, which PART-TARGET absorbs.
+ */
+const HOLE_FRAMES = 2.5;
+const HOLE_MIN_US = 60_000;
 
 /**
  * A passthrough relay body's muxing, as a pure state machine: every layer of a simulcast
@@ -70,6 +81,8 @@ export class LayeredMuxer {
       baseUs: 0,
       track: 0,
       entry: null,
+      lastUs: null,
+      minStepUs: null,
     }));
     this.#align = new KeyframeAlignment(
       this.#layers.map((l) => l.name),
@@ -117,8 +130,27 @@ export class LayeredMuxer {
       );
     }
     this.#align.push(index, frame.timeUs, Math.round(frame.arrivalMs * 1000), frame.keyframe);
-    if (!this.#writer) return this.#wait(layer, frame);
+    const step = layer.lastUs === null ? null : frame.timeUs - layer.lastUs;
+    layer.lastUs = frame.timeUs;
+    if (!this.#writer) {
+      if (step !== null && step > 0) layer.minStepUs = Math.min(layer.minStepUs ?? step, step);
+      return this.#wait(layer, frame);
+    }
     if (this.#behind) return this.#end('the relay consumer fell behind');
+    // A copied layer cannot bridge a hole: ffmpeg would give the frame before it the whole
+    // hole as its duration, one part far over PART-TARGET (RFC 8216bis 4.4.4.9). Ending the
+    // body ends the run there (its last frame keeps a frame's length) and the next run
+    // starts at the next common key frame behind EXT-X-DISCONTINUITY, every rendition at
+    // the same msn. (GAP=YES parts were tried: hls.js 1.7 stops loading after one.)
+    if (step !== null && step > 0 && layer.minStepUs !== null) {
+      if (step > Math.max(HOLE_MIN_US, HOLE_FRAMES * layer.minStepUs)) {
+        return this.#end(
+          `${layer.name} skipped ${(step / 1e6).toFixed(3)} s (frames lost and not repaired): ` +
+            'the renditions go on from the next common key frame',
+        );
+      }
+      layer.minStepUs = Math.min(layer.minStepUs, step);
+    } else if (step !== null && step > 0) layer.minStepUs = step;
     // Judged at every frame: a layer's lone key frame shows once the others have passed its instant.
     const v = this.#align.verdict();
     if (v.state === 'misaligned')

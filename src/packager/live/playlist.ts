@@ -34,12 +34,10 @@ export interface PartPosition {
   part: number;
 }
 
-function toPart(p: LivePart): MediaPart {
-  const m: MediaPart = { duration: p.duration, uri: p.uri };
-  if (p.independent) m.independent = true;
-  if (p.gap) m.gap = true;
-  return m;
-}
+const toPart = (p: LivePart): MediaPart =>
+  p.independent
+    ? { duration: p.duration, uri: p.uri, independent: true }
+    : { duration: p.duration, uri: p.uri };
 
 /** The last part that exists, or null before the first. */
 export function lastPart(s: LiveRenditionState): PartPosition | null {

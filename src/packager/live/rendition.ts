@@ -8,20 +8,10 @@ import { decodeSnapshot, type RenditionSnapshot } from './state-store.js';
 import { encodedPartTargetFor, liveTargetDuration, maxSegmentSecondsFor, partTargetFor } from './targets.js';
 import { LiveTimeline, type TimelineEffects } from './timeline.js';
 import { Mp4ParseError } from '../mp4/boxes.js';
-import { shortenLastSample } from '../mp4/fragment.js';
 import type { TrackInfo } from '../mp4/init.js';
 import type { RenditionSpec } from '../rendition.js';
 import { Segmenter, type PartReady, type SegmentReady } from '../segmenter.js';
 import type { Storage } from '../storage/storage.js';
-
-/** What becomes one part: a fragment of ffmpeg's output, or (data null) a stretch the input skipped. */
-interface Piece {
-  data: Buffer | null;
-  decodeTime: number;
-  duration: number;
-  timescale: number;
-  keyframe: boolean;
-}
 
 /** One ffmpeg run as every rendition of the stream sees it. */
 export interface RunContext {
@@ -269,68 +259,12 @@ export class LiveRendition {
       return;
     }
     const segmenter = input.segmenter ?? this.#startRun(input, ev);
-    const { media, gaps } = this.#splitHole(ev);
-    await this.#onPiece(input, segmenter, media);
-    for (const gap of gaps) await this.#onPiece(input, segmenter, gap);
-  }
-
-  /**
-   * A video fragment longer than PART-TARGET whose last sample can give up the excess:
-   * ffmpeg copying a stream that skipped a stretch (packets lost and never repaired, so
-   * ingest waited for the next key frame) gives the last frame before the hole the whole
-   * hole as its duration, and that part would break RFC 8216bis 4.4.4.9 ("MUST be less
-   * than or equal to the Part Target Duration"). Raising PART-TARGET instead would leave
-   * every normal part under 85% of it. So the frame is held only to the end of its part,
-   * and the rest of the hole is listed as GAP=YES parts, each at most PART-TARGET: the
-   * timeline, the segment grid and the other renditions' times are as they were; players
-   * skip the hole (a frozen picture either way).
-   */
-  #splitHole(ev: FragmentEvent): { media: Piece; gaps: Piece[] } {
-    const media: Piece = {
-      data: ev.data,
+    const out = segmenter.push({
       decodeTime: ev.decodeTime,
       duration: ev.duration,
       timescale: ev.timescale,
       keyframe: ev.keyframe,
-    };
-    const limit = Math.floor(this.timeline!.state.partTarget * ev.timescale + 1e-6);
-    if (this.spec.kind !== 'video' || !this.track || ev.duration <= limit) return { media, gaps: [] };
-    const frame = this.frameSeconds === undefined ? 0 : Math.round(this.frameSeconds * ev.timescale);
-    const excess = ev.duration - limit;
-    let cut = 0;
-    // Only a frame that lasts two or more spans a hole (not ffmpeg's usual overshoot of a
-    // tick or two). It is cut so that its part lasts PART-TARGET exactly: a shorter one
-    // would break the rule that a part other than a segment's last is at least 85% of it.
-    if (!(frame > 0 && frame < limit)) return { media, gaps: [] };
-    const data = shortenLastSample(ev.data, this.track, (last) => {
-      cut = last >= 2 * frame ? excess : 0;
-      return cut;
-    });
-    if (!data || cut < excess) return { media, gaps: [] };
-    const n = Math.ceil(cut / limit);
-    const gaps: Piece[] = [];
-    let at = ev.decodeTime + ev.duration - cut;
-    for (let i = 0; i < n; i++) {
-      const d = Math.round((cut * (i + 1)) / n) - Math.round((cut * i) / n);
-      gaps.push({ data: null, decodeTime: at, duration: d, timescale: ev.timescale, keyframe: false });
-      at += d;
-    }
-    this.#log.warn(
-      { holeSeconds: Number((cut / ev.timescale).toFixed(3)), gapParts: n },
-      'the input skipped a stretch: listed as GAP parts',
-    );
-    return { media: { ...media, data, duration: ev.duration - cut }, gaps };
-  }
-
-  /** One part's worth of the run: a fragment, or a gap (no data) that #splitHole made. */
-  async #onPiece(input: Input, segmenter: Segmenter, f: Piece): Promise<void> {
-    const out = segmenter.push({
-      decodeTime: f.decodeTime,
-      duration: f.duration,
-      timescale: f.timescale,
-      keyframe: f.keyframe,
-      byteLength: f.data?.length ?? 0,
-      ...(f.data === null ? { gap: true } : {}),
+      byteLength: ev.data.length,
     });
     let closed: SegmentReady | null = null;
     let part: PartReady | null = null;
@@ -345,9 +279,9 @@ export class LiveRendition {
     }
     const writes: Promise<void>[] = [];
     if (closed) writes.push(this.#putSegment(input, closed));
-    if (part && f.data) {
-      input.pending.push(f.data);
-      writes.push(this.#o.storage.put(objectKey(this.#o.streamId, part.name), f.data, MP4_TYPE));
+    if (part) {
+      input.pending.push(ev.data);
+      writes.push(this.#o.storage.put(objectKey(this.#o.streamId, part.name), ev.data, MP4_TYPE));
     }
     // The segment and the part that follows it are stored together; both are
     // published only once both exist.
@@ -368,13 +302,12 @@ export class LiveRendition {
           duration: part.duration,
           independent: part.independent,
           byteLength: part.byteLength,
-          startTime: f.decodeTime / f.timescale,
-          lastOfSegment: segmenter.nextStartsSegment(f.duration),
-          ...(part.gap ? { gap: true } : {}),
+          startTime: ev.decodeTime / ev.timescale,
+          lastOfSegment: segmenter.nextStartsSegment(ev.duration),
         }),
       );
       this.partsThisRun++;
-      this.#o.changed(this, { msn: part.msn, part: part.partIndex, uri: part.name }, f.data ?? undefined);
+      this.#o.changed(this, { msn: part.msn, part: part.partIndex, uri: part.name }, ev.data);
     } else if (closed) {
       this.#o.changed(this, null);
     }

@@ -13,8 +13,6 @@ export interface LivePart {
   duration: number;
   /** Starts with a sync sample: EXT-X-PART INDEPENDENT=YES. */
   independent?: boolean;
-  /** No media behind it (EXT-X-PART GAP=YES): a stretch a copied input skipped. */
-  gap?: boolean;
 }
 
 /** A complete Media Segment in the playlist window. */
@@ -77,12 +75,7 @@ const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const seconds = z.number().nonnegative().max(3600);
 const epochMs = z.number().nonnegative().max(8.64e15);
 
-const partSchema = z.object({
-  uri: name,
-  duration: seconds,
-  independent: z.boolean().optional(),
-  gap: z.boolean().optional(),
-});
+const partSchema = z.object({ uri: name, duration: seconds, independent: z.boolean().optional() });
 
 /** Validates states that come from another process (Redis): every URI is a flat object name. */
 export const liveRenditionStateSchema = z.object({

@@ -63,8 +63,6 @@ export interface NewPart {
   startTime: number;
   /** The segmenter expects the next part to start a new segment (see Segmenter.nextStartsSegment). */
   lastOfSegment?: boolean;
-  /** No media behind it: EXT-X-PART GAP=YES. */
-  gap?: boolean;
 }
 
 export interface ClosedSegment {
@@ -203,7 +201,6 @@ export class LiveTimeline {
     }
     const part: LivePart = { uri: p.name, duration: p.duration };
     if (p.independent) part.independent = true;
-    if (p.gap) part.gap = true;
     open.parts.push(part);
     open.byteLength += p.byteLength;
     if (p.lastOfSegment) open.endsAfterThisPart = true;

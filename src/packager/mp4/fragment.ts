@@ -1,4 +1,4 @@
-import { BoxCursor, Mp4ParseError, boxes, findChild, findChildren, type Box } from './boxes.js';
+import { BoxCursor, Mp4ParseError, findChild, findChildren, type Box } from './boxes.js';
 import type { TrackInfo } from './init.js';
 
 /** Timing of one movie fragment (moof) of the track, in the track's timescale. */
@@ -119,66 +119,4 @@ export function parseMoof(moof: Box, track: TrackInfo): FragmentTiming {
     sampleCount,
     keyframe: sampleCount > 0 && isSyncSample(firstFlags ?? defaultFlags),
   };
-}
-
-/**
- * The fragment (its moof and mdat, with anything before them) with its last sample of
- * `track` made shorter by what `cut` asks given that sample's duration (ticks), or null
- * when that cannot be done in place: the cut is not less than the duration, or the
- * layout has no field for the sample's duration alone (several samples sharing the
- * tfhd's or the track's default). The copy is the same size; only a
- * duration field changes, so every offset stays valid. ffmpeg gives the last sample
- * before a hole in the input (a lost stretch of a copied stream) the whole hole as its
- * duration; this is how the packager gives it back a frame's length.
- */
-export function shortenLastSample(
-  fragment: Buffer,
-  track: TrackInfo,
-  cut: (lastTicks: number) => number,
-): Buffer | null {
-  const moof = [...boxes(fragment)].find((b) => b.type === 'moof');
-  const traf = moof
-    ? findChildren(moof, 'traf').find((t) => {
-        const tfhd = findChild(t, 'tfhd');
-        return tfhd !== undefined && readTfhd(tfhd).trackId === track.trackId;
-      })
-    : undefined;
-  if (!traf) return null;
-  const runs = findChildren(traf, 'trun');
-  const trun = runs.filter((r) => new BoxCursor(r, 4).u32() > 0).at(-1);
-  if (!trun) return null;
-  const c = new BoxCursor(trun);
-  const { flags } = c.fullHeader();
-  const count = c.u32();
-  const out = Buffer.from(fragment);
-  if (flags & TRUN_DURATION) {
-    if (flags & TRUN_DATA_OFFSET) c.skip(4);
-    if (flags & TRUN_FIRST_SAMPLE_FLAGS) c.skip(4);
-    const perSample =
-      4 + (flags & TRUN_SIZE ? 4 : 0) + (flags & TRUN_FLAGS ? 4 : 0) + (flags & TRUN_CTS ? 4 : 0);
-    c.skip((count - 1) * perSample);
-    return shorten(out, c.pos, c.u32(), cut);
-  }
-  // Only a lone sample may take its duration from the tfhd's default.
-  const samples = runs.reduce((n, r) => n + new BoxCursor(r, 4).u32(), 0);
-  const tfhd = findChild(traf, 'tfhd')!;
-  const h = new BoxCursor(tfhd);
-  const hf = h.fullHeader().flags;
-  if (samples !== 1 || !(hf & TFHD_DEFAULT_DURATION)) return null;
-  h.skip(4);
-  if (hf & TFHD_BASE_DATA_OFFSET) h.skip(8);
-  if (hf & TFHD_SAMPLE_DESCRIPTION_INDEX) h.skip(4);
-  return shorten(out, h.pos, h.u32(), cut);
-}
-
-function shorten(
-  out: Buffer,
-  at: number,
-  duration: number,
-  cut: (lastTicks: number) => number,
-): Buffer | null {
-  const ticks = cut(duration);
-  if (!(ticks > 0 && ticks < duration)) return null;
-  out.writeUInt32BE(duration - ticks, at);
-  return out;
 }
