@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
-import { DataChannelPublisher, stopDataChannels } from '../helpers/datachannel-publisher.js';
+import { DataChannelPublisher, OBS_TWO_LAYERS, stopDataChannels } from '../helpers/datachannel-publisher.js';
 import { waitFor } from '../helpers/service-process.js';
 import { startTestService } from '../helpers/service.js';
 
@@ -43,10 +43,7 @@ describe('hls.js plays on when a copied layer loses a stretch', () => {
     pub = await DataChannelPublisher.publish({
       url: `${base}/whip/gappy?preset=passthrough`,
       codec: 'h264',
-      simulcast: [
-        { rid: 'h', width: 640, height: 360 },
-        { rid: 'l', width: 320, height: 180 },
-      ],
+      simulcast: OBS_TWO_LAYERS,
       seconds: 20,
     });
     await waitFor(

@@ -57,6 +57,12 @@ const MAX_FRAGMENT = 1200;
 const RID_EXT_ID = 4;
 const RID_EXTENSION = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
 
+/** Two H.264 layers as OBS's simulcast sends them (100 % and 50 %) from a 640x360 source. */
+export const OBS_TWO_LAYERS: readonly SimulcastLayer[] = [
+  { rid: 'h', width: 640, height: 360 },
+  { rid: 'l', width: 320, height: 180 },
+];
+
 /**
  * A WHIP publisher shaped like OBS's WHIP output (plugins/obs-webrtc/whip-output.cpp):
  * libdatachannel (node-datachannel) with audio mid 0 (Opus pt 111) and video mid 1 (pt

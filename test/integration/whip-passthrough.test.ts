@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseMediaPlaylist, type MediaPlaylist } from '../../src/packager/playlist/media.js';
-import { DataChannelPublisher, stopDataChannels } from '../helpers/datachannel-publisher.js';
+import { DataChannelPublisher, OBS_TWO_LAYERS, stopDataChannels } from '../helpers/datachannel-publisher.js';
 import { checkLiveLadder, decodeFirstSegment, firstPartMs } from '../helpers/live-check.js';
 import { childPids } from '../helpers/recording-packager.js';
 import { startTestService } from '../helpers/service.js';
@@ -72,10 +72,7 @@ describe('WHIP on the passthrough preset', () => {
     pub = await DataChannelPublisher.publish({
       url: `${base}/whip/obssim?preset=passthrough`,
       codec: 'h264',
-      simulcast: [
-        { rid: 'h', width: 640, height: 360 },
-        { rid: 'l', width: 320, height: 180 },
-      ],
+      simulcast: OBS_TWO_LAYERS,
       seconds: 10,
     });
     if (process.env.SAVE_OFFERS) writeFileSync(process.env.SAVE_OFFERS, pub.offer);
@@ -136,10 +133,7 @@ describe('WHIP on the passthrough preset', () => {
     lossy = await DataChannelPublisher.publish({
       url: `${base}/whip/lossy?preset=passthrough`,
       codec: 'h264',
-      simulcast: [
-        { rid: 'h', width: 640, height: 360 },
-        { rid: 'l', width: 320, height: 180 },
-      ],
+      simulcast: OBS_TWO_LAYERS,
       seconds: 20,
     });
     await firstPartMs(base, 'lossy', '360p', lossy.postedAtMs);
