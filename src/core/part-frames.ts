@@ -13,8 +13,8 @@
  * packager's PART-TARGET both use it.
  */
 export function partFrames(fps: number, partSeconds: number, gopSeconds: number): number {
-  const plain = Math.max(1, Math.ceil(partSeconds * fps - 1e-6));
-  const gop = Math.max(1, Math.ceil(fps * gopSeconds - 1e-6));
+  const plain = framesIn(partSeconds, fps);
+  const gop = framesIn(gopSeconds, fps);
   if (gop <= plain) return gop;
   const fits = (p: number) => gop % p === 0 || gop % p >= 0.85 * p;
   if (fits(plain)) return plain;
@@ -24,6 +24,15 @@ export function partFrames(fps: number, partSeconds: number, gopSeconds: number)
     if (fits(p) && (best === null || Math.abs(p - target) < Math.abs(best - target))) best = p;
   }
   return best ?? plain;
+}
+
+/**
+ * Frames that `seconds` takes at `fps`, rounded up: what ffmpeg puts in a fragment of
+ * `-frag_duration seconds`, and between key frames forced every `seconds` (when fps ×
+ * seconds is fractional they are ceil() frames apart at times).
+ */
+export function framesIn(seconds: number, fps: number): number {
+  return Math.max(1, Math.ceil(seconds * fps - 1e-6));
 }
 
 /**

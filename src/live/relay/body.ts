@@ -242,14 +242,14 @@ export class RelayBody implements LiveReader {
     this.#frameTimes.push(frame.timeUs);
     if (this.#frameTimes.length > FRAME_RATE_FRAMES) this.#frameTimes.shift();
     const meta = this.#pendingMeta;
-    const fps = frameRateOf(this.#frameTimes);
+    const fps = meta ? frameRateOf(this.#frameTimes) : null;
     if (meta && fps !== null) this.#announce({ ...meta, fps });
   }
 
+  /** Headers still waiting for the frame rate go out with ingest's figure (null when it has none). */
   #announcePending(): void {
     const meta = this.#pendingMeta;
-    if (meta && this.#source) this.#announce({ ...meta, fps: measuredFps(this.#source) });
-    else if (meta) this.#announce(meta);
+    if (meta) this.#announce({ ...meta, fps: this.#source ? measuredFps(this.#source) : null });
   }
 
   #announce(meta: RelayBodyMeta): void {
@@ -291,7 +291,7 @@ export class RelayBody implements LiveReader {
         // which two more frame intervals tell (RATE_WAIT_MS at most); the bytes queue meanwhile.
         this.#pendingMeta = meta;
         setTimeout(() => {
-          if (this.#pendingMeta === meta) this.#announce({ ...meta, fps: measuredFps(source) });
+          if (this.#pendingMeta === meta) this.#announcePending();
         }, RATE_WAIT_MS).unref();
         return;
       }

@@ -130,27 +130,26 @@ export class LayeredMuxer {
       );
     }
     this.#align.push(index, frame.timeUs, Math.round(frame.arrivalMs * 1000), frame.keyframe);
-    const step = layer.lastUs === null ? null : frame.timeUs - layer.lastUs;
+    const step = layer.lastUs === null ? 0 : frame.timeUs - layer.lastUs;
     layer.lastUs = frame.timeUs;
-    if (!this.#writer) {
-      if (step !== null && step > 0) layer.minStepUs = Math.min(layer.minStepUs ?? step, step);
-      return this.#wait(layer, frame);
-    }
+    const hole =
+      this.#writer !== null &&
+      layer.minStepUs !== null &&
+      step > Math.max(HOLE_MIN_US, HOLE_FRAMES * layer.minStepUs);
+    if (step > 0 && !hole) layer.minStepUs = Math.min(layer.minStepUs ?? step, step);
+    if (!this.#writer) return this.#wait(layer, frame);
     if (this.#behind) return this.#end('the relay consumer fell behind');
     // A copied layer cannot bridge a hole: ffmpeg would give the frame before it the whole
     // hole as its duration, one part far over PART-TARGET (RFC 8216bis 4.4.4.9). Ending the
     // body ends the run there (its last frame keeps a frame's length) and the next run
     // starts at the next common key frame behind EXT-X-DISCONTINUITY, every rendition at
     // the same msn. (GAP=YES parts were tried: hls.js 1.7 stops loading after one.)
-    if (step !== null && step > 0 && layer.minStepUs !== null) {
-      if (step > Math.max(HOLE_MIN_US, HOLE_FRAMES * layer.minStepUs)) {
-        return this.#end(
-          `${layer.name} skipped ${(step / 1e6).toFixed(3)} s (frames lost and not repaired): ` +
-            'the renditions go on from the next common key frame',
-        );
-      }
-      layer.minStepUs = Math.min(layer.minStepUs, step);
-    } else if (step !== null && step > 0) layer.minStepUs = step;
+    if (hole) {
+      return this.#end(
+        `${layer.name} skipped ${(step / 1e6).toFixed(3)} s (frames lost and not repaired): ` +
+          'the renditions go on from the next common key frame',
+      );
+    }
     // Judged at every frame: a layer's lone key frame shows once the others have passed its instant.
     const v = this.#align.verdict();
     if (v.state === 'misaligned')

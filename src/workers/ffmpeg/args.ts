@@ -1,5 +1,5 @@
 import { AppError } from '../../core/errors.js';
-import { fragSeconds, partFrames } from '../../core/part-frames.js';
+import { fragSeconds, framesIn, partFrames } from '../../core/part-frames.js';
 import {
   rungBufsizeKbps,
   rungMaxrateKbps,
@@ -99,9 +99,8 @@ export function buildFfmpegArgs(preset: Preset, family: EncoderFamily, io: Ffmpe
 
 /** Keyframes every `gopSeconds` in every rung, at the same media times, never elsewhere. */
 export function gopFrames(rung: Rung, gopSeconds: number): number {
-  // Ceil, not round: when fps*gop is fractional the forced keyframes are ceil() frames
-  // apart at times, and a shorter -g would make the encoder add one a frame early.
-  return Math.max(1, Math.ceil(rung.fps * gopSeconds - 1e-6));
+  // Ceil, not round: a shorter -g would make the encoder add a keyframe a frame early.
+  return framesIn(gopSeconds, rung.fps);
 }
 
 export function checkIo(io: FfmpegIo): void {
@@ -230,7 +229,7 @@ export function audioOptions(preset: Preset): string[] {
  */
 export function rungPartSeconds(rung: Rung, preset: Preset): number {
   const frames = partFrames(rung.fps, preset.partSeconds, preset.gopSeconds);
-  if (frames === Math.max(1, Math.ceil(preset.partSeconds * rung.fps - 1e-6))) return preset.partSeconds;
+  if (frames === framesIn(preset.partSeconds, rung.fps)) return preset.partSeconds;
   return fragSeconds(frames, rung.fps);
 }
 
