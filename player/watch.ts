@@ -8,13 +8,15 @@ import type { JobView, StreamView } from './types.js';
  * The console's Watch panel: lists live streams and files and plays one, shows what it
  * plays. Files play over HLS (hls.js) with seeking previews from their thumbnail track;
  * live streams over WebRTC (WHEP, draft-ietf-wish-whep) or LL-HLS, as picked
- * (`?protocol=webrtc` picks WebRTC), falling back to LL-HLS when WHEP fails.
+ * (`?protocol=webrtc` picks WebRTC from the ladder, `webrtc-passthrough` the publisher's
+ * own RTP), falling back to LL-HLS when WHEP fails.
  */
 
 const video = $<HTMLVideoElement>('video');
 const protocolSelect = $<HTMLSelectElement>('protocol');
 const params = new URLSearchParams(location.search);
-protocolSelect.value = params.get('protocol') === 'webrtc' ? 'webrtc' : 'llhls';
+const asked = params.get('protocol');
+protocolSelect.value = asked === 'webrtc' || asked === 'webrtc-passthrough' ? asked : 'llhls';
 
 let hls: Hls | null = null;
 let current: string | null = null;
@@ -45,7 +47,8 @@ function play(id: string, url: string, live: boolean): void {
   // The picture until the first frame: a file's stored poster, a live stream's newest one.
   video.poster = posterUrl(id, live);
   showSeekPreviews(live ? null : id, video);
-  if (live && protocolSelect.value === 'webrtc') void playWhep(id, generation);
+  if (live && protocolSelect.value.startsWith('webrtc'))
+    void playWhep(id, generation, protocolSelect.value === 'webrtc' ? 'rung' : 'passthrough');
   else playHls(id, url, live);
   renderSelection();
 }
@@ -201,6 +204,7 @@ function stopWhep(): void {
   const s = whep;
   if (!s) return;
   whep = null;
+  whepSending = '';
   for (const t of s.timers) clearInterval(t);
   if (s.location) void fetch(s.location, { method: 'DELETE', keepalive: true }).catch(() => undefined);
   s.pc.close();
@@ -217,7 +221,11 @@ function fallBack(id: string, gen: number, reason: string): void {
   playHls(id, currentUrl, true);
 }
 
-async function playWhep(id: string, gen: number): Promise<void> {
+/**
+ * `rung`: a rung of the ladder, which the server picks for this browser's bandwidth (the
+ * default: any browser decodes it, it adapts); `passthrough`: the publisher's own RTP.
+ */
+async function playWhep(id: string, gen: number, mode: 'rung' | 'passthrough'): Promise<void> {
   hls?.destroy();
   hls = null;
   video.removeAttribute('src');
@@ -249,7 +257,7 @@ async function playWhep(id: string, gen: number): Promise<void> {
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc, 2000);
     if (whep !== session) return;
-    const res = await fetch(`/whep/${encodeURIComponent(id)}`, {
+    const res = await fetch(`/whep/${encodeURIComponent(id)}?mode=${mode}`, {
       method: 'POST',
       headers: { 'content-type': 'application/sdp' },
       body: pc.localDescription?.sdp ?? '',
@@ -282,7 +290,24 @@ async function playWhep(id: string, gen: number): Promise<void> {
   session.timers.push(
     watchdog,
     setInterval(() => void showWhepStats(session), 1000),
+    setInterval(() => void showWhepRung(id, session), 2000),
   );
+}
+
+/** What the server sends this viewer (its rung, or passthrough), from the stream's view. */
+let whepSending = '';
+
+async function showWhepRung(id: string, session: WhepSession): Promise<void> {
+  const viewerId = session.location?.split('/').pop();
+  if (!viewerId) return;
+  const res = await fetch(`/api/streams/${encodeURIComponent(id)}`).catch(() => null);
+  if (!res?.ok || whep !== session) return;
+  const view = (await res.json().catch(() => null)) as {
+    viewers?: { whepViewers?: { viewerId: string; sending: string; rung?: string }[] };
+  } | null;
+  const me = view?.viewers?.whepViewers?.find((v) => v.viewerId === viewerId);
+  // An API process without the publisher has no stream view: the rung stays unnamed.
+  if (me) whepSending = me.sending === 'rung' ? `rung ${me.rung}` : me.sending;
 }
 
 interface RtcStat {
@@ -322,7 +347,8 @@ async function showWhepStats(session: WhepSession): Promise<void> {
   const kbps = last.at && bytes >= last.bytes ? Math.round(((bytes - last.bytes) * 8) / (now - last.at)) : 0;
   if (width > 0) {
     const fps = inbound?.framesPerSecond ? ` @ ${Math.round(inbound.framesPerSecond)} fps` : '';
-    setText('rendition', `WebRTC ${width}x${height}${fps}${kbps ? `, ${kbps} kb/s` : ''}`);
+    const what = whepSending ? ` (${whepSending})` : '';
+    setText('rendition', `WebRTC${what} ${width}x${height}${fps}${kbps ? `, ${kbps} kb/s` : ''}`);
   }
   // The jitter buffer's mean delay over the last second (the whole session's at first).
   const delay = inbound?.jitterBufferDelay ?? 0;

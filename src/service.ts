@@ -11,7 +11,7 @@ import { FilePresetStore } from './core/presets/store.js';
 import { apiRedis, closeRedis, whenReady } from './core/redis.js';
 import { PrivateRedis } from './core/redis-server.js';
 import { RedisWatch } from './core/redis-watch.js';
-import { IngestRegistry, WhepRegistry } from './ingest/index.js';
+import { IngestRegistry, RungFeeds, WhepRegistry } from './ingest/index.js';
 import { GoingLive, LiveStreams, MediaRelay, NO_STREAMS, StreamViews } from './live/index.js';
 import { LiveOrigin, LivePosters } from './origin/index.js';
 import {
@@ -56,6 +56,7 @@ export class Service {
   relay: MediaRelay | null = null;
   #goingLive: GoingLive | null = null;
   whep: WhepRegistry | null = null;
+  #rungFeeds: RungFeeds | null = null;
   liveOrigin: LiveOrigin | null = null;
   /** Live posters, made on demand by this API process from the lowest rung in storage. */
   posters: LivePosters | null = null;
@@ -164,13 +165,32 @@ export class Service {
         log,
       });
       await this.#uploads.first;
+      this.liveOrigin = new LiveOrigin({ bus: this.#bus, log, maxHeldPerClient: config.maxHeldPerClient });
+      const liveOrigin = this.liveOrigin;
+      const bus = this.#bus;
+      // WHEP's rung mode: the ladder from the parts this process's origin receives.
+      this.#rungFeeds = new RungFeeds({
+        subscribe: (l) => bus.subscribe(l),
+        storage: this.storage,
+        isLive: (id) => liveOrigin.isLive(id),
+        log,
+      });
       const streams = config.roles.has('ingest') ? new LiveStreams({ takeover: config.takeover, log }) : null;
+      // Where WebRTC peers (publishers and viewers) bind and what they announce.
+      const network = {
+        ...(config.icePortRange ? { portRange: config.icePortRange } : {}),
+        publicAddresses: config.icePublicAddresses,
+      };
+      this.whep = new WhepRegistry({
+        streams,
+        rungs: this.#rungFeeds,
+        log,
+        network,
+        iceServers: config.iceServers,
+        maxViewersPerStream: config.maxViewersPerStream,
+        maxViewersPerClient: config.maxViewersPerClient,
+      });
       if (streams) {
-        // Where WebRTC peers (publishers and viewers) bind and what they announce.
-        const network = {
-          ...(config.icePortRange ? { portRange: config.icePortRange } : {}),
-          publicAddresses: config.icePublicAddresses,
-        };
         this.streams = streams;
         this.ingest = new IngestRegistry({
           log,
@@ -186,14 +206,6 @@ export class Service {
           presetExists: async (id) => (await presets.get(id).catch(() => null)) !== null,
         });
         this.relay = new MediaRelay({ streams, log });
-        this.whep = new WhepRegistry({
-          streams,
-          log,
-          network,
-          iceServers: config.iceServers,
-          maxViewersPerStream: config.maxViewersPerStream,
-          maxViewersPerClient: config.maxViewersPerClient,
-        });
         this.#goingLive = new GoingLive({
           streams,
           relay: this.relay,
@@ -204,7 +216,6 @@ export class Service {
           log,
         });
       }
-      this.liveOrigin = new LiveOrigin({ bus: this.#bus, log, maxHeldPerClient: config.maxHeldPerClient });
       const storage = this.storage;
       this.posters = new LivePosters({
         make: (streamId, signal) =>
@@ -229,6 +240,7 @@ export class Service {
           this.ingest && this.relay && this.whep
             ? { whip: this.ingest, relay: this.relay, whep: this.whep }
             : null,
+        whep: this.whep,
         liveOrigin: this.liveOrigin,
         liveEvents: (listener) => {
           this.#bus?.subscribe(listener);
@@ -300,6 +312,7 @@ export class Service {
         ['upload sweeps', async () => this.#uploads?.close()],
         ['going live', async () => this.#goingLive?.close()],
         ['whep', async () => this.whep?.close()],
+        ['rung feeds', async () => this.#rungFeeds?.close()],
         ['ingest', async () => this.ingest?.close()],
         ['relay', async () => this.relay?.close()],
         // The streams ingest just ended withdraw their unstarted jobs over the queue's connection.

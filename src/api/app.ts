@@ -45,6 +45,8 @@ export interface ApiDeps {
   streams: StreamsApi;
   /** The ingest role: WHIP and the relay workers read from. Absent: no publishing here. */
   live?: { whip: WhipIngest; relay: RelayApi; whep: WhepPlayback } | null;
+  /** WHEP on a process without ingest: rung mode from this process's origin. */
+  whep?: WhepPlayback | null;
   /** Live playlists from memory (blocking reload, delta updates); absent: storage only. */
   liveOrigin?: LiveOriginApi | null;
   storage: Storage;
@@ -201,17 +203,15 @@ function buildApp(deps: ApiDeps): {
         guards,
       }),
     );
+    app.use('/internal/relay', relayRouter({ relay: deps.live.relay }));
+  }
+  const whep = deps.live?.whep ?? deps.whep ?? null;
+  if (whep) {
     app.use(
       '/whep',
       ...guarded.whep,
-      whepRouter({
-        whep: deps.live.whep,
-        viewToken: config.viewToken,
-        iceServers: config.iceServers,
-        guards,
-      }),
+      whepRouter({ whep, viewToken: config.viewToken, iceServers: config.iceServers, guards }),
     );
-    app.use('/internal/relay', relayRouter({ relay: deps.live.relay }));
   }
 
   // The pages: plain HTML, compiled TypeScript, and hls.js straight from node_modules.

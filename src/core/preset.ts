@@ -41,7 +41,7 @@ export const PROFILES: Record<VideoCodec, readonly string[]> = {
   av1: ['main'],
 };
 
-const RUNG_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+export const RUNG_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
 const even = (max: number, what: string) =>
   z
@@ -166,6 +166,13 @@ export const PresetSchema = z
         });
       }
       names.add(n);
+      if (RESERVED_RENDITION_NAMES.includes(n)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ladder', i, 'name'],
+          message: `rung name ${n} is taken (${RESERVED_RENDITION_NAMES.join(', ')} name other renditions)`,
+        });
+      }
     });
   });
 
@@ -175,6 +182,15 @@ export type Rung = z.output<typeof RungSchema>;
 export type AudioSettings = z.output<typeof AudioSchema>;
 
 /** The rendition's name in file names and playlists: its own name or `{height}p`. */
+/**
+ * The live rendition WHEP viewers of the ladder get their audio from: Opus (WebRTC has
+ * no AAC), written beside the HLS audio when that is not Opus; listed in no Multivariant
+ * Playlist and in no rendition report.
+ */
+export const WHEP_AUDIO_RENDITION = 'opus';
+/** Rendition names a rung may not take: the audio renditions' and the multivariant playlist's. */
+export const RESERVED_RENDITION_NAMES: readonly string[] = ['audio', WHEP_AUDIO_RENDITION, 'index'];
+
 export function rungName(r: Pick<Rung, 'name' | 'height'>): string {
   return r.name ?? `${r.height}p`;
 }

@@ -100,6 +100,21 @@ export type StreamLadderRung = z.infer<typeof StreamLadderRungSchema>;
 
 export const WhepViewerStatsSchema = z.object({
   viewerId: z.string(),
+  mode: z
+    .enum(['passthrough', 'rung'])
+    .describe(
+      "`?mode=`: `passthrough` (the publisher's RTP; starts on a rung when that is quicker) or `rung` (the ladder, following the viewer's bandwidth).",
+    ),
+  sending: z
+    .enum(['none', 'passthrough', 'rung'])
+    .describe("What the viewer's video is now: nothing yet, the publisher's RTP, or a rung of the ladder."),
+  rung: z.string().optional().describe('The rung sent now, while `sending` is `rung`.'),
+  pinned: z.string().optional().describe('`?rendition=`: the rung this viewer stays on.'),
+  estimateBps: count()
+    .optional()
+    .describe(
+      "The viewer's bandwidth estimate, bits/s (its REMB, capped on loss); absent until it reports either.",
+    ),
   layer: z
     .string()
     .optional()

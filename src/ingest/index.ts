@@ -17,6 +17,7 @@ export {
   type WhepRegistryOptions,
   type WhepStreamStats,
 } from './whep/registry.js';
+export { RungFeeds, type RungFeedsOptions } from './whep/rung-feeds.js';
 export type { SdpSessionHandle } from './peer/session-handle.js';
 export { parseIceFragment, type IceFragment } from './sdp/ice-fragment.js';
 export { WhipError } from './errors.js';

@@ -9,6 +9,7 @@ export type { LiveReader } from './reader.js';
 export { LiveStream } from './stream.js';
 export { LiveStreams, type EndedStream, type LiveStreamsOptions, type PublishSlot } from './streams.js';
 export { RtpFanout, type RtpSink, type SimulcastPacket } from './rtp-fanout.js';
+export { RetransmitBuffer } from './retransmit-buffer.js';
 export { MediaRelay, type MediaRelayOptions, type RelayApi, type RelayBodyHandle } from './relay/relay.js';
 export { GoingLive, type GoingLiveOptions } from './going-live.js';
 export { NO_STREAMS, StreamViews, type StreamsApi, type StreamViewsOptions } from './views.js';

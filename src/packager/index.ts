@@ -46,3 +46,6 @@ export {
 } from './thumbnails/sprite.js';
 export * from './live/index.js';
 export * from './vod/index.js';
+// WHEP's rung mode reads the parts the origin receives into samples.
+export { parseInit, type TrackInfo } from './mp4/init.js';
+export { avcParameterSets, readSamples, type Mp4Sample } from './mp4/samples.js';

@@ -1,3 +1,4 @@
+import { WHEP_AUDIO_RENDITION } from '../core/preset.js';
 import { RENDITION_NAME } from './names.js';
 
 export { RENDITION_NAME };
@@ -31,7 +32,7 @@ export function checkRenditions(renditions: readonly RenditionSpec[]): void {
     if (r.name === 'index') throw new RangeError('rendition name "index" would collide with index.m3u8');
     if (seen.has(r.name)) throw new RangeError(`rendition ${r.name} is listed twice`);
     seen.add(r.name);
-    if (r.kind === 'audio') audio++;
+    if (r.kind === 'audio' && r.name !== WHEP_AUDIO_RENDITION) audio++;
   }
   if (audio > 1) throw new RangeError('at most one audio rendition');
 }

@@ -10,10 +10,15 @@ import {
   type PassthroughState,
 } from '../core/jobs.js';
 import type { Logger } from '../core/log.js';
-import type { Preset } from '../core/preset.js';
+import { WHEP_AUDIO_RENDITION, type Preset } from '../core/preset.js';
 import { withTimeout } from '../core/redis.js';
-import type { LivePackagerFactory, LivePackagerLike, LivePackagerRun } from '../packager/index.js';
-import { buildFfmpegArgs, LIVE_PIPE_INPUT } from './ffmpeg/args.js';
+import type {
+  LivePackagerFactory,
+  LivePackagerLike,
+  LivePackagerRun,
+  RenditionSpec,
+} from '../packager/index.js';
+import { buildFfmpegArgs, LIVE_PIPE_INPUT, WHEP_OPUS_KBPS } from './ffmpeg/args.js';
 import { buildPassthroughArgs } from './ffmpeg/args-passthrough.js';
 import { passthroughPlanView, passthroughRenditions } from './passthrough-plan.js';
 import { chooseJobEncoder, ladderRenditions } from './ladder.js';
@@ -193,10 +198,10 @@ export async function runLiveJob(
           ? passthroughRenditions(info.layers!, preset, sessionAudio)
           : ladderRenditions(effective, sessionAudio);
         const video = planned.filter((r) => r.kind === 'video');
-        const audioSpec = ladderRenditions(effective, true).at(-1)!;
+        const audioSpecs = [ladderRenditions(effective, true).at(-1)!, ...whepAudioRenditions(effective)];
         if (packager === null) packagerHasAudio = sessionAudio;
         // What the packager has (audio stays listed through a session without it) and what this run writes.
-        const all = packagerHasAudio ? [...video, audioSpec] : video;
+        const all = packagerHasAudio ? [...video, ...audioSpecs] : video;
         packager ??= deps.packagers({
           ...packagerOptions(effective, streamId, packagerHasAudio),
           renditions: all,
@@ -204,13 +209,14 @@ export async function runLiveJob(
         });
         const hasAudio = packagerHasAudio && sessionAudio;
         if (packagerHasAudio && !hasAudio) log.warn('this session has no audio: the audio rendition pauses');
-        const renditions = hasAudio ? [...video, audioSpec] : video;
+        const renditions = hasAudio ? [...video, ...audioSpecs] : video;
         outputs = renditions.map((r) => r.name);
         const io = {
           input: LIVE_PIPE_INPUT,
           live: { format: 'matroska' as const },
           hasAudio,
           firstOutputFd: 3,
+          whepAudio: true,
         };
         args = passing
           ? buildPassthroughArgs(video.length, preset, io)
@@ -221,7 +227,7 @@ export async function runLiveJob(
           : JSON.stringify(next.rungs.map((r) => [r.name, r.width, r.height, r.fps]));
         const replanned = planKey !== '' && key !== planKey;
         run = packager.startRun(info.epochMs, replanned ? all : undefined);
-        renditionNames = all.map((r) => r.name);
+        renditionNames = all.filter((r) => r.name !== WHEP_AUDIO_RENDITION).map((r) => r.name);
         if (passing && data.passthrough?.active !== true) {
           log.info(
             { layers: info.layers!.map((l) => `${l.rid ?? '-'} ${l.width}x${l.height}`) },
@@ -336,6 +342,12 @@ export async function runLiveJob(
         : ladderRenditions(plan ? plannedPreset(preset, plan) : preset, packagerHasAudio).map((r) => r.name),
     runs,
   };
+}
+
+/** The WHEP viewers' Opus rendition (see WHEP_AUDIO_RENDITION), when the HLS audio is not Opus already. */
+function whepAudioRenditions(preset: Preset): RenditionSpec[] {
+  if (preset.audio.codec === 'opus') return [];
+  return [{ name: WHEP_AUDIO_RENDITION, kind: 'audio', nominalBitrateKbps: WHEP_OPUS_KBPS }];
 }
 
 /** What a passthrough run costs a worker, in cores: the audio encode and the copying. */

@@ -92,10 +92,11 @@ describe('the player page plays a live stream over WebRTC (WHEP)', () => {
     expect(await page.evaluate(() => document.querySelector('video')?.srcObject instanceof MediaStream)).toBe(
       true,
     );
+    // The page starts in rung mode and names the rung the server sends it.
     await page.waitForFunction(() =>
-      /^WebRTC \d+x\d+/.test(document.getElementById('rendition')?.textContent ?? ''),
+      /^WebRTC \(rung \w+\) \d+x\d+/.test(document.getElementById('rendition')?.textContent ?? ''),
     );
-    expect(await page.locator('#rendition').textContent()).toMatch(/^WebRTC 640x360/);
+    expect(await page.locator('#rendition').textContent()).toMatch(/^WebRTC \(rung 360p\) 640x360/);
     await page.waitForFunction(() => /WebRTC/.test(document.getElementById('latency')?.textContent ?? ''));
     console.log(
       `player over WHEP: ${await page.locator('#rendition').textContent()}; latency ${await page.locator('#latency').textContent()}`,

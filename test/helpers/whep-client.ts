@@ -1,6 +1,7 @@
 import { applyIceRestart, iceRestartFragment } from './ice-restart.js';
 import { depacketizer } from '../../src/ingest/rtp/depacketize.js';
 import { useAV1, useH265 } from '../../src/ingest/whip/peer.js';
+import { rembPacket } from '../../src/ingest/whep/bandwidth-estimate.js';
 import {
   MediaStreamTrack,
   RTCPeerConnection,
@@ -31,6 +32,10 @@ export interface WhepClientOptions {
   videoCodec?: 'h264' | 'vp8' | 'h265' | 'av1';
   /** `?layer=` of the POST (a simulcast layer's rid). */
   layer?: string;
+  /** `?mode=` of the POST. */
+  mode?: 'passthrough' | 'rung';
+  /** `?rendition=` of the POST (a rung to stay on). */
+  rendition?: string;
 }
 
 /** One assembled video frame (H.264 and H.265 as Annex-B, AV1 as OBUs, VP8 as sent) and when it completed. */
@@ -130,6 +135,8 @@ export class WhepTestClient {
   #post(offer: string, headers: Record<string, string>): Promise<Response> {
     const url = new URL(this.#opts.url);
     if (this.#opts.layer !== undefined) url.searchParams.set('layer', this.#opts.layer);
+    if (this.#opts.mode !== undefined) url.searchParams.set('mode', this.#opts.mode);
+    if (this.#opts.rendition !== undefined) url.searchParams.set('rendition', this.#opts.rendition);
     return fetch(url, {
       method: 'POST',
       headers: {
@@ -182,6 +189,19 @@ export class WhepTestClient {
         // a frame with a lost packet: skipped
       }
     }
+  }
+
+  /**
+   * Sends a REMB saying the viewer can take `bps` (as a browser's receive-side estimate
+   * would), addressed to the server's video SSRC.
+   */
+  async sendRemb(bps: number): Promise<void> {
+    const t = this.pc.getTransceivers().find((x) => x.kind === 'video');
+    const ssrc = this.video.at(-1)?.ssrc;
+    if (!t || ssrc === undefined) return;
+    await t.receiver.dtlsTransport
+      .sendRtcp([rembPacket(bps, t.receiver.rtcpSsrc, [ssrc])])
+      .catch(() => undefined);
   }
 
   /** The client's side of an ICE restart: new credentials, as a fragment of the bundle's m-line. */

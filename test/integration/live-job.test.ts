@@ -38,6 +38,8 @@ const PRESET = parsePreset({
   hardware: { policy: 'never' },
 });
 const RENDITIONS = ['180p', '144p', 'audio'];
+/** What the packager is given: the HLS renditions, and the WHEP viewers' Opus (the preset's audio is AAC). */
+const PACKAGED = [...RENDITIONS, 'opus'];
 const CAPABILITIES: Capabilities = {
   ffmpegPath: 'ffmpeg',
   ffmpegVersion: null,
@@ -181,7 +183,7 @@ describe('live job: relay → ffmpeg → packager, on a real WorkerRole', () => 
 
     await waitFor('run 1 fragments', async () => runHas(packagers.latest('cam1'), 0, 2), 30_000, 100);
     const p = packagers.latest('cam1')!;
-    expect(p.renditions.map((r) => r.name)).toEqual(RENDITIONS);
+    expect(p.renditions.map((r) => r.name)).toEqual(PACKAGED);
     // Queuing it again while it runs answers the running job.
     expect((await w.jobs.enqueueLive(liveJob('cam1', relayApp.url('cam1')))).state).toBe('active');
     const run1 = p.runs[0]!;
@@ -362,8 +364,8 @@ describe('live job that cannot keep up', () => {
     const p = packagers.latest('slow1')!;
     await waitFor('a lighter run', async () => runHas(p, 1, 2, ['144p', 'audio']), 30_000, 100);
     // The lighter run feeds the smaller rung and audio only; the first run had both rungs.
-    expect([...p.runs[1]!.renditions.keys()].sort()).toEqual(['144p', 'audio']);
-    expect([...p.runs[0]!.renditions.keys()].sort()).toEqual(['144p', '180p', 'audio']);
+    expect([...p.runs[1]!.renditions.keys()].sort()).toEqual(['144p', 'audio', 'opus']);
+    expect([...p.runs[0]!.renditions.keys()].sort()).toEqual(['144p', '180p', 'audio', 'opus']);
     // Nothing lighter is left (ultrafast, one rung): it stays at that level and keeps running.
     await new Promise((r) => setTimeout(r, 2500));
     expect((await w.jobs.get('slow1')).degraded?.level).toBe(1);

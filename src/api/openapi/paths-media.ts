@@ -58,6 +58,21 @@ export function sdpPaths(kind: 'whip' | 'whep'): Json {
                     "A simulcast publisher's layer (its rid, see `ingest.video.layers`). Default: the highest being sent, followed as layers start and stop; switches happen at key frames.",
                   schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,16}$' },
                 },
+                {
+                  name: 'mode',
+                  in: 'query',
+                  required: false,
+                  description:
+                    "`passthrough`: the publisher's own RTP (lowest delay), starting on a rung of the ladder when that has a key frame first (fast join) and switched to the publisher's RTP at its next key frame. `rung`: a rung of the transcoded ladder (H.264 + Opus), chosen for the viewer's bandwidth (REMB, loss) and switched at key frames. Default: `passthrough` on the process that holds the publisher, else `rung`; a passthrough request on another process, or from a viewer that cannot decode the published codec, gets the ladder.",
+                  schema: { type: 'string', enum: ['passthrough', 'rung'] },
+                },
+                {
+                  name: 'rendition',
+                  in: 'query',
+                  required: false,
+                  description: 'Rung mode: the rung to stay on (`360p`), whatever the bandwidth.',
+                  schema: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' },
+                },
               ]
             : []),
         ],

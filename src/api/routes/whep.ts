@@ -17,8 +17,9 @@ export interface WhepRouterDeps {
 }
 
 /**
- * WHEP (draft-ietf-wish-whep), mounted at `/whep`: the same shape as WHIP. `?layer=`
- * picks a simulcast layer (default: the highest being sent).
+ * WHEP (RFC 9725's sibling, draft-ietf-wish-whep), mounted at `/whep`: the same shape as
+ * WHIP. `?layer=` picks a simulcast layer (default: the highest being sent); `?mode=`
+ * `passthrough` or `rung`; `?rendition=` pins a rung.
  */
 export function whepRouter(deps: WhepRouterDeps): Router {
   const retryAfter = String(deps.retryAfterSeconds ?? 5);
@@ -31,15 +32,21 @@ export function whepRouter(deps: WhepRouterDeps): Router {
     end: (stream, id) => deps.whep.end(stream, id),
     offer: async (req, res, streamId, offer) => {
       // `?layer=`: a simulcast layer's rid (checked by the WHEP role against the stream's layers).
-      const layer = req.query['layer'];
+      const { layer, mode, rendition } = req.query;
       if (layer !== undefined && typeof layer !== 'string')
         throw new AppError('bad_request', 'layer must be one rid');
+      if (mode !== undefined && typeof mode !== 'string')
+        throw new AppError('bad_request', 'mode must be one value');
+      if (rendition !== undefined && typeof rendition !== 'string')
+        throw new AppError('bad_request', 'rendition must be one rung name');
       try {
         return await deps.whep.play({
           streamId,
           offer,
           client: deps.guards.clientOf(req),
           ...(layer !== undefined ? { layer } : {}),
+          ...(mode !== undefined ? { mode } : {}),
+          ...(rendition !== undefined ? { rendition } : {}),
         });
       } catch (e) {
         // Not live yet, or full: the client may try again (the player polls).

@@ -12,6 +12,7 @@ import {
   serializeSdesMid,
   useH264,
   useOPUS,
+  useREMB,
   useSdesMid,
   useVP8,
   useVP9,
@@ -38,13 +39,20 @@ import type { SimulcastPacket } from '../../live/index.js';
 import { LayerFollower } from './layer-follower.js';
 import { TrackRewriter } from './rewriter.js';
 import { FastSrtp } from './srtp-sender.js';
+import { fractionLostOf, rembBitrate, ViewerBandwidth } from './bandwidth-estimate.js';
+import { RungChoice, type RungOption } from './rung-choice.js';
+import type { RungFeed, RungPacket } from './rung-feed.js';
+import { ViewerMode, type WhepMode } from './viewer-mode.js';
 
 /** `codec-changed`: a takeover changed the video codec to one the viewer did not negotiate. */
 export type ViewerEndReason =
   'deleted' | 'stream-ended' | 'ice-failed' | 'peer-closed' | 'codec-changed' | 'shutdown';
 
 /** A viewer's counters (summed per stream for the viewers that left); see WhepViewerStats. */
-export type ViewerStats = Omit<WhepViewerStats, 'viewerId' | 'since' | 'connectionState' | 'layer'>;
+export type ViewerStats = Omit<
+  WhepViewerStats,
+  'viewerId' | 'since' | 'connectionState' | 'layer' | 'mode' | 'sending' | 'rung' | 'estimateBps' | 'pinned'
+>;
 
 export const zeroViewerStats = (): ViewerStats => ({
   packetsSent: 0,
@@ -72,6 +80,12 @@ export interface WhepViewerOptions {
   retransmit: (kind: 'video' | 'audio', originalSeq: number, rid: string | null) => RtpPacket | undefined;
   /** Simulcast: the layer (rid) the viewer asked for with `?layer=`; null or absent: the highest. */
   layer?: string | null;
+  /** `?mode=`; see WhepMode. @defaultValue 'passthrough' */
+  mode?: WhepMode;
+  /** The ladder as RTP (rung mode, and fast join in passthrough); null: no ladder here. */
+  rungs?: RungFeed | null;
+  /** `?rendition=`: the rung to stay on, whatever the bandwidth. */
+  pinnedRung?: string | null;
   log: Logger;
 }
 
@@ -148,7 +162,8 @@ class ViewerTrack {
 }
 
 function viewerPeer(network: PeerNetworkOptions, videoCodec: VideoCodec | null): RTCPeerConnection {
-  const rtcpFeedback = videoFeedback();
+  // REMB: the viewer's bandwidth estimate, which rung mode follows.
+  const rtcpFeedback = [...videoFeedback(), useREMB()];
   const video: Record<VideoCodec, () => RTCRtpCodecParameters[]> = {
     h264: () => [useH264({ rtcpFeedback })],
     h265: () => [useH265(rtcpFeedback)],
@@ -194,6 +209,12 @@ export class WhepViewer {
   /** Simulcast: which layer this viewer gets (each layer is a stream of its own). */
   readonly #layer: LayerFollower;
   #keyframeAskedMs = -Infinity;
+  readonly #mode: ViewerMode;
+  readonly #bandwidth = new ViewerBandwidth();
+  #choice: RungChoice | null = null;
+  #sentAt = { ms: 0, bytes: 0 };
+  /** The audio rendition of the ladder this viewer's audio last came from (NACKs). */
+  #rungAudio = '';
   #endReason: ViewerEndReason | null = null;
   #closing: Promise<void> | null = null;
 
@@ -202,6 +223,7 @@ export class WhepViewer {
     this.#opts = opts;
     this.#pc = viewerPeer(opts.network, opts.videoCodec);
     this.#layer = new LayerFollower(opts.layer ?? null, wallMs());
+    this.#mode = new ViewerMode(opts.mode ?? 'passthrough', opts.pinnedRung ?? null);
     this.#log = opts.log.child({ streamId: opts.streamId, viewerId: this.sessionId });
     this.signaling = new PeerSignaling(this.#pc, opts.offer, opts.network, this.#log, () => !this.ended);
   }
@@ -249,8 +271,17 @@ export class WhepViewer {
       for (const seq of fb.lost) this.#resend(track, seq);
     });
     const rtcp = sender.onRtcp.subscribe((p) => {
+      if (track.kind === 'video') {
+        const lost = fractionLostOf(p, track.ssrc);
+        if (lost !== null) this.#bandwidth.onReceiverReport(lost, wallMs());
+      }
       if (p.type !== RtcpPayloadSpecificFeedback.type) return;
-      const count = (p as RtcpPayloadSpecificFeedback).feedback.count;
+      const remb = rembBitrate(p as RtcpPayloadSpecificFeedback);
+      if (remb !== null) {
+        this.#bandwidth.onRemb(remb, wallMs());
+        return;
+      }
+      const count = (p as RtcpPayloadSpecificFeedback).feedback?.count;
       if (count === 1) this.stats.plisReceived++;
       else if (count === 4) this.stats.firsReceived++;
       else return;
@@ -270,8 +301,16 @@ export class WhepViewer {
 
   /** This viewer's figures, for GET /api/streams/{stream}. */
   view(): WhepViewerStats {
+    const s = this.#mode.sending;
+    const estimate = this.#bandwidth.estimateBps;
+    const pinned = this.#opts.pinnedRung ?? null;
     return {
       viewerId: this.sessionId,
+      mode: this.#mode.mode,
+      sending: s.on,
+      ...(s.on === 'rung' ? { rung: s.rung } : {}),
+      ...(pinned !== null ? { pinned } : {}),
+      ...(estimate !== null ? { estimateBps: Math.round(estimate) } : {}),
       ...(this.#layer.current !== null ? { layer: this.#layer.current } : {}),
       since: new Date(this.startedAtMs).toISOString(),
       connectionState: this.#pc.connectionState,
@@ -299,7 +338,12 @@ export class WhepViewer {
    * cannot be sent what it would not decode (the caller ends it).
    */
   sourceChanged(videoCodec: VideoCodec | null): boolean {
+    // Rung mode sends the ladder: the publisher's codec does not reach this viewer.
+    if (this.#mode.mode === 'rung') return true;
     if (this.#tracks.video && videoCodec !== null && videoCodec !== this.#opts.videoCodec) return false;
+    const wasRung = this.#mode.sending.on === 'rung';
+    this.#mode.reset();
+    if (wasRung) return true;
     const v = this.#tracks.video;
     if (v) v.waitingForKeyframe = true;
     this.#layer.reset();
@@ -327,6 +371,13 @@ export class WhepViewer {
     const transport = this.#connectedTransport(track);
     if (!transport) return false;
     if (layer && !this.#followLayer(layer, keyStart, nowMs)) return false;
+    if (kind === 'audio' ? !this.#mode.publisherAudio() : !this.#mode.publisherVideo(keyStart)) {
+      if (kind === 'video' && this.#mode.mode === 'passthrough') {
+        this.stats.packetsBeforeKeyframe++;
+        this.#askKeyframe(nowMs, this.#layer.current ?? undefined);
+      }
+      return false;
+    }
     if (track.waitingForKeyframe) {
       if (!keyStart) {
         this.stats.packetsBeforeKeyframe++;
@@ -337,6 +388,67 @@ export class WhepViewer {
     }
     const { seq, ts } = track.rewriter.map(source, rtp.header.sequenceNumber, rtp.header.timestamp, nowMs);
     return this.#send(track, transport, rtp, seq, ts);
+  }
+
+  /**
+   * One packet of the ladder (RungFeed): sent while this viewer is on that rung, or when
+   * it starts the rung it wants (a key frame); audio while the video is the ladder's.
+   */
+  forwardRung(p: RungPacket, nowMs: number): boolean {
+    const track = this.#tracks[p.kind];
+    if (!track || this.#endReason !== null) return false;
+    const transport = this.#connectedTransport(track);
+    if (!transport) return false;
+    if (p.kind === 'video') {
+      if (p.keyStart && this.#mode.wanted === null) this.adapt(nowMs);
+      if (!this.#mode.rungVideo(p.rendition, p.keyStart)) return false;
+      track.waitingForKeyframe = false;
+    } else {
+      if (!this.#mode.rungAudio()) return false;
+      this.#rungAudio = p.rendition;
+    }
+    const { seq, ts } = track.rewriter.map(
+      `rung:${p.source}`,
+      p.rtp.header.sequenceNumber,
+      p.rtp.header.timestamp,
+      nowMs,
+    );
+    return this.#send(track, transport, p.rtp, seq, ts);
+  }
+
+  /**
+   * Follows the viewer's bandwidth (REMB, loss) over the ladder's rungs now: the rung it
+   * should be on, switched to at that rung's next key frame. Called every half second and
+   * when a rung packet finds no choice made yet.
+   */
+  adapt(nowMs: number): void {
+    const feed = this.#opts.rungs;
+    if (!feed || this.#endReason !== null) return;
+    const audio = feed.audioBitrateBps();
+    const rungs: RungOption[] = feed.rungs().map((r) => ({ name: r.name, bitrateBps: r.bitrateBps + audio }));
+    if (rungs.length === 0) return;
+    // Measured bit rates move with every part; the same rungs keep the chooser's holds.
+    if (!this.#choice) this.#choice = new RungChoice(rungs);
+    else this.#choice.setRungs(rungs);
+    const elapsed = nowMs - this.#sentAt.ms;
+    if (elapsed >= 250) {
+      if (this.#sentAt.ms > 0) {
+        this.#bandwidth.onSent(((this.stats.bytesSent - this.#sentAt.bytes) * 8 * 1000) / elapsed, nowMs);
+      }
+      this.#sentAt = { ms: nowMs, bytes: this.stats.bytesSent };
+    }
+    this.#bandwidth.advance(nowMs);
+    const pinned = this.#opts.pinnedRung ?? null;
+    const wanted =
+      pinned !== null && rungs.some((r) => r.name === pinned)
+        ? pinned
+        : this.#choice.update(this.#bandwidth.estimateBps, nowMs);
+    if (wanted !== this.#mode.wanted)
+      this.#log.debug(
+        { from: this.#mode.wanted, to: wanted, estimateBps: this.#bandwidth.estimateBps },
+        'rung',
+      );
+    this.#mode.want(wanted);
   }
 
   /** Whether a simulcast packet is of this viewer's layer; asks for a key frame of the one it waits for. */
@@ -386,7 +498,15 @@ export class WhepViewer {
     const transport = this.#connectedTransport(track);
     if (!transport) return;
     const rid = track.kind === 'video' ? this.#layer.current : null;
-    const original = this.#opts.retransmit(track.kind, track.rewriter.original(viewerSeq), rid);
+    const s = this.#mode.sending;
+    const fromLadder = s.on === 'rung' || (track.kind === 'audio' && this.#mode.mode === 'rung');
+    const originalSeq = track.rewriter.original(viewerSeq);
+    const original = fromLadder
+      ? this.#opts.rungs?.retransmit(
+          track.kind === 'video' && s.on === 'rung' ? s.rung : this.#rungAudio,
+          originalSeq,
+        )
+      : this.#opts.retransmit(track.kind, originalSeq, rid);
     if (!original) return;
     const ts = track.rewriter.timestamp(original.header.timestamp);
     if (this.#send(track, transport, original, viewerSeq, ts)) {

@@ -3,6 +3,7 @@ import { averageBitrate, type SizedSegment } from '../bandwidth.js';
 import type { TrackInfo } from '../mp4/init.js';
 import type { MultivariantPlaylist, Rendition, Variant } from '../playlist/multivariant.js';
 import type { RenditionSpec } from '../rendition.js';
+import { WHEP_AUDIO_RENDITION } from '../../core/preset.js';
 import { AUDIO_GROUP, audioRendition, type MultivariantOptions } from '../playlist/audio-rendition.js';
 
 /** What the live packager knows of one rendition that has published a part in the current run. */
@@ -53,7 +54,8 @@ export function liveMultivariant(
   inputs: readonly LiveVariantInput[],
   o: MultivariantOptions = {},
 ): MultivariantPlaylist {
-  const audio = inputs.find((r) => r.spec.kind === 'audio');
+  // WHEP's Opus is for WebRTC viewers only.
+  const audio = inputs.find((r) => r.spec.kind === 'audio' && r.spec.name !== WHEP_AUDIO_RENDITION);
   const video = inputs.filter((r) => r.spec.kind === 'video');
   const audioRates = audio ? rates(audio) : { peak: 0, average: 0 };
   const renditions: Rendition[] = [];

@@ -1,3 +1,4 @@
+import { WHEP_AUDIO_RENDITION } from '../../core/preset.js';
 import { partName, playlistName } from '../names.js';
 import type { LivePart, LiveRenditionState } from './state.js';
 import { serverControlFor } from './targets.js';
@@ -100,6 +101,8 @@ export function nextPartUri(s: LiveRenditionState): string | null {
 
 /** This rendition as another one reports it (EXT-X-RENDITION-REPORT), or null before its first part. */
 export function renditionReport(s: LiveRenditionState): RenditionReport | null {
+  // Not an HLS rendition: no player asks for it.
+  if (s.rendition === WHEP_AUDIO_RENDITION) return null;
   const last = lastPart(s);
   if (!last) return null;
   return { uri: playlistName(s.rendition), lastMsn: last.msn, lastPart: last.part };

@@ -1,5 +1,5 @@
 import { BoxCursor, Mp4ParseError, findChild, findChildren, type Box } from './boxes.js';
-import type { TrackInfo } from './init.js';
+import type { TrackDefaults, TrackInfo } from './init.js';
 
 /** Timing of one movie fragment (moof) of the track, in the track's timescale. */
 export interface FragmentTiming {
@@ -18,6 +18,7 @@ const TFHD_SAMPLE_DESCRIPTION_INDEX = 0x000002;
 const TFHD_DEFAULT_DURATION = 0x000008;
 const TFHD_DEFAULT_SIZE = 0x000010;
 const TFHD_DEFAULT_FLAGS = 0x000020;
+const TFHD_DEFAULT_BASE_IS_MOOF = 0x020000;
 // trun flags (ISO 14496-12 8.8.8)
 const TRUN_DATA_OFFSET = 0x000001;
 const TRUN_FIRST_SAMPLE_FLAGS = 0x000004;
@@ -36,43 +37,84 @@ export function isSyncSample(flags: number): boolean {
   return nonSync === 0 && dependsOn !== 1;
 }
 
-interface TfhdDefaults {
+/** A track fragment header (tfhd): where the fragment's sample data is and its sample defaults. */
+export interface TrackFragmentHeader {
   trackId: number;
+  /** base_data_offset when the tfhd states one: a byte offset in the file. */
+  baseDataOffset: number | undefined;
+  /** default-base-is-moof: without a base_data_offset, data offsets count from the moof's first byte. */
+  baseIsMoof: boolean;
   duration: number | undefined;
+  size: number | undefined;
   flags: number | undefined;
 }
 
-function readTfhd(tfhd: Box): TfhdDefaults {
+export function readTfhd(tfhd: Box): TrackFragmentHeader {
   const c = new BoxCursor(tfhd);
   const { flags } = c.fullHeader();
   const trackId = c.u32();
-  if (flags & TFHD_BASE_DATA_OFFSET) c.skip(8);
+  const baseDataOffset = flags & TFHD_BASE_DATA_OFFSET ? c.u64() : undefined;
   if (flags & TFHD_SAMPLE_DESCRIPTION_INDEX) c.skip(4);
   const duration = flags & TFHD_DEFAULT_DURATION ? c.u32() : undefined;
-  if (flags & TFHD_DEFAULT_SIZE) c.skip(4);
+  const size = flags & TFHD_DEFAULT_SIZE ? c.u32() : undefined;
   const sampleFlags = flags & TFHD_DEFAULT_FLAGS ? c.u32() : undefined;
-  return { trackId, duration, flags: sampleFlags };
+  return {
+    trackId,
+    baseDataOffset,
+    baseIsMoof: (flags & TFHD_DEFAULT_BASE_IS_MOOF) !== 0,
+    duration,
+    size,
+    flags: sampleFlags,
+  };
 }
 
-function readTfdt(tfdt: Box): number {
+export function readTfdt(tfdt: Box): number {
   const c = new BoxCursor(tfdt);
   const { version } = c.fullHeader();
   return version === 1 ? c.u64() : c.u32();
 }
 
-interface TrunSummary {
-  count: number;
-  duration: number;
-  /** Flags of the run's first sample when the run states them. */
-  firstFlags: number | undefined;
+/** The track's traf in a moof, and its tfhd. */
+export function trackFragment(moof: Box, track: TrackInfo): { traf: Box; tfhd: TrackFragmentHeader } {
+  for (const traf of findChildren(moof, 'traf')) {
+    const box = findChild(traf, 'tfhd');
+    if (!box) continue;
+    const tfhd = readTfhd(box);
+    if (tfhd.trackId === track.trackId) return { traf, tfhd };
+  }
+  throw new Mp4ParseError('missing_box', `moof has no traf for track ${track.trackId}`);
 }
 
-function readTrun(trun: Box, defaultDuration: number): TrunSummary {
+/** The defaults a trun falls back on: the tfhd's where it states them, else the trex's. */
+export function fragmentDefaults(tfhd: TrackFragmentHeader, track: TrackInfo): TrackDefaults {
+  return {
+    sampleDuration: tfhd.duration ?? track.defaults.sampleDuration,
+    sampleSize: tfhd.size ?? track.defaults.sampleSize,
+    sampleFlags: tfhd.flags ?? track.defaults.sampleFlags,
+  };
+}
+
+export interface TrunSample {
+  duration: number;
+  size: number;
+  flags: number;
+  /** Composition time minus decode time, in track ticks; negative only in a version 1 trun. */
+  compositionOffset: number;
+}
+
+export interface TrackRun {
+  /** data_offset when the run states one: bytes from the traf's base data offset. */
+  dataOffset: number | undefined;
+  samples: TrunSample[];
+}
+
+/** A trun's samples with every field resolved against `defaults`. */
+export function readTrun(trun: Box, defaults: TrackDefaults): TrackRun {
   const c = new BoxCursor(trun);
-  const { flags } = c.fullHeader();
+  const { version, flags } = c.fullHeader();
   const count = c.u32();
-  if (flags & TRUN_DATA_OFFSET) c.skip(4);
-  let firstFlags = flags & TRUN_FIRST_SAMPLE_FLAGS ? c.u32() : undefined;
+  const dataOffset = flags & TRUN_DATA_OFFSET ? c.i32() : undefined;
+  const firstFlags = flags & TRUN_FIRST_SAMPLE_FLAGS ? c.u32() : undefined;
   const perSample =
     (flags & TRUN_DURATION ? 4 : 0) +
     (flags & TRUN_SIZE ? 4 : 0) +
@@ -80,43 +122,36 @@ function readTrun(trun: Box, defaultDuration: number): TrunSummary {
     (flags & TRUN_CTS ? 4 : 0);
   // A corrupt count must fail on the bounds check, not loop for billions of samples.
   if (count * perSample > c.remaining) throw new Mp4ParseError('truncated', `trun lists ${count} samples`);
-  let duration = 0;
+  const samples: TrunSample[] = [];
   for (let i = 0; i < count; i++) {
-    duration += flags & TRUN_DURATION ? c.u32() : defaultDuration;
-    if (flags & TRUN_SIZE) c.skip(4);
-    if (flags & TRUN_FLAGS) {
-      const f = c.u32();
-      if (i === 0 && firstFlags === undefined) firstFlags = f;
-    }
-    if (flags & TRUN_CTS) c.skip(4);
+    const duration = flags & TRUN_DURATION ? c.u32() : defaults.sampleDuration;
+    const size = flags & TRUN_SIZE ? c.u32() : defaults.sampleSize;
+    const stated = flags & TRUN_FLAGS ? c.u32() : undefined;
+    const sampleFlags = (i === 0 ? firstFlags : undefined) ?? stated ?? defaults.sampleFlags;
+    const compositionOffset = flags & TRUN_CTS ? (version === 0 ? c.u32() : c.i32()) : 0;
+    samples.push({ duration, size, flags: sampleFlags, compositionOffset });
   }
-  return { count, duration, firstFlags };
+  return { dataOffset, samples };
 }
 
 /** Timing of the track's traf in a moof. */
 export function parseMoof(moof: Box, track: TrackInfo): FragmentTiming {
-  const traf = findChildren(moof, 'traf').find((t) => {
-    const tfhd = findChild(t, 'tfhd');
-    return tfhd !== undefined && readTfhd(tfhd).trackId === track.trackId;
-  });
-  if (!traf) throw new Mp4ParseError('missing_box', `moof has no traf for track ${track.trackId}`);
-  const tfhd = readTfhd(findChild(traf, 'tfhd')!);
+  const { traf, tfhd } = trackFragment(moof, track);
   const tfdt = findChild(traf, 'tfdt');
-  const defaultDuration = tfhd.duration ?? track.defaults.sampleDuration;
-  const defaultFlags = tfhd.flags ?? track.defaults.sampleFlags;
+  const defaults = fragmentDefaults(tfhd, track);
   let duration = 0;
+  let first: TrunSample | undefined;
   let sampleCount = 0;
-  let firstFlags: number | undefined;
   for (const trun of findChildren(traf, 'trun')) {
-    const run = readTrun(trun, defaultDuration);
-    if (sampleCount === 0 && run.count > 0) firstFlags = run.firstFlags ?? defaultFlags;
-    duration += run.duration;
-    sampleCount += run.count;
+    const { samples } = readTrun(trun, defaults);
+    first ??= samples[0];
+    for (const s of samples) duration += s.duration;
+    sampleCount += samples.length;
   }
   return {
     decodeTime: tfdt ? readTfdt(tfdt) : null,
     duration,
     sampleCount,
-    keyframe: sampleCount > 0 && isSyncSample(firstFlags ?? defaultFlags),
+    keyframe: first !== undefined && isSyncSample(first.flags),
   };
 }

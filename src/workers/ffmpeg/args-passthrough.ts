@@ -1,6 +1,6 @@
 import { AppError } from '../../core/errors.js';
 import type { Preset } from '../../core/preset.js';
-import { audioChain, audioOptions, checkIo, inputOptions, muxOptions } from './args.js';
+import { audioChain, audioOptions, checkIo, inputOptions, muxOptions, whepAudioOutput } from './args.js';
 import type { FfmpegIo } from './types.js';
 
 /** The most layers a passthrough body carries (ingest takes up to 4 rids). */
@@ -34,7 +34,7 @@ export function buildPassthroughArgs(videoTracks: number, preset: Preset, io: Ff
     ...['-hide_banner', '-loglevel', 'warning', '-nostats', '-progress', 'pipe:1'],
     ...inputOptions(io),
     ...['-i', io.input],
-    ...(io.hasAudio ? ['-filter_complex', audioChain(preset)] : []),
+    ...(io.hasAudio ? ['-filter_complex', audioChain(preset, io)] : []),
     ...tracks.flatMap((i) => [
       ...['-map', `0:v:${i}`, '-c:v', 'copy'],
       ...muxOptions(preset),
@@ -48,5 +48,6 @@ export function buildPassthroughArgs(videoTracks: number, preset: Preset, io: Ff
           `pipe:${io.firstOutputFd + videoTracks}`,
         ]
       : []),
+    ...whepAudioOutput(preset, io, io.firstOutputFd + videoTracks + 1),
   ];
 }

@@ -94,6 +94,30 @@ export function buildFfmpegArgs(preset: Preset, family: EncoderFamily, io: Ffmpe
     ...(io.hasAudio
       ? [...['-map', '[a]'], ...audioOptions(preset), ...muxOptions(preset), `pipe:${audioFd}`]
       : []),
+    ...whepAudioOutput(preset, io, audioFd + 1),
+  ];
+}
+
+/** Whether a run writes the WHEP viewers' Opus rendition besides the HLS audio (FfmpegIo.whepAudio). */
+export function writesWhepAudio(preset: Preset, io: FfmpegIo): boolean {
+  return io.hasAudio && io.whepAudio === true && preset.audio.codec !== 'opus';
+}
+
+/** Bit rate of the WHEP viewers' Opus: stereo speech and music at WebRTC's usual quality. */
+export const WHEP_OPUS_KBPS = 64;
+
+/**
+ * The WHEP viewers' Opus output (WebRTC has no AAC): `[ao]` from audioChain, encoded by
+ * libopus and muxed as its own fragmented MP4 with the preset's part length, so its parts
+ * reach every origin on the bus with the video rungs' and on the same timeline.
+ */
+export function whepAudioOutput(preset: Preset, io: FfmpegIo, fd: number): string[] {
+  if (!writesWhepAudio(preset, io)) return [];
+  return [
+    ...['-map', '[ao]'],
+    ...['-c:a', 'libopus', '-b:a', `${WHEP_OPUS_KBPS}k`, '-ac', '2', '-ar', '48000'],
+    ...muxOptions(preset),
+    `pipe:${fd}`,
   ];
 }
 
@@ -150,8 +174,16 @@ export function inputOptions(io: FfmpegIo): string[] {
  * The audio chain of every live and file graph (see filterGraph for why it starts at 0,
  * encoderDelaySeconds for the trim).
  */
-export function audioChain(preset: Preset): string {
-  return `[0:a:0]aresample=async=1:first_pts=0,atrim=start=${encoderDelaySeconds(preset)}[a]`;
+export function audioChain(preset: Preset, io?: FfmpegIo): string {
+  const resampled = '[0:a:0]aresample=async=1:first_pts=0';
+  if (!io || !writesWhepAudio(preset, io))
+    return `${resampled},atrim=start=${encoderDelaySeconds(preset)}[a]`;
+  const opusDelay = (ENCODER_DELAY_SAMPLES.opus / 48000).toFixed(6);
+  return [
+    `${resampled},asplit=2[ah][aw]`,
+    `[ah]atrim=start=${encoderDelaySeconds(preset)}[a]`,
+    `[aw]atrim=start=${opusDelay}[ao]`,
+  ].join(';');
 }
 
 /**
@@ -174,7 +206,7 @@ function filterGraph(preset: Preset, fam: FamilyArgs, io: FfmpegIo): string {
     (rung, i) => `[s${i}]fps=${rung.fps}:start_time=0,${fam.scaleFilter(rung)},setsar=1[v${i}]`,
   );
   const graph = [`[0:V:0]split=${n}${splits}`, ...chains];
-  if (io.hasAudio) graph.push(audioChain(preset));
+  if (io.hasAudio) graph.push(audioChain(preset, io));
   return graph.join(';');
 }
 

@@ -19,6 +19,11 @@ export interface FfmpegIo {
    * At least 3 (0 to 2 are stdin, progress and stderr).
    */
   firstOutputFd: number;
+  /**
+   * Live with audio, when the preset's audio is not Opus: one more output, Opus for WHEP
+   * viewers of the ladder (WHEP_AUDIO_RENDITION), on fd `firstOutputFd + ladder.length + 1`.
+   */
+  whepAudio?: boolean;
   /** VA-API render node, when family is vaapi (default /dev/dri/renderD128). */
   vaapiDevice?: string;
 }
