@@ -1,3 +1,4 @@
+import { h264NalType, splitAnnexB } from '../../src/core/codecs/h264-access-unit.js';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -123,12 +124,23 @@ export async function checkWhepPassthrough(
   stream: string,
   o: { codec: 'h265' | 'av1'; name: RegExp; minFrames: number; owned: { close(): Promise<void> }[] },
 ): Promise<ReceivedFrame[]> {
-  const h264Only = await WhepTestClient.create({ url: `${base}/whep/${stream}` });
+  // Passthrough only: an H.264-only viewer is told what is published.
+  const h264Only = await WhepTestClient.create({ url: `${base}/whep/${stream}`, mode: 'passthrough' });
   o.owned.push(h264Only);
   const refused = await h264Only.post(await h264Only.offer());
   expect(refused.status).toBe(406);
   expect(refused.headers.get('content-type')).toMatch(/text\/plain/);
   expect(await refused.text()).toMatch(o.name);
+
+  // The codec bridge: by default the same viewer watches the ladder (H.264) in rung mode.
+  const bridged = await WhepTestClient.create({ url: `${base}/whep/${stream}` });
+  o.owned.push(bridged);
+  await bridged.play();
+  const bridgedUntil = Date.now() + 15_000;
+  while (bridged.frames.length < 10 && Date.now() < bridgedUntil)
+    await new Promise((r) => setTimeout(r, 100));
+  expect(bridged.frames.length).toBeGreaterThanOrEqual(10);
+  expect(splitAnnexB(bridged.frames[0]!.data).map(h264NalType)).toEqual(expect.arrayContaining([7, 8, 5]));
 
   const viewer = await WhepTestClient.create({ url: `${base}/whep/${stream}`, videoCodec: o.codec });
   o.owned.push(viewer);
