@@ -37,8 +37,9 @@ import { FilePresetStore } from '../src/core/presets/store.js';
 import { PrivateRedis } from '../src/core/redis-server.js';
 import { RedisLiveBus } from '../src/packager/live/redis-bus.js';
 import { launchChromium } from '../test/helpers/browser.js';
-import { pidsMatching, ServiceProcess } from '../test/helpers/service-process.js';
+import { pidsMatching, type ServiceProcess } from '../test/helpers/service-process.js';
 import { WhipTestClient, type SentRtp } from '../test/helpers/whip-client.js';
+import { startBenchService } from './lib/bench-service.js';
 import { machineCpu } from './lib/cpu.js';
 import { frameNumberSource, lastFrameNumber } from './lib/frame-number.js';
 import { LlhlsFollower } from './lib/llhls-follower.js';
@@ -429,18 +430,7 @@ async function main(): Promise<void> {
   );
   try {
     redis = await PrivateRedis.start();
-    service = await ServiceProcess.start({
-      env: {
-        REDIS_URL: redis.url,
-        PORT: '0',
-        DATA_DIR: path.join(dir, 'data'),
-        MEDIA_DIR: path.join(dir, 'media'),
-        HWACCEL: 'none',
-        QUEUE_PREFIX: 'bench',
-        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
-      },
-      waitFor: /listening on/,
-    });
+    service = await startBenchService(dir, redis.url);
     // The packager's announcements, as an origin hears them: when each part was published.
     bus = new RedisLiveBus({ url: redis.url, prefix: 'bench' });
     bus.subscribe((e) => {

@@ -23,6 +23,12 @@
  *   npm run bench:whep-fanout -- [--steps 10,25,50,100,150,200,300] [--window 10] [--settle 3]
  *                                [--kbps 2500] [--max-loss 1] [--server-core 0] [--client-core 1]
  *                                [--cpu-prof]   (profiles the server; prints its top functions)
+ *                                [--mode rung]
+ *
+ * --mode rung: the viewers get the ladder instead (`?mode=rung`): a one-rung preset
+ * (1280x720p30 at --kbps, x264 ultrafast, 1 s GOP, 0.2 s parts, made through the API) that a
+ * worker process pinned to the client core encodes; the server makes each part's RTP once
+ * and sends it to every viewer on its playout clock. Same figures, same target.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -37,6 +43,7 @@ import { WhipTestClient } from '../test/helpers/whip-client.js';
 import { busyPercent, machineCpu, ownCpuSeconds } from './lib/cpu.js';
 import { encodeSource } from './lib/encoded-source.js';
 import { pin, udpRcvbufErrors } from './lib/pinning.js';
+import { waitForLadder } from './lib/bench-service.js';
 import type { ViewerAnswer, ViewerCommand, ViewerReport } from './lib/whep-viewers.js';
 
 const { values } = parseArgs({
@@ -49,6 +56,7 @@ const { values } = parseArgs({
     'server-core': { type: 'string', default: '0' },
     'client-core': { type: 'string', default: '1' },
     'cpu-prof': { type: 'boolean', default: false },
+    mode: { type: 'string', default: 'passthrough' },
   },
 });
 const serverCore = values['server-core'];
@@ -58,6 +66,7 @@ const windowS = Number(values.window);
 const settleS = Number(values.settle);
 const kbps = Number(values.kbps);
 const maxLoss = Number(values['max-loss']);
+const rungMode = values.mode === 'rung';
 const STREAM = 'fanout';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const TARGET_PER_CORE = 100;
@@ -179,6 +188,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'whipcast-bench-'));
   let redis: PrivateRedis | null = null;
   let service: ServiceProcess | null = null;
+  let worker: ServiceProcess | null = null;
   let publisher: WhipTestClient | null = null;
   let viewers: ViewerProcess | null = null;
   const results: Step[] = [];
@@ -227,8 +237,38 @@ async function main(): Promise<void> {
         : 'taskset unavailable: nothing pinned, everything shares every core',
     );
     const base = service.url;
+    if (rungMode) {
+      // The worker shares the client core: what is measured is the server's core.
+      worker = await ServiceProcess.start({
+        worker: true,
+        env: {
+          REDIS_URL: redis.url,
+          DATA_DIR: path.join(dir, 'data'),
+          MEDIA_DIR: path.join(dir, 'media'),
+          HWACCEL: 'none',
+          QUEUE_PREFIX: 'bench',
+        },
+      });
+      const res = await fetch(`${base}/api/presets`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          id: 'fanout',
+          name: 'fan-out bench: one 720p rung',
+          ladder: [
+            { width: 1280, height: 720, fps: 30, videoBitrateKbps: kbps, codec: 'h264', profile: 'main' },
+          ],
+          audio: { codec: 'aac', bitrateKbps: 96, channels: 2, sampleRate: 48000 },
+          gopSeconds: 1,
+          segmentSeconds: 2,
+          partSeconds: 0.2,
+          encoders: { x264: { preset: 'ultrafast', tune: 'zerolatency' } },
+        }),
+      });
+      if (res.status !== 201) throw new Error(`preset: ${res.status} ${await res.text()}`);
+    }
     publisher = await WhipTestClient.publish({
-      url: `${base}/whip/${STREAM}`,
+      url: `${base}/whip/${STREAM}${rungMode ? '?preset=fanout' : ''}`,
       width: 1280,
       height: 720,
       fps: 30,
@@ -237,13 +277,16 @@ async function main(): Promise<void> {
       onRtp: () => void published++,
     });
     viewers = new ViewerProcess();
-    const whep = `${base}/whep/${STREAM}`;
+    const whep = `${base}/whep/${STREAM}${rungMode ? '?mode=rung' : ''}`;
     // WHEP answers 409 until the stream is live (first media in).
     for (let i = 0; ; i++) {
       const res = await fetch(`${base}/api/streams/${STREAM}`);
       if (res.ok) break;
       if (i > 100) throw new Error(`stream never went live: ${res.status}`);
       await sleep(100);
+    }
+    if (rungMode) {
+      await waitForLadder(base, STREAM);
     }
     await sleep(1000);
 
@@ -332,6 +375,7 @@ async function main(): Promise<void> {
   } finally {
     await viewers?.close().catch(() => undefined);
     await publisher?.close().catch(() => undefined);
+    await worker?.close();
     await service?.close();
     await redis?.close();
   }

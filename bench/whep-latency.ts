@@ -35,10 +35,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RtpPacket } from 'werift';
 import { PrivateRedis } from '../src/core/redis-server.js';
-import { ServiceProcess } from '../test/helpers/service-process.js';
+import type { ServiceProcess } from '../test/helpers/service-process.js';
 import { WhepTestClient } from '../test/helpers/whep-client.js';
 import { WhipTestClient, type SentRtp } from '../test/helpers/whip-client.js';
 import { BARS, decodeBars, frameNumberSource } from './lib/frame-number.js';
+import { startBenchService, waitForLadder } from './lib/bench-service.js';
 
 const { values } = parseArgs({
   options: {
@@ -150,19 +151,7 @@ async function main(): Promise<void> {
   let frames: WhepTestClient['frames'];
   try {
     redis = await PrivateRedis.start();
-    service = await ServiceProcess.start({
-      env: {
-        REDIS_URL: redis.url,
-        PORT: '0',
-        ...(allRoles ? {} : { ROLES: 'api,ingest' }),
-        DATA_DIR: path.join(dir, 'data'),
-        MEDIA_DIR: path.join(dir, 'media'),
-        HWACCEL: 'none',
-        QUEUE_PREFIX: 'bench',
-        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
-      },
-      waitFor: /listening on/,
-    });
+    service = await startBenchService(dir, redis.url, allRoles ? {} : { ROLES: 'api,ingest' });
     const base = service.url;
     publisher = await WhipTestClient.publish({
       url: `${base}/whip/${STREAM}${allRoles ? '?preset=low-latency' : ''}`,
@@ -175,10 +164,7 @@ async function main(): Promise<void> {
     });
     if (allRoles) {
       // The ladder first: rung mode and fast join need its parts.
-      for (let i = 0; (await fetch(`${base}/hls/${STREAM}/index.m3u8`)).status !== 200; i++) {
-        if (i > 300) throw new Error('the ladder never appeared');
-        await sleep(100);
-      }
+      await waitForLadder(base, STREAM);
     }
     const joins: number[] = [];
     for (let j = 0; j < Number(values.joins); j++) {

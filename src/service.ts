@@ -241,6 +241,7 @@ export class Service {
             ? { whip: this.ingest, relay: this.relay, whep: this.whep }
             : null,
         whep: this.whep,
+        ownUrl: () => this.publicUrl,
         liveOrigin: this.liveOrigin,
         liveEvents: (listener) => {
           this.#bus?.subscribe(listener);

@@ -47,6 +47,8 @@ export interface ApiDeps {
   live?: { whip: WhipIngest; relay: RelayApi; whep: WhepPlayback } | null;
   /** WHEP on a process without ingest: rung mode from this process's origin. */
   whep?: WhepPlayback | null;
+  /** This process's public URL (PUBLIC_URL, or where it listens): WHEP never redirects to it. */
+  ownUrl?: () => string;
   /** Live playlists from memory (blocking reload, delta updates); absent: storage only. */
   liveOrigin?: LiveOriginApi | null;
   storage: Storage;
@@ -210,7 +212,14 @@ function buildApp(deps: ApiDeps): {
     app.use(
       '/whep',
       ...guarded.whep,
-      whepRouter({ whep, viewToken: config.viewToken, iceServers: config.iceServers, guards }),
+      whepRouter({
+        whep,
+        viewToken: config.viewToken,
+        iceServers: config.iceServers,
+        guards,
+        ...(deps.jobs.liveIngestOrigin ? { ingestOf: (id: string) => deps.jobs.liveIngestOrigin!(id) } : {}),
+        ownOrigin: () => new URL(deps.ownUrl?.() ?? config.publicUrl).origin,
+      }),
     );
   }
 

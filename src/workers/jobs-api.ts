@@ -27,5 +27,7 @@ export interface JobsApi {
   /** Counts by BullMQ queue name (`vod`, `live`, `vod-nvenc`, …) and state, for /metrics. */
   counts(): Promise<Record<string, Record<string, number>>>;
   ping(): Promise<boolean>;
+  /** The origin of the ingest process that holds a live stream's publisher (its live job's relay URL); null: no live job. */
+  liveIngestOrigin?(streamId: string): Promise<string | null>;
   close(): Promise<void>;
 }

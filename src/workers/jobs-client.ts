@@ -295,6 +295,28 @@ export class JobsClient implements JobsApi {
     });
   }
 
+  /**
+   * The origin (`http://host:port`) of the ingest process that holds a live stream's
+   * publisher, from its unfinished live job's relay URL (that process's PUBLIC_URL); null
+   * when there is no such job. WHEP passthrough asked of another process redirects there.
+   */
+  async liveIngestOrigin(streamId: string): Promise<string | null> {
+    if (!isStreamId(streamId)) return null;
+    return this.#redis('find live job', async () => {
+      for (const found of await this.#findAll(streamId)) {
+        if (found.kind !== 'live' || (await found.job.isCompleted()) || (await found.job.isFailed()))
+          continue;
+        const data = found.job.data as LiveJobData;
+        try {
+          return new URL(data.relay.url).origin;
+        } catch {
+          return null;
+        }
+      }
+      return null;
+    });
+  }
+
   async ping(): Promise<boolean> {
     try {
       return (await withTimeout(this.#opts.connection.ping(), REDIS_DEADLINE_MS, 'ping')) === 'PONG';

@@ -159,7 +159,8 @@ export class WhepTestClient {
     const res = await this.post(offer);
     const body = await res.text();
     if (res.status !== 201) throw new Error(`POST ${this.#opts.url}: ${res.status} ${body}`);
-    this.location = new URL(res.headers.get('location') ?? '', this.#opts.url).toString();
+    // res.url: where the POST ended up, after a redirect (passthrough asked of another process).
+    this.location = new URL(res.headers.get('location') ?? '', res.url || this.#opts.url).toString();
     this.etag = res.headers.get('etag') ?? '';
     this.answer = body;
     await this.pc.setRemoteDescription({ type: 'answer', sdp: body });

@@ -14,7 +14,7 @@ const STREAM = 'anynode';
  * the publisher, two API-only processes and one worker, on one Redis (as the scale-out
  * test runs them). A viewer that lands on an API-only process plays the stream from the
  * ladder that process's origin receives on the bus; one that asks that process for
- * passthrough gets the ladder too (the publisher's RTP is only where it is published).
+ * passthrough is redirected (307) to the ingest process, which has the publisher's RTP.
  */
 describe('WHEP on any API process', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'whipcast-anynode-'));
@@ -75,6 +75,14 @@ describe('WHEP on any API process', () => {
       console.log(`first frame ${v.frames[0]!.atMs - v.postedAtMs} ms after the POST`);
       expect(splitAnnexB(v.frames[0]!.data).map(h264NalType)).toEqual(expect.arrayContaining([7, 8, 5]));
     }
+    // The first plays the ladder where it landed; the second was sent to the ingest process.
+    expect(new URL(viewers[0]!.location).origin).toBe(new URL(apis[0]!.url).origin);
+    expect(new URL(viewers[1]!.location).origin).toBe(new URL(ingest.url).origin);
+    const view = (await (await fetch(`${ingest.url}/api/streams/${STREAM}`)).json()) as {
+      viewers?: { whepViewers?: { viewerId: string; mode: string }[] };
+    };
+    const there = view.viewers?.whepViewers?.find((s) => viewers[1]!.location.endsWith(s.viewerId));
+    expect(there?.mode).toBe('passthrough');
     // The API-only processes never held the publisher.
     for (const a of apis) expect(a.output.join('')).not.toMatch(/"msg":"publish session started"/);
     for (const v of viewers) expect((await v.delete()).status).toBe(200);

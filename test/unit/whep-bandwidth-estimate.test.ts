@@ -13,6 +13,7 @@ import {
   LOSS_RECOVERY_PER_S,
   REMB_MAX_AGE_MS,
   ViewerBandwidth,
+  followedEstimate,
   fractionLostOf,
   rembBitrate,
   rembPacket,
@@ -225,5 +226,19 @@ describe('REMB and receiver reports through werift', () => {
     bw.onSent(2_596_000, 0);
     bw.onReceiverReport(fractionLostOf(p1!, 0x2222)!, 0);
     expect(bw.lossFraction).toBeCloseTo(51 / 256, 6);
+  });
+});
+
+describe('followedEstimate: a receive-side estimate tells congestion, not room', () => {
+  it('takes an estimate under 85 % of the video sent as it is (the link is congested)', () => {
+    expect(followedEstimate(500_000, 700_000, 800_000)).toBe(500_000);
+  });
+  it('takes one near the video sent as at least everything sent (Chromium: 700 kb/s for 744)', () => {
+    expect(followedEstimate(700_000, 744_000, 850_000)).toBeCloseTo(850_000 / 0.85);
+  });
+  it('keeps a higher one, and no estimate, as they are', () => {
+    expect(followedEstimate(5_000_000, 744_000, 850_000)).toBe(5_000_000);
+    expect(followedEstimate(null, 744_000, 850_000)).toBeNull();
+    expect(followedEstimate(400_000, 0, 0)).toBe(400_000);
   });
 });

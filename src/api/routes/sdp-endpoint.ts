@@ -24,7 +24,7 @@ export interface SdpEndpointSpec {
     res: Response,
     streamId: string,
     offer: string,
-  ): Promise<SdpSessionHandle & { answer: string }>;
+  ): Promise<(SdpSessionHandle & { answer: string }) | { redirect: string }>;
 }
 
 const streamIdParam: RequestHandler = (req, _res, next) => {
@@ -62,6 +62,12 @@ export function sdpEndpointRouter(spec: SdpEndpointSpec): Router {
     const offer = bodyText(req.body);
     if (offer.trim() === '') throw new AppError('bad_request', 'the body holds no SDP offer');
     const session = await spec.offer(req, res, stream, offer);
+    if ('redirect' in session) {
+      // RFC 9725 4.5 (WHIP, and WHEP the same): a 307 keeps the method and the offer.
+      res.setHeader('Cache-Control', 'no-store');
+      res.redirect(307, session.redirect);
+      return;
+    }
     res.status(201);
     res.setHeader('Location', `${req.baseUrl}/${encodeURIComponent(stream)}/${session.sessionId}`);
     res.setHeader('ETag', session.signaling.etag);

@@ -14,6 +14,13 @@ export interface WhepRouterDeps {
   retryAfterSeconds?: number;
   /** Who the client is (per-client viewer cap) and its failed token checks. */
   guards: ClientGuards;
+  /**
+   * The origin of the ingest process that holds a stream's publisher (its live job's
+   * relay URL), for `?mode=passthrough` asked of a process without it; absent: never redirect.
+   */
+  ingestOf?: (streamId: string) => Promise<string | null>;
+  /** This process's own PUBLIC_URL origin: a redirect there would come straight back. */
+  ownOrigin?: () => string;
 }
 
 /**
@@ -39,6 +46,12 @@ export function whepRouter(deps: WhepRouterDeps): Router {
         throw new AppError('bad_request', 'mode must be one value');
       if (rendition !== undefined && typeof rendition !== 'string')
         throw new AppError('bad_request', 'rendition must be one rung name');
+      // Passthrough needs the publisher's RTP: the process that holds it answers (307), when
+      // it has an address of its own; otherwise this process serves the ladder (rung mode).
+      if (mode === 'passthrough' && !deps.whep.publishes(streamId) && deps.ingestOf) {
+        const origin = await deps.ingestOf(streamId).catch(() => null);
+        if (origin && origin !== deps.ownOrigin?.()) return { redirect: `${origin}${req.originalUrl}` };
+      }
       try {
         return await deps.whep.play({
           streamId,

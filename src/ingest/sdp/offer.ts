@@ -184,7 +184,12 @@ const KEPT_FEEDBACK = new Set(['nack', 'nack pli', 'ccm fir']);
  * NACK, PLI and FIR (ingest implements those; advertising REMB or transport-cc would make
  * a sender wait for feedback that never comes). RTX and FEC streams go with their codecs.
  */
-export function reduceToCodec(media: SdpMedia, pt: number): { media: SdpMedia; feedback: RtcpFeedback } {
+export function reduceToCodec(
+  media: SdpMedia,
+  pt: number,
+  /** More rtcp-fb kept (WHEP: `goog-remb`, the viewer's bandwidth estimate rung mode follows). */
+  alsoKept: readonly string[] = [],
+): { media: SdpMedia; feedback: RtcpFeedback } {
   const feedback: RtcpFeedback = { nack: false, pli: false, fir: false };
   const groups = attributeValues(media.lines, 'ssrc-group');
   const secondary = new Set<string>();
@@ -197,7 +202,7 @@ export function reduceToCodec(media: SdpMedia, pt: number): { media: SdpMedia; f
       if (linePt !== '*' && Number(linePt) !== pt) continue;
       if (name === 'rtcp-fb') {
         const fb = rest!.trim().toLowerCase().replace(/\s+/g, ' ');
-        if (!KEPT_FEEDBACK.has(fb)) continue;
+        if (!KEPT_FEEDBACK.has(fb) && !alsoKept.includes(fb)) continue;
         if (fb === 'nack') feedback.nack = true;
         if (fb === 'nack pli') feedback.pli = true;
         if (fb === 'ccm fir') feedback.fir = true;

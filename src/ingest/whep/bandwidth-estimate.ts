@@ -5,6 +5,7 @@ import {
   RtcpSrPacket,
   type RtcpPacket,
 } from 'werift';
+import { RUNG_HEADROOM } from './rung-choice.js';
 
 /**
  * A REMB is the receiver's whole budget at that moment; one that is not refreshed says
@@ -162,4 +163,25 @@ export function rembPacket(
       ssrcFeedbacks: ssrcs,
     }),
   });
+}
+
+/** An estimate under this share of the video a viewer is sent says its link is congested. */
+const CONGESTED = 0.85;
+
+/**
+ * The estimate the rung chooser follows. A receive-side estimate (REMB, which covers the
+ * video SSRC) without probing tells congestion, not spare room: measured from Chromium
+ * (no abs-send-time), 678-708 kb/s while 700-744 kb/s of 360p video arrived without loss,
+ * and still 700 kb/s once down at 400 kb/s. So an estimate under CONGESTED × the video
+ * sent counts as it is (go down), and one above it as at least everything sent now
+ * (`sendingBps`, audio included; stay, or up when it says there is room for more).
+ */
+export function followedEstimate(
+  estimateBps: number | null,
+  videoSendingBps: number,
+  sendingBps: number,
+): number | null {
+  if (estimateBps === null || videoSendingBps <= 0) return estimateBps;
+  if (estimateBps < CONGESTED * videoSendingBps) return estimateBps;
+  return Math.max(estimateBps, sendingBps / RUNG_HEADROOM);
 }

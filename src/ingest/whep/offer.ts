@@ -194,7 +194,7 @@ export function negotiateViewerOffer(text: string, published: PublishedCodecs): 
         throw notAcceptable(
           `no payload type in m=video carries the stream's video (offered: ${offeredVideo(m)}); ${describe(published)}, passed through as published`,
         );
-      const r = reduceToCodec(m, pick.pt);
+      const r = reduceToCodec(m, pick.pt, ['goog-remb']);
       video = { mid, kind: 'video', payloadType: pick.pt, clockRate: 90000, feedback: r.feedback };
       if (pick.profileMatch !== undefined) video.profileMatch = pick.profileMatch;
       return r.media;

@@ -19,6 +19,8 @@ export interface WhepPlayback {
   play(req: PlayRequest): Promise<SdpSessionHandle & { answer: string }>;
   session(streamId: string, sessionId: string): SdpSessionHandle | null;
   end(streamId: string, sessionId: string): Promise<boolean>;
+  /** Whether the stream's publisher is on this process (passthrough can be served here). */
+  publishes(streamId: string): boolean;
 }
 
 export interface WhepRegistryOptions {
@@ -381,6 +383,11 @@ export class WhepRegistry implements WhepPlayback {
     }
     this.#log.info({ streamId: w.streamId, viewerId: v.sessionId, reason, ...v.stats }, 'viewer left');
     if (w.viewers.size === 0) this.#unwatch(w);
+  }
+
+  publishes(streamId: string): boolean {
+    const s = this.#opts.streams?.get(streamId) ?? null;
+    return s !== null && !s.ended;
   }
 
   /** The viewer behind a WHEP session URL, if it is still running. */

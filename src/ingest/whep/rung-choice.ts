@@ -1,4 +1,7 @@
 /** One rung a WHEP viewer can be sent. */
+/** A rung fits an estimate when it needs at most this share of it (key-frame bursts, RTP overhead). */
+export const RUNG_HEADROOM = 0.85;
+
 export interface RungOption {
   name: string;
   /** Peak bits/s of the rung as sent: video + audio. */
@@ -49,7 +52,7 @@ export class RungChoice {
   #lastDownMs: number | null = null;
 
   constructor(rungs: RungOption[], o: RungChoiceOptions = {}) {
-    this.#headroom = o.headroom ?? 0.85;
+    this.#headroom = o.headroom ?? RUNG_HEADROOM;
     this.#upHoldMs = o.upHoldMs ?? 4000;
     this.#downHoldMs = o.downHoldMs ?? 1000;
     if (!(this.#headroom > 0)) throw new RangeError(`'headroom' must be positive, got ${this.#headroom}`);

@@ -229,7 +229,8 @@ export class RungFeed {
     for (const s of samples) seconds += s.duration / track.timescale;
     r.recent.push({ atMs: now, bytes: bytes.length, seconds });
     while (r.recent.length > 0 && now - r.recent[0]!.atMs > BITRATE_WINDOW_MS) r.recent.shift();
-    const source = `${r.name}:${r.run}`;
+    // Prefixed: a viewer's rewriter tells it from a publisher session's source (made once a part, not a packet).
+    const source = `rung:${r.name}:${r.run}`;
     const first = samples[0]!.decodeTime / track.timescale;
     this.#clock.arrived(r.run, first, performance.now());
     for (const s of samples) {

@@ -14,6 +14,7 @@ import { renderMultivariantPlaylist } from '../playlist/multivariant.js';
 import type { RenditionReport } from '../playlist/media.js';
 import { checkRenditions, type RenditionSpec } from '../rendition.js';
 import type { Storage } from '../storage/storage.js';
+import { WHEP_AUDIO_RENDITION } from '../../core/preset.js';
 import type { MultivariantOptions } from '../playlist/audio-rendition.js';
 
 export interface LivePackagerOptions extends MultivariantOptions {
@@ -276,10 +277,15 @@ export class LivePackager implements LivePackagerLike {
    * ladder's members, codecs or sizes change, when a BANDWIDTH is raised, and when an
    * AVERAGE-BANDWIDTH moves by more than 10 % from what was written.
    */
+  /** The run's renditions a Multivariant Playlist lists (not WHEP's Opus, which players never load). */
+  #listed(run: { taken: Set<string> }): LiveRendition[] {
+    return [...run.taken].filter((n) => n !== WHEP_AUDIO_RENDITION).map((n) => this.#renditions.get(n)!);
+  }
+
   #maybeMultivariant(): void {
     const run = this.#run;
     if (!run) return;
-    const members = [...run.taken].map((n) => this.#renditions.get(n)!);
+    const members = this.#listed(run);
     if (members.some((r) => r.runSegments.length === 0 || !r.track)) return;
     this.#multivariant.schedule();
   }
@@ -287,7 +293,7 @@ export class LivePackager implements LivePackagerLike {
   async #writeMultivariant(): Promise<void> {
     const run = this.#run;
     if (!run) return;
-    const members = [...run.taken].map((n) => this.#renditions.get(n)!);
+    const members = this.#listed(run);
     if (members.some((r) => !r.track || !r.timeline || r.runSegments.length === 0)) return;
     const playlist = liveMultivariant(
       members.map((r) => ({
