@@ -9,6 +9,7 @@ import { checkMultivariantPlaylist } from '../helpers/llhls-check.js';
 import { waitFor } from '../helpers/service-process.js';
 import { startTestService } from '../helpers/service.js';
 import { WhipTestClient } from '../helpers/whip-client.js';
+import { HEAVY_SUITE_SETUP_MS, heavySuiteTurn } from '../helpers/heavy-suite.js';
 
 type Started = Awaited<ReturnType<typeof startTestService>>;
 
@@ -105,17 +106,21 @@ describe('players from npm start on a young live stream without an error', () =>
   let pages: Awaited<ReturnType<typeof pageServer>>;
   const clients: WhipTestClient[] = [];
 
+  let turn: { release(): void } | null = null;
+
   beforeAll(async () => {
+    turn = await heavySuiteTurn();
     t = await startTestService();
     browser = await launchChromium();
     pages = await pageServer();
-  }, 60_000);
+  }, HEAVY_SUITE_SETUP_MS);
 
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close()));
     await browser?.close();
     await pages?.close();
     await t?.close();
+    turn?.release();
   });
 
   it.each(Object.keys(PLAYERS) as (keyof typeof PLAYERS)[])(

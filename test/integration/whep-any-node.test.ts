@@ -6,6 +6,7 @@ import { h264NalType, splitAnnexB } from '../../src/core/codecs/h264-access-unit
 import { ServiceProcess, waitFor } from '../helpers/service-process.js';
 import { WhepTestClient } from '../helpers/whep-client.js';
 import { WhipTestClient } from '../helpers/whip-client.js';
+import { HEAVY_SUITE_SETUP_MS, heavySuiteTurn } from '../helpers/heavy-suite.js';
 
 const STREAM = 'anynode';
 
@@ -29,7 +30,10 @@ describe('WHEP on any API process', () => {
   let ingest: ServiceProcess;
   const apis: ServiceProcess[] = [];
 
+  let turn: { release(): void } | null = null;
+
   beforeAll(async () => {
+    turn = await heavySuiteTurn();
     const started = await Promise.all([
       ServiceProcess.start({ env: { ...env, PORT: '0', ROLES: 'api,ingest' } }),
       ServiceProcess.start({ env: { ...env, PORT: '0', ROLES: 'api' } }),
@@ -39,11 +43,12 @@ describe('WHEP on any API process', () => {
     owned.push(...started);
     ingest = started[0];
     apis.push(started[1], started[2]);
-  }, 90_000);
+  }, HEAVY_SUITE_SETUP_MS);
 
   afterAll(async () => {
     await Promise.all(owned.map((p) => p.close()));
     rmSync(dir, { recursive: true, force: true });
+    turn?.release();
   });
 
   it('plays from a process that does not hold the publisher, in rung mode', async () => {
@@ -85,6 +90,15 @@ describe('WHEP on any API process', () => {
     expect(there?.mode).toBe('passthrough');
     // The API-only processes never held the publisher.
     for (const a of apis) expect(a.output.join('')).not.toMatch(/"msg":"publish session started"/);
-    for (const v of viewers) expect((await v.delete()).status).toBe(200);
-  }, 90_000);
+    expect((await viewers[1]!.delete()).status).toBe(200);
+
+    // The stream ends: the viewer on the API-only process ends with it (its ladder's ENDLIST).
+    await publisher.close();
+    await waitFor(
+      'the API-only process to end its viewer',
+      async () => ((await viewers[0]!.patch('', {})).status === 404 ? true : null),
+      40_000,
+      500,
+    );
+  }, 120_000);
 });

@@ -5,6 +5,7 @@ import { waitFor } from '../helpers/service-process.js';
 import { startTestService } from '../helpers/service.js';
 import { WhepTestClient } from '../helpers/whep-client.js';
 import { WhipTestClient } from '../helpers/whip-client.js';
+import { HEAVY_SUITE_SETUP_MS, heavySuiteTurn } from '../helpers/heavy-suite.js';
 
 type Started = Awaited<ReturnType<typeof startTestService>>;
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,7 +75,10 @@ describe('WHEP from the ladder', () => {
     return view.viewers?.whepViewers ?? [];
   };
 
+  let turn: { release(): void } | null = null;
+
   beforeAll(async () => {
+    turn = await heavySuiteTurn();
     t = await startTestService();
     base = t.service.url;
     const publisher = await WhipTestClient.publish({
@@ -92,7 +96,7 @@ describe('WHEP from the ladder', () => {
       30_000,
       100,
     );
-  }, 60_000);
+  }, HEAVY_SUITE_SETUP_MS);
 
   afterEach(async () => {
     await Promise.all(owned.splice(1).map((c) => c.close()));
@@ -101,6 +105,7 @@ describe('WHEP from the ladder', () => {
   afterAll(async () => {
     await Promise.all(owned.splice(0).map((c) => c.close()));
     await t?.close();
+    turn?.release();
   });
 
   it('rung mode: a decodable rung of the ladder and Opus, within a ladder GOP and a part', async () => {

@@ -7,6 +7,7 @@ import { childPids } from '../helpers/recording-packager.js';
 import { startTestService } from '../helpers/service.js';
 import { waitFor } from '../helpers/service-process.js';
 import { WhipTestClient } from '../helpers/whip-client.js';
+import { HEAVY_SUITE_SETUP_MS, heavySuiteTurn } from '../helpers/heavy-suite.js';
 
 type Started = Awaited<ReturnType<typeof startTestService>>;
 
@@ -34,9 +35,12 @@ describe('WHIP on the passthrough preset', () => {
   let pub: DataChannelPublisher | null = null;
   let lossy: DataChannelPublisher | null = null;
 
+  let turn: { release(): void } | null = null;
+
   beforeAll(async () => {
+    turn = await heavySuiteTurn();
     t = await startTestService();
-  }, 30_000);
+  }, HEAVY_SUITE_SETUP_MS);
 
   afterAll(async () => {
     await client?.close();
@@ -44,6 +48,7 @@ describe('WHIP on the passthrough preset', () => {
     await lossy?.close();
     stopDataChannels();
     await t?.close();
+    turn?.release();
   });
 
   it('packages the publisher’s own H.264 as the one rendition, no encode', async () => {

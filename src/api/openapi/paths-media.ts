@@ -87,6 +87,15 @@ export function sdpPaths(kind: 'whip' | 'whep'): Json {
             },
             content: body('application/sdp'),
           },
+          ...(kind === 'whep'
+            ? {
+                '307': {
+                  description:
+                    '`mode=passthrough` asked of a process that does not hold the publisher: POST the same offer to Location, the ingest process that does (its own PUBLIC_URL).',
+                  headers: { Location: stringHeader({ required: true }) },
+                },
+              }
+            : {}),
           '400': responseRef('SdpError'),
           '401': responseRef('SdpError'),
           '404': responseRef('SdpError'),

@@ -201,6 +201,8 @@ export class RungFeed {
     }
     const body = await init;
     if (!body) return false;
+    // The run before this one is over for this rendition: its init is not needed again.
+    if (r.map !== null && r.map !== map) this.#inits.delete(r.map);
     const track = parseInit(body);
     const run = parseName(map);
     r.map = map;
