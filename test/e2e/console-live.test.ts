@@ -7,6 +7,7 @@ import { pageErrors, screenshot } from '../helpers/screenshots.js';
 import { waitFor } from '../helpers/service-process.js';
 import { startTestService } from '../helpers/service.js';
 import { WhipTestClient } from '../helpers/whip-client.js';
+import { HEAVY_SUITE_SETUP_MS, heavySuiteTurn } from '../helpers/heavy-suite.js';
 
 type Started = Awaited<ReturnType<typeof startTestService>>;
 
@@ -41,7 +42,10 @@ describe('console: going live and stream health', () => {
   let context: BrowserContext;
   let publisher: WhipTestClient | undefined;
 
+  let turn: { release(): void } | null = null;
+
   beforeAll(async () => {
+    turn = await heavySuiteTurn();
     t = await startTestService();
     browser = await launchChromium();
     context = await browser.newContext({
@@ -61,13 +65,14 @@ describe('console: going live and stream health', () => {
       },
       20_000,
     );
-  }, 90_000);
+  }, HEAVY_SUITE_SETUP_MS);
 
   afterAll(async () => {
     await context?.close();
     await browser?.close();
     await publisher?.close();
     await t?.close();
+    turn?.release();
   });
 
   it('Go live: the WHIP URL for a name and preset, copy buttons, the OBS steps and encoder settings', async () => {

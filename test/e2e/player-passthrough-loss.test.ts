@@ -8,6 +8,7 @@ import { launchChromium } from '../helpers/browser.js';
 import { DataChannelPublisher, OBS_TWO_LAYERS, stopDataChannels } from '../helpers/datachannel-publisher.js';
 import { waitFor } from '../helpers/service-process.js';
 import { startTestService } from '../helpers/service.js';
+import { HEAVY_SUITE_SETUP_MS, heavySuiteTurn } from '../helpers/heavy-suite.js';
 
 type Started = Awaited<ReturnType<typeof startTestService>>;
 
@@ -24,10 +25,13 @@ describe('hls.js plays on when a copied layer loses a stretch', () => {
   let server: http.Server;
   let pub: DataChannelPublisher | null = null;
 
+  let turn: { release(): void } | null = null;
+
   beforeAll(async () => {
+    turn = await heavySuiteTurn();
     t = await startTestService();
     browser = await launchChromium();
-  }, 60_000);
+  }, HEAVY_SUITE_SETUP_MS);
 
   afterAll(async () => {
     await pub?.close();
@@ -36,6 +40,7 @@ describe('hls.js plays on when a copied layer loses a stretch', () => {
     server?.closeAllConnections();
     await new Promise((r) => (server ? server.close(() => r(undefined)) : r(undefined)));
     await t?.close();
+    turn?.release();
   });
 
   it('hls.js', async () => {

@@ -12,6 +12,7 @@ import {
 import { waitFor } from '../helpers/service-process.js';
 import { startTestService } from '../helpers/service.js';
 import { WhipTestClient } from '../helpers/whip-client.js';
+import { HEAVY_SUITE_SETUP_MS, heavySuiteTurn } from '../helpers/heavy-suite.js';
 
 type Started = Awaited<ReturnType<typeof startTestService>>;
 
@@ -36,15 +37,19 @@ describe('A/V sync from RTCP sender reports', () => {
   let dir = '';
   const clients: WhipTestClient[] = [];
 
+  let turn: { release(): void } | null = null;
+
   beforeAll(async () => {
+    turn = await heavySuiteTurn();
     t = await startTestService();
     dir = await mkdtemp(path.join(os.tmpdir(), 'whipcast-avsync-'));
-  }, 30_000);
+  }, HEAVY_SUITE_SETUP_MS);
 
   afterAll(async () => {
     await Promise.allSettled(clients.map((c) => c.close()));
     await t?.close();
     if (dir && !process.env.KEEP_AVSYNC) await rm(dir, { recursive: true, force: true });
+    turn?.release();
   });
 
   /** Publishes 9 s of the source and returns audio minus video (ms) at each flash of the HLS from `fromS` on. */

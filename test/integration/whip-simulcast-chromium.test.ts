@@ -4,6 +4,7 @@ import { parseVp8Frame } from '../../src/core/codecs/vpx-frame.js';
 import { ChromiumPublishingRig } from '../helpers/chromium-publisher.js';
 import { checkLiveLadder, decodeFirstSegment, firstPartMs } from '../helpers/live-check.js';
 import { WhepTestClient } from '../helpers/whep-client.js';
+import { HEAVY_SUITE_SETUP_MS, heavySuiteTurn } from '../helpers/heavy-suite.js';
 
 interface LayerView {
   rid: string;
@@ -45,12 +46,16 @@ function firstKeySize(v: WhepTestClient): { width: number; height: number } | nu
 describe('simulcast from Chromium over WHIP', () => {
   let rig: ChromiumPublishingRig | undefined;
 
+  let turn: { release(): void } | null = null;
+
   beforeAll(async () => {
+    turn = await heavySuiteTurn();
     rig = await ChromiumPublishingRig.start();
-  }, 30_000);
+  }, HEAVY_SUITE_SETUP_MS);
 
   afterAll(async () => {
     await rig?.close();
+    turn?.release();
   });
 
   it('lists the layers, transcodes the highest into a playable ladder, and plays each layer over WHEP', async () => {
