@@ -7,6 +7,7 @@ import { PlaylistMonitor } from '../helpers/playlist-monitor.js';
 import { waitFor } from '../helpers/service-process.js';
 import { startTestService } from '../helpers/service.js';
 import { WhipTestClient } from '../helpers/whip-client.js';
+import { HEAVY_SUITE_SETUP_MS, heavySuiteTurn } from '../helpers/heavy-suite.js';
 
 type Started = Awaited<ReturnType<typeof startTestService>>;
 
@@ -34,13 +35,17 @@ const canFreeze = (() => {
   let client: WhipTestClient | null = null;
   let folder = '';
 
+  let turn: { release(): void } | null = null;
+
   beforeAll(async () => {
+    turn = await heavySuiteTurn();
     t = await startTestService();
-  }, 30_000);
+  }, HEAVY_SUITE_SETUP_MS);
   afterAll(async () => {
     if (folder) immutable(folder, false);
     await client?.close();
     await t?.close();
+    turn?.release();
   });
 
   it('goes on, never goes back, and publishes again soon after', async () => {

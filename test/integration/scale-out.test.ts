@@ -9,6 +9,7 @@ import { PlaylistMonitor } from '../helpers/playlist-monitor.js';
 import { childPids } from '../helpers/recording-packager.js';
 import { ServiceProcess, waitFor } from '../helpers/service-process.js';
 import { WhipTestClient } from '../helpers/whip-client.js';
+import { HEAVY_SUITE_SETUP_MS, heavySuiteTurn } from '../helpers/heavy-suite.js';
 
 const STREAM = 'scaleout';
 const RUN_STARTED = new RegExp(`"streamId":"${STREAM}".*"msg":"live run started"`);
@@ -54,18 +55,22 @@ describe('scale-out: API, ingest and workers in separate processes', () => {
       .filter((l) => RUN_STARTED.test(l)).length;
   const job = async (id: string) => (await (await fetch(`${api.url}/api/jobs/${id}`)).json()) as JobView;
 
+  let turn: { release(): void } | null = null;
+
   beforeAll(async () => {
+    turn = await heavySuiteTurn();
     clip = await makeTestClip(env.MEDIA_DIR, { seconds: 4, width: 640, height: 360, fps: 30, audio: true });
     api = await ServiceProcess.start({ env: { ...env, PORT: '0', ROLES: 'api,ingest' } });
     owned.push(api);
     await Promise.all([startWorker(), startWorker()]);
-  }, 90_000);
+  }, HEAVY_SUITE_SETUP_MS);
 
   afterAll(async () => {
     monitor?.stop();
     await client?.close();
     await Promise.all(owned.map((p) => p.close()));
     rmSync(dir, { recursive: true, force: true });
+    turn?.release();
   });
 
   it('spreads one live stream and two file jobs over two worker processes', async () => {

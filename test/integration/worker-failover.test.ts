@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { JobView } from '../../src/core/jobs.js';
 import { makeTestClip } from '../helpers/media.js';
 import { pidsMatching, ServiceProcess, waitFor } from '../helpers/service-process.js';
+import { HEAVY_SUITE_SETUP_MS, heavySuiteTurn } from '../helpers/heavy-suite.js';
 
 /**
  * A job survives its worker: two real `npm run worker` processes, the first is
@@ -26,7 +27,10 @@ describe('worker failover', () => {
   let api: ServiceProcess;
   let clip: string;
 
+  let turn: { release(): void } | null = null;
+
   beforeAll(async () => {
+    turn = await heavySuiteTurn();
     clip = await makeTestClip(path.join(dir, 'media'), {
       seconds: 14,
       width: 1280,
@@ -36,11 +40,12 @@ describe('worker failover', () => {
     });
     api = await ServiceProcess.start({ env: { ...env, ROLES: 'api' } });
     owned.push(api);
-  }, 60_000);
+  }, HEAVY_SUITE_SETUP_MS);
 
   afterAll(async () => {
     await Promise.all(owned.map((p) => p.close()));
     rmSync(dir, { recursive: true, force: true });
+    turn?.release();
   });
 
   it('hands the job of a SIGKILLed worker to another worker, which completes it', async () => {
