@@ -81,4 +81,23 @@ describe('KeyframeAlignment', () => {
     }
     expect(a.verdict().state).toBe('misaligned');
   });
+
+  it('takes 60 % of a frame interval as the tolerance: 20 ms at 30 fps, 10 ms at 60 fps', () => {
+    const at = (fps: number, skewUs: number, frameOff = 0) => {
+      const a = new KeyframeAlignment(['layer h', 'layer l']);
+      const step = 1e6 / fps;
+      for (let n = 0; n < 3 * fps; n++) {
+        const t = Math.round(n * step);
+        a.push(0, t, t + 5_000, n % fps === 0);
+        // The second layer's packets always `skewUs` later (its sender starved on a loaded
+        // machine): the correction takes that for its clock's offset.
+        a.push(1, t, t + 5_000 + skewUs, n % fps === frameOff);
+      }
+      return { tolerance: a.tolerance(), state: a.verdict().state };
+    };
+    expect(at(30, 17_000)).toEqual({ tolerance: 20_000, state: 'aligned' });
+    expect(at(60, 17_000)).toMatchObject({ tolerance: 10_000, state: 'misaligned' });
+    // One frame off at 30 fps is still told apart.
+    expect(at(30, 0, 1).state).toBe('misaligned');
+  });
 });

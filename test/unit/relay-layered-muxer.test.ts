@@ -113,7 +113,7 @@ describe('LayeredMuxer (passthrough relay body)', () => {
     expect(refuse).toMatchObject({ type: 'refuse' });
     if (refuse?.type === 'refuse') {
       expect(refuse.reason).toBe(
-        "the layers' key frames are not aligned: layer h has a key frame at 1.000 s where layer l has none (nearest 1.034 s, 34 ms away; at most 12 ms allowed)",
+        "the layers' key frames are not aligned: layer h has a key frame at 1.000 s where layer l has none (nearest 1.034 s, 34 ms away; at most 20 ms allowed)",
       );
     }
     expect(outs.some((o) => o.type === 'start')).toBe(false);

@@ -20,7 +20,8 @@ export interface AlignmentOptions {
   minKeyframes?: number;
   /**
    * How far apart (after the correction) two layers' key frames may be and still be the
-   * same instant, µs. About a third of a frame at 30 fps. @defaultValue 12000
+   * same instant, µs. @defaultValue 12000 for checkKeyframeAlignment; KeyframeAlignment
+   * takes 60 % of the shortest frame interval it saw, within 8-20 ms (see tolerance()).
    */
   toleranceUs?: number;
   /** Key frames remembered per layer. @defaultValue 8 */
@@ -101,7 +102,13 @@ interface LayerTrack {
   lastUs: number | null;
   /** Least (arrival − media time) seen, µs: the layer's clock offset plus the fastest transit. */
   minDelayUs: number;
+  /** Shortest step between two of its frames, µs: its frame interval. */
+  minStepUs: number;
 }
+
+/** Bounds of the frame-relative tolerance: 60 fps and above, 30 fps and below. */
+const MIN_TOLERANCE_US = 8_000;
+const MAX_TOLERANCE_US = 20_000;
 
 /**
  * The layers' frames as they come (media time and arrival), their key frame verdict on
@@ -119,6 +126,7 @@ export class KeyframeAlignment {
       keyframesUs: [],
       lastUs: null,
       minDelayUs: Number.POSITIVE_INFINITY,
+      minStepUs: Number.POSITIVE_INFINITY,
     }));
   }
 
@@ -127,6 +135,7 @@ export class KeyframeAlignment {
     const l = this.#layers[index];
     if (!l) return;
     l.minDelayUs = Math.min(l.minDelayUs, arrivalUs - timeUs);
+    if (l.lastUs !== null && timeUs > l.lastUs) l.minStepUs = Math.min(l.minStepUs, timeUs - l.lastUs);
     l.lastUs = timeUs;
     if (keyframe) {
       l.keyframesUs.push(timeUs);
@@ -145,6 +154,21 @@ export class KeyframeAlignment {
     return timeUs + l.minDelayUs - first.minDelayUs;
   }
 
+  /**
+   * How far apart two layers' key frames may be and still be one instant, µs: 60 % of a
+   * frame interval (of the layer with the most frames a second), within 8-20 ms. A key
+   * frame one frame off is a whole interval away, so this still tells it apart, while the
+   * correction's own error (the fastest-transit estimate, a few ms, and more on a loaded
+   * machine: 17 ms measured between an OBS-shaped publisher's aligned layers at 30 fps)
+   * does not make aligned layers look misaligned.
+   */
+  tolerance(): number {
+    if (this.#o.toleranceUs !== undefined) return this.#o.toleranceUs;
+    const step = Math.min(...this.#layers.map((l) => l.minStepUs));
+    if (!Number.isFinite(step)) return 12_000;
+    return Math.min(MAX_TOLERANCE_US, Math.max(MIN_TOLERANCE_US, Math.round(0.6 * step)));
+  }
+
   verdict(): AlignmentVerdict {
     return checkKeyframeAlignment(
       this.#layers.map((l, i) => ({
@@ -152,7 +176,7 @@ export class KeyframeAlignment {
         keyframesUs: l.keyframesUs.map((t) => this.corrected(i, t)),
         lastUs: l.lastUs === null ? null : this.corrected(i, l.lastUs),
       })),
-      this.#o,
+      { ...this.#o, toleranceUs: this.tolerance() },
     );
   }
 }

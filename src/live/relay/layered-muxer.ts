@@ -196,7 +196,7 @@ export class LayeredMuxer {
     const v = this.#align.verdict();
     if (v.state === 'misaligned') return this.#refuse(`the layers' key frames are not aligned: ${v.reason}`);
     if (v.state !== 'aligned') return { type: 'drop', reason: 'waiting_for_keyframe' };
-    const tol = this.#o.toleranceUs ?? 12_000;
+    const tol = this.#align.tolerance();
     const starts = this.#layers.map((l, i) => {
       const k = l.gop[0];
       return k ? this.#align.corrected(i, k.timeUs) : null;
