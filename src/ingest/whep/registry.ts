@@ -239,8 +239,10 @@ export class WhepRegistry implements WhepPlayback {
       if (counted) this.#perClient.release(req.client);
       counted = false;
     };
-    // Held from here so that the feed is receiving parts by the time DTLS is up.
-    const feed = ladder && rungs ? rungs.acquire(streamId) : null;
+    // Held from here so that the feed is receiving parts by the time DTLS is up. Fast join
+    // only for a viewer whose video is H.264, the ladder's codec (a VP8 viewer of a VP8
+    // publisher waits for the publisher's key frame).
+    const feed = ladder && rungs && videoCodec === 'h264' ? rungs.acquire(streamId) : null;
     this.#pending++;
     let viewer: WhepViewer;
     try {
