@@ -6,6 +6,7 @@ import { launchChromium } from '../helpers/browser.js';
 import { makeTestClip } from '../helpers/media.js';
 import { pageErrors, screenshot } from '../helpers/screenshots.js';
 import { startTestService } from '../helpers/service.js';
+import { HEAVY_SUITE_SETUP_MS, heavySuiteTurn } from '../helpers/heavy-suite.js';
 
 type Started = Awaited<ReturnType<typeof startTestService>>;
 
@@ -41,7 +42,10 @@ describe('console: files', () => {
   let clip: string;
   let longClip: string;
 
+  let turn: { release(): void } | null = null;
+
   beforeAll(async () => {
+    turn = await heavySuiteTurn();
     t = await startTestService();
     // 720p through the three-rung default ladder: a transcode of several seconds, long
     // enough for the page's 2 s poll to see it running.
@@ -62,11 +66,12 @@ describe('console: files', () => {
       name: 'long.mp4',
     });
     browser = await launchChromium();
-  }, 60_000);
+  }, HEAVY_SUITE_SETUP_MS);
 
   afterAll(async () => {
     await browser?.close();
     await t?.close();
+    turn?.release();
   });
 
   it('uploads a picked file with a progress bar, shows the transcode progress, then plays it with previews', async () => {
