@@ -30,7 +30,7 @@ export interface TrackInfo {
 }
 
 /** Sample entry header bytes before its child boxes (ISO 14496-12 12.1.3, 12.2.3). */
-const VISUAL_ENTRY_BYTES = 78;
+export const VISUAL_ENTRY_BYTES = 78;
 const AUDIO_ENTRY_BYTES = 28;
 
 function trackId(tkhd: Box): { id: number; width: number; height: number } {
@@ -76,7 +76,7 @@ function defaultsFor(moov: Box, id: number): TrackDefaults {
   return { sampleDuration: 0, sampleSize: 0, sampleFlags: 0 };
 }
 
-function sampleEntry(stbl: Box): Box {
+export function sampleEntry(stbl: Box): Box {
   const stsd = requirePath(stbl, ['stsd']);
   const c = new BoxCursor(stsd);
   c.fullHeader();

@@ -1,6 +1,6 @@
 import { BoxCursor, Mp4ParseError, boxes, findChild, findChildren, requirePath, type Box } from './boxes.js';
 import { fragmentDefaults, isSyncSample, readTfdt, readTrun, trackFragment } from './fragment.js';
-import type { TrackInfo } from './init.js';
+import { sampleEntry, VISUAL_ENTRY_BYTES, type TrackInfo } from './init.js';
 
 /** One coded frame (video) or packet (audio) of a track, located in the part it came in. */
 export interface Mp4Sample {
@@ -14,9 +14,6 @@ export interface Mp4Sample {
   /** A view into the input, not a copy: it lives as long as the part's memory does. */
   data: Buffer;
 }
-
-/** Sample entry header bytes before its child boxes (ISO 14496-12 12.1.3), as in init.ts. */
-const VISUAL_ENTRY_BYTES = 78;
 
 const asBuffer = (b: Uint8Array): Buffer =>
   Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -94,21 +91,13 @@ export function avcParameterSets(init: Uint8Array): AvcParameterSets {
   for (const moov of boxes(buf)) {
     if (moov.type !== 'moov') continue;
     for (const trak of findChildren(moov, 'trak')) {
-      const entry = firstSampleEntry(requirePath(trak, ['mdia', 'minf', 'stbl', 'stsd']));
-      if (entry?.type !== 'avc1' && entry?.type !== 'avc3') continue;
+      const entry = sampleEntry(requirePath(trak, ['mdia', 'minf', 'stbl']));
+      if (entry.type !== 'avc1' && entry.type !== 'avc3') continue;
       const avcC = findChild(entry, 'avcC', VISUAL_ENTRY_BYTES);
       if (avcC) return readAvcC(avcC, buf);
     }
   }
   throw new Mp4ParseError('missing_box', 'init segment has no avc1/avc3 sample entry with an avcC');
-}
-
-function firstSampleEntry(stsd: Box): Box | undefined {
-  const c = new BoxCursor(stsd);
-  c.fullHeader();
-  if (c.u32() < 1) return undefined;
-  const first = boxes(stsd.buf, c.pos, stsd.end).next();
-  return first.done ? undefined : first.value;
 }
 
 function readAvcC(avcC: Box, buf: Buffer): AvcParameterSets {
