@@ -37,10 +37,12 @@ export class ServiceProcess {
     const sp = new ServiceProcess(child);
     const ready = opts.waitFor ?? (opts.worker ? /"msg":"worker started"/ : /"msg":"listening"/);
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`service did not start:\n${sp.output.join('')}`)),
-        20_000,
-      );
+      // A process that never became ready is still ours: end it before giving up on it.
+      let gaveUp = false;
+      const timer = setTimeout(() => {
+        gaveUp = true;
+        void sp.close().finally(() => reject(new Error(`service did not start:\n${sp.output.join('')}`)));
+      }, 20_000);
       const onData = (buf: Buffer) => {
         const text = buf.toString();
         sp.output.push(text);
@@ -57,7 +59,7 @@ export class ServiceProcess {
       child.stderr?.on('data', onData);
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`service exited with ${code}:\n${sp.output.join('')}`));
+        if (!gaveUp) reject(new Error(`service exited with ${code}:\n${sp.output.join('')}`));
       });
     });
     return sp;
