@@ -110,6 +110,12 @@ export const WhepViewerStatsSchema = z.object({
     .describe("What the viewer's video is now: nothing yet, the publisher's RTP, or a rung of the ladder."),
   rung: z.string().optional().describe('The rung sent now, while `sending` is `rung`.'),
   pinned: z.string().optional().describe('`?rendition=`: the rung this viewer stays on.'),
+  trial: z
+    .boolean()
+    .optional()
+    .describe(
+      'True while the rung is on trial: one rung above what the estimate showed room for, kept while the estimate does not fall (an estimate that follows what arrives shows no room above it otherwise).',
+    ),
   estimateBps: count()
     .optional()
     .describe(

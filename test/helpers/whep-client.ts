@@ -10,6 +10,7 @@ import {
   useNACK,
   useOPUS,
   usePLI,
+  useAbsSendTime,
   useSdesMid,
   useVP8,
   type RtpPacket,
@@ -57,7 +58,8 @@ export class WhepTestClient {
   /** ETag of the ICE session (from the POST, then from each ICE restart). */
   etag = '';
   postedAtMs = 0;
-  readonly video: { seq: number; timestamp: number; ssrc: number; pt: number }[] = [];
+  /** `absSendTime`: the packet's abs-send-time (6.18 fixed-point seconds, 24 bits), when it has one. */
+  readonly video: { seq: number; timestamp: number; ssrc: number; pt: number; absSendTime?: number }[] = [];
   readonly audio: { seq: number; timestamp: number; ssrc: number; pt: number }[] = [];
   readonly frames: ReceivedFrame[] = [];
   readonly #opts: WhepClientOptions;
@@ -99,7 +101,8 @@ export class WhepTestClient {
                   ],
         audio: [useOPUS()],
       },
-      headerExtensions: { video: [useSdesMid()], audio: [useSdesMid()] },
+      // As Chromium offers them: the mid, and abs-send-time on video.
+      headerExtensions: { video: [useSdesMid(), useAbsSendTime()], audio: [useSdesMid()] },
     });
   }
 
@@ -163,8 +166,13 @@ export class WhepTestClient {
     this.location = new URL(res.headers.get('location') ?? '', res.url || this.#opts.url).toString();
     this.etag = res.headers.get('etag') ?? '';
     this.answer = body;
+    const ext =
+      /a=extmap:(\d+)(?:\/\w+)? http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/abs-send-time/.exec(body);
+    this.#absSendTimeId = ext ? Number(ext[1]) : null;
     await this.pc.setRemoteDescription({ type: 'answer', sdp: body });
   }
+
+  #absSendTimeId: number | null = null;
 
   #onRtp(track: MediaStreamTrack, rtp: RtpPacket): void {
     this.#opts.onRtp?.(track.kind === 'audio' ? 'audio' : 'video', rtp);
@@ -175,7 +183,11 @@ export class WhepTestClient {
       this.audio.push(rec);
       return;
     }
-    this.video.push(rec);
+    const abs =
+      this.#absSendTimeId === null ? undefined : h.extensions.find((e) => e.id === this.#absSendTimeId);
+    this.video.push(
+      abs && abs.payload.length === 3 ? { ...rec, absSendTime: abs.payload.readUIntBE(0, 3) } : rec,
+    );
     if (this.#pending.length > 0 && this.#pending[0]!.header.timestamp !== h.timestamp) this.#pending = [];
     this.#pending.push(rtp);
     if (h.marker) {

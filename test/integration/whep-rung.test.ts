@@ -17,6 +17,7 @@ interface ViewerView {
   sending: string;
   rung?: string;
   estimateBps?: number;
+  trial?: boolean;
 }
 
 /** The size ffmpeg decodes the frames at, and how many it decoded. */
@@ -131,6 +132,13 @@ describe('WHEP from the ladder', () => {
     expect(/a=rtpmap:\d+ opus\/48000\/2/i.test(v.answer)).toBe(true);
     const mine = (await sessions()).find((s) => v.location.includes(s.viewerId))!;
     expect(mine).toMatchObject({ mode: 'rung', sending: 'rung', rung: '360p' });
+    // Each video packet says when it was sent (abs-send-time, as Chromium offers it): the time
+    // a receive-side estimate measures delay against. It moves on as the packets do.
+    const stamped = v.video.filter((p) => p.absSendTime !== undefined);
+    expect(stamped.length).toBe(v.video.length);
+    const spanS = ((stamped.at(-1)!.absSendTime! - stamped[0]!.absSendTime! + 2 ** 24) % 2 ** 24) / 2 ** 18;
+    const wallS = (v.frames.at(-1)!.atMs - v.frames[0]!.atMs) / 1000;
+    expect(Math.abs(spanS - wallS)).toBeLessThan(1);
   }, 30_000);
 
   it('fast join: starts on a rung between the publisher’s key frames, then its own RTP at the next', async () => {
@@ -222,6 +230,61 @@ describe('WHEP from the ladder', () => {
     expect(p).toMatchObject({ rung: '240p' });
     expect(decode(pinned.frames.slice(0, 10).map((f) => f.data))).toMatchObject({ width: 426, height: 240 });
   }, 40_000);
+
+  it('climbs back once the link clears, by a trial of the next rung up', async () => {
+    const v = await viewer({ mode: 'rung' });
+    await v.play();
+    await waitFor('a frame', async () => (v.frames.length > 0 ? true : null), 10_000, 50);
+    const mine = async (): Promise<ViewerView | undefined> =>
+      (await sessions()).find((x) => v.location.includes(x.viewerId));
+    // First a 500 kb/s link: down to 240p.
+    let limitBps = 500_000;
+    // Then a receive-side estimate as libwebrtc's behaves: it follows what arrives, to at most
+    // 1.5 times that (here the most video of any second of the last three, and 64 kb/s of
+    // Opus), so it never shows room for 360p (twice 240p's rate) by itself. The most of three
+    // seconds, since a loaded runner delivers frames in bursts, and libwebrtc's estimate does
+    // not drop with what arrives unless delay grows.
+    const remb = setInterval(() => {
+      const now = Date.now();
+      const second = (k: number): number =>
+        v.frames
+          .filter((f) => f.atMs > now - (k + 1) * 1000 && f.atMs <= now - k * 1000)
+          .reduce((n, f) => n + f.data.length * 8, 0);
+      const bits = Math.max(second(0), second(1), second(2));
+      void v.sendRemb(Math.min(limitBps, 1.5 * (bits + 64_000)));
+    }, 250);
+    try {
+      await waitFor('240p', async () => ((await mine())?.rung === '240p' ? true : null), 15_000, 100);
+      limitBps = Infinity;
+      const cleared = Date.now();
+      const onTrial = await waitFor(
+        'a trial',
+        async () => ((await mine())?.trial ? true : null),
+        30_000,
+        200,
+      );
+      expect(onTrial).toBe(true);
+      const back = await waitFor(
+        '360p, no longer on trial',
+        async () => {
+          const s = await mine();
+          return s?.rung === '360p' && s.trial === undefined ? s : null;
+        },
+        20_000,
+        200,
+      );
+      console.log(
+        `back on ${back.rung} ${Date.now() - cleared} ms after the link cleared (estimate ${back.estimateBps})`,
+      );
+      // It stays there, and what arrives is 360p.
+      await delay(2000);
+      expect(await mine()).toMatchObject({ rung: '360p' });
+      const recent = v.frames.slice(-90).map((f) => f.data);
+      expect(decode(recent)).toMatchObject({ width: 640, height: 360 });
+    } finally {
+      clearInterval(remb);
+    }
+  }, 90_000);
 
   it('refuses a bad mode or rendition with 400 and changes nothing', async () => {
     for (const q of ['mode=fast', 'rendition=..%2Fx']) {

@@ -145,6 +145,73 @@ describe('RungChoice: following a viewer’s estimate', () => {
   });
 });
 
+describe('RungChoice: trials above an estimate that follows what arrives', () => {
+  const bps = (name: string): number => LADDER.find((r) => r.name === name)!.bitrateBps;
+
+  it('climbs a clear link one trial at a time when the estimate only follows the rate sent', () => {
+    // A receive-side estimate: 20% above what arrives, never more (libwebrtc caps its REMB
+    // at 1.5 times what arrives, so a ladder of ×2 steps never shows room by itself).
+    const c = new RungChoice(LADDER, { startRung: '360p', trialAfterMs: 15_000 });
+    const switches = run(c, () => 1.2 * bps(c.wanted), 60_000);
+    expect(switches).toEqual([
+      { atMs: 15_000, from: '360p', to: '480p' },
+      { atMs: 30_000, from: '480p', to: '720p' },
+    ]);
+    expect(c.onTrial).toBe(false);
+  });
+
+  it('ends a trial above a hard limit after its window, and waits twice as long for the next', () => {
+    const c = new RungChoice(LADDER, { startRung: '360p', trialAfterMs: 15_000 });
+    expect(run(c, () => 1_000_000, 260_000)).toEqual([
+      { atMs: 15_000, from: '360p', to: '480p' },
+      { atMs: 23_000, from: '480p', to: '360p' },
+      { atMs: 53_000, from: '360p', to: '480p' },
+      { atMs: 61_000, from: '480p', to: '360p' },
+      { atMs: 121_000, from: '360p', to: '480p' },
+      { atMs: 129_000, from: '480p', to: '360p' },
+      // At most trialMaxAfterMs (120 s) apart from then on.
+      { atMs: 249_000, from: '360p', to: '480p' },
+      { atMs: 257_000, from: '480p', to: '360p' },
+    ]);
+  });
+
+  it('ends a trial at once when the measured estimate falls (the higher rung congests the link)', () => {
+    const c = new RungChoice(LADDER, { startRung: '360p', trialAfterMs: 15_000 });
+    const estimate = (t: number): number => (t > 15_000 ? 750_000 : 1_000_000);
+    expect(run(c, estimate, 16_000)).toEqual([
+      { atMs: 15_000, from: '360p', to: '480p' },
+      { atMs: 15_100, from: '480p', to: '360p' },
+    ]);
+    // What the caller reads into the estimate does not hide a fall of what was measured.
+    const d = new RungChoice(LADDER, { startRung: '360p', trialAfterMs: 15_000 });
+    const switches: number[] = [];
+    for (let t = 0; t <= 16_000; t += 100) {
+      const before = d.wanted;
+      if (d.update(1_000_000, t, estimate(t)) !== before) switches.push(t);
+    }
+    expect(switches).toEqual([15_000, 15_100]);
+  });
+
+  it('makes no trial while the current rung does not fit, at the top, or when trials are off', () => {
+    const off = new RungChoice(LADDER, { startRung: '360p' });
+    expect(run(off, () => 1_000_000, 120_000)).toEqual([]);
+    const top = new RungChoice(LADDER, { trialAfterMs: 15_000 });
+    expect(run(top, () => 3_500_000, 120_000)).toEqual([]);
+    const lowest = new RungChoice(LADDER, { startRung: '360p', trialAfterMs: 15_000 });
+    expect(run(lowest, () => 500_000, 120_000)).toEqual([]);
+  });
+
+  it('ends a trial when pinned; once unpinned the viewer goes on from the pin, as after any pin', () => {
+    const c = new RungChoice(LADDER, { startRung: '360p', trialAfterMs: 15_000 });
+    expect(run(c, () => 1_000_000, 15_000)).toEqual([{ atMs: 15_000, from: '360p', to: '480p' }]);
+    c.pin('720p');
+    expect(c.onTrial).toBe(false);
+    expect(run(c, () => 1_000_000, 40_000, { fromMs: 15_100 })).toEqual([]);
+    c.pin(null);
+    expect(c.wanted).toBe('720p');
+  });
+});
+
 describe('RungChoice: pinning', () => {
   it('lets a pinned rung win over any estimate, and goes on from it once unpinned', () => {
     const c = new RungChoice(LADDER);

@@ -172,8 +172,9 @@ const CONGESTED = 0.85;
  * The estimate the rung chooser follows. A receive-side estimate (REMB, which covers the
  * video SSRC) without probing tells congestion, not spare room: measured from Chromium
  * (no abs-send-time), 678-708 kb/s while 700-744 kb/s of 360p video arrived without loss,
- * and still 700 kb/s once down at 400 kb/s. So an estimate under CONGESTED × the video
- * sent counts as it is (go down), and one above it as at least everything sent now
+ * and still 700 kb/s once down at 400 kb/s; with abs-send-time it reaches 1.5-1.7 times what
+ * arrives, and no more (RungChoice's trials find room above that). So an estimate under
+ * CONGESTED × the video sent counts as it is (go down), and one above it as at least everything sent now
  * (`sendingBps`, audio included; stay, or up when it says there is room for more).
  */
 export function followedEstimate(

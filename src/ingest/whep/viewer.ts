@@ -13,6 +13,7 @@ import {
   useH264,
   useOPUS,
   useREMB,
+  useAbsSendTime,
   useSdesMid,
   useVP8,
   useVP9,
@@ -51,7 +52,16 @@ export type ViewerEndReason =
 /** A viewer's counters (summed per stream for the viewers that left); see WhepViewerStats. */
 export type ViewerStats = Omit<
   WhepViewerStats,
-  'viewerId' | 'since' | 'connectionState' | 'layer' | 'mode' | 'sending' | 'rung' | 'estimateBps' | 'pinned'
+  | 'viewerId'
+  | 'since'
+  | 'connectionState'
+  | 'layer'
+  | 'mode'
+  | 'sending'
+  | 'rung'
+  | 'estimateBps'
+  | 'pinned'
+  | 'trial'
 >;
 
 export const zeroViewerStats = (): ViewerStats => ({
@@ -105,6 +115,12 @@ const KEYFRAME_RETRY_MS = 500;
 const RESEND_GUARD_MS = 100;
 /** How long a viewer's REMB is taken as a lower bound only (see the REMB handler). */
 const REMB_WARMUP_MS = 5000;
+/**
+ * How long a rung viewer stays below the top before it is given the next rung up on trial
+ * (doubled after each failed trial, up to 2 minutes). Chromium's REMB follows what arrives,
+ * so without trials a viewer that once went down would stay down for good.
+ */
+const RUNG_TRIAL_AFTER_MS = 15_000;
 
 /** One send track of a viewer: its SSRC, payload type and rewriter; video waits for a key frame. */
 class ViewerTrack {
@@ -114,6 +130,14 @@ class ViewerTrack {
   readonly rewriter: TrackRewriter;
   readonly transceiver: RTCRtpTransceiver;
   midExtension: { id: number; payload: Buffer } | null = null;
+  /**
+   * The abs-send-time extension's id, when negotiated: with the send time in each packet,
+   * a libwebrtc receiver measures its delay against when we sent (its REMB estimator for
+   * abs-send-time), not against the RTP timestamps, which our pacing does not follow to
+   * the millisecond.
+   */
+  absSendTimeId: number | null = null;
+  #absSendTimeAt = -1;
   /** The RTP header this track sends, rewritten in place per packet (see setHeader). */
   header = Buffer.alloc(12);
   waitingForKeyframe: boolean;
@@ -137,18 +161,29 @@ class ViewerTrack {
     this.waitingForKeyframe = choice.kind === 'video';
   }
 
-  /** Builds the header template: version 2, the SSRC, and the mid (RFC 8285 one-byte form). */
+  /**
+   * Builds the header template: version 2, the SSRC, and the RFC 8285 one-byte extensions
+   * negotiated: the mid, and abs-send-time, which setHeader stamps per packet.
+   */
   prepareHeader(): void {
+    const elements: Buffer[] = [];
     const mid = this.midExtension;
-    const extLen = mid ? Math.ceil((1 + mid.payload.length) / 4) * 4 : 0;
-    const h = Buffer.alloc(12 + (mid ? 4 + extLen : 0));
-    h[0] = mid ? 0x90 : 0x80;
+    if (mid)
+      elements.push(Buffer.concat([Buffer.from([(mid.id << 4) | (mid.payload.length - 1)]), mid.payload]));
+    this.#absSendTimeAt = -1;
+    if (this.absSendTimeId !== null) {
+      this.#absSendTimeAt = 16 + elements.reduce((n, e) => n + e.length, 0) + 1;
+      elements.push(Buffer.from([(this.absSendTimeId << 4) | 2, 0, 0, 0]));
+    }
+    const used = elements.reduce((n, e) => n + e.length, 0);
+    const extLen = Math.ceil(used / 4) * 4;
+    const h = Buffer.alloc(12 + (used > 0 ? 4 + extLen : 0));
+    h[0] = used > 0 ? 0x90 : 0x80;
     h.writeUInt32BE(this.ssrc >>> 0, 8);
-    if (mid) {
+    if (used > 0) {
       h.writeUInt16BE(0xbede, 12);
       h.writeUInt16BE(extLen / 4, 14);
-      h[16] = (mid.id << 4) | (mid.payload.length - 1);
-      mid.payload.copy(h, 17);
+      Buffer.concat(elements).copy(h, 16);
     }
     this.header = h;
   }
@@ -159,8 +194,28 @@ class ViewerTrack {
     h[1] = (marker ? 0x80 : 0) | this.payloadType;
     h.writeUInt16BE(seq, 2);
     h.writeUInt32BE(ts >>> 0, 4);
+    if (this.#absSendTimeAt > 0) h.writeUIntBE(absSendTime(), this.#absSendTimeAt, 3);
     return h;
   }
+
+  /** The header extensions werift's own send path is given (before the fast path is up). */
+  extensions(): { id: number; payload: Buffer }[] {
+    const out = this.midExtension ? [this.midExtension] : [];
+    if (this.absSendTimeId !== null) {
+      const payload = Buffer.alloc(3);
+      payload.writeUIntBE(absSendTime(), 0, 3);
+      out.push({ id: this.absSendTimeId, payload });
+    }
+    return out;
+  }
+}
+
+/**
+ * Now as abs-send-time has it: seconds in 6.18 fixed point, 24 bits (wrapping every 64 s).
+ * Only differences between packets matter to the receiver, so any epoch does.
+ */
+function absSendTime(): number {
+  return Math.round(performance.now() * 262.144) & 0xffffff;
 }
 
 function viewerPeer(network: PeerNetworkOptions, videoCodec: VideoCodec | null): RTCPeerConnection {
@@ -177,7 +232,7 @@ function viewerPeer(network: PeerNetworkOptions, videoCodec: VideoCodec | null):
     // A stream without video still answers the viewer's video m-line (it stays silent).
     video: videoCodec ? video[videoCodec]() : [...video.h264(), ...video.vp8(), ...video.vp9()],
     audio: [useOPUS()],
-    headerExtensions: { video: [useSdesMid()], audio: [useSdesMid()] },
+    headerExtensions: { video: [useSdesMid(), useAbsSendTime()], audio: [useSdesMid()] },
   });
 }
 
@@ -253,6 +308,8 @@ export class WhepViewer {
         const track = new ViewerTrack({ ...c, payloadType: c.payloadType }, t);
         const ext = t.headerExtensions.find((e) => e.uri === RTP_EXTENSION_URI.sdesMid);
         if (ext && t.mid) track.midExtension = { id: ext.id, payload: serializeSdesMid(t.mid) };
+        track.absSendTimeId =
+          t.headerExtensions.find((e) => e.uri === RTP_EXTENSION_URI.absSendTime)?.id ?? null;
         track.prepareHeader();
         v.#tracks[c.kind] = track;
         v.#wireFeedback(track);
@@ -323,6 +380,7 @@ export class WhepViewer {
       sending: s.on,
       ...(s.on === 'rung' ? { rung: s.rung } : {}),
       ...(pinned !== null ? { pinned } : {}),
+      ...(this.#choice?.onTrial === true && pinned === null ? { trial: true } : {}),
       ...(estimate !== null ? { estimateBps: Math.round(estimate) } : {}),
       ...(this.#layer.current !== null ? { layer: this.#layer.current } : {}),
       since: new Date(this.startedAtMs).toISOString(),
@@ -441,7 +499,7 @@ export class WhepViewer {
     const rungs: RungOption[] = feed.rungs().map((r) => ({ name: r.name, bitrateBps: r.bitrateBps + audio }));
     if (rungs.length === 0) return;
     // Measured bit rates move with every part; the same rungs keep the chooser's holds.
-    if (!this.#choice) this.#choice = new RungChoice(rungs);
+    if (!this.#choice) this.#choice = new RungChoice(rungs, { trialAfterMs: RUNG_TRIAL_AFTER_MS });
     else this.#choice.setRungs(rungs);
     const elapsed = nowMs - this.#sentAt.ms;
     if (elapsed >= 250) {
@@ -461,6 +519,7 @@ export class WhepViewer {
         : this.#choice.update(
             followedEstimate(this.#bandwidth.estimateBps, this.#videoSendingBps, this.#sendingBps),
             nowMs,
+            this.#bandwidth.estimateBps,
           );
     if (wanted !== this.#mode.wanted)
       this.#log.debug(
@@ -558,7 +617,7 @@ export class WhepViewer {
         timestamp: ts,
         ssrc: track.ssrc,
         marker: rtp.header.marker,
-        extensions: track.midExtension ? [track.midExtension] : [],
+        extensions: track.extensions(),
       });
       sending = transport.sendRtp(rtp.payload, h);
     }
