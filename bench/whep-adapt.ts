@@ -15,15 +15,11 @@
  *
  *   npm run bench:whep-adapt -- [--limit 1000] [--before 4] [--after 16] [--width 854] [--height 480]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { PrivateRedis } from '../src/core/redis-server.js';
-import type { ServiceProcess } from '../test/helpers/service-process.js';
 import { WhepTestClient } from '../test/helpers/whep-client.js';
 import { WhipTestClient } from '../test/helpers/whip-client.js';
-import { startBenchService, waitForLadder } from './lib/bench-service.js';
+import { type BenchRig, loadAverage, startBenchRig, waitForLadder } from './lib/bench-service.js';
 
 const { values } = parseArgs({
   options: {
@@ -46,9 +42,7 @@ interface Viewer {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'whipcast-bench-'));
-  let redis: PrivateRedis | null = null;
-  let service: ServiceProcess | null = null;
+  let rig: BenchRig | null = null;
   let publisher: WhipTestClient | null = null;
   let viewer: WhepTestClient | null = null;
   let remb: NodeJS.Timeout | null = null;
@@ -56,15 +50,11 @@ async function main(): Promise<void> {
   console.log(
     `WHEP rung mode, one viewer limited to ${values.limit} kb/s after ${values.before} s; publisher ` +
       `${values.width}x${values.height}p30 on the low-latency preset; ${os.cpus().length} CPUs, load average ` +
-      os
-        .loadavg()
-        .map((x) => x.toFixed(1))
-        .join(' '),
+      loadAverage(),
   );
   try {
-    redis = await PrivateRedis.start();
-    service = await startBenchService(dir, redis.url);
-    const base = service.url;
+    rig = await startBenchRig();
+    const { base } = rig;
     publisher = await WhipTestClient.publish({
       url: `${base}/whip/${STREAM}?preset=low-latency`,
       width: Number(values.width),
@@ -138,19 +128,12 @@ async function main(): Promise<void> {
     console.log(
       `longest wait between complete frames from t = 0: ${worst} ms (target < 500)   ${worst < 500 ? 'ok' : 'ABOVE TARGET'}`,
     );
-    console.log(
-      `load average at the end ${os
-        .loadavg()
-        .map((x) => x.toFixed(1))
-        .join(' ')}`,
-    );
+    console.log(`load average at the end ${loadAverage()}`);
   } finally {
     if (remb) clearInterval(remb);
     await viewer?.close();
     await publisher?.close().catch(() => undefined);
-    await service?.close();
-    await redis?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await rig?.close();
   }
 }
 

@@ -11,16 +11,12 @@
  *
  *   npm run bench:whep-chromium -- [--preset low-latency] [--width 1280] [--height 720] [--seconds 60]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Browser } from 'playwright-core';
-import { PrivateRedis } from '../src/core/redis-server.js';
 import { launchChromium } from '../test/helpers/browser.js';
-import type { ServiceProcess } from '../test/helpers/service-process.js';
 import { WhipTestClient } from '../test/helpers/whip-client.js';
-import { startBenchService, waitForLadder } from './lib/bench-service.js';
+import { type BenchRig, loadAverage, startBenchRig, waitForLadder } from './lib/bench-service.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,24 +40,18 @@ interface Viewer {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'whipcast-bench-'));
-  let redis: PrivateRedis | null = null;
-  let service: ServiceProcess | null = null;
+  let rig: BenchRig | null = null;
   let publisher: WhipTestClient | null = null;
   let browser: Browser | null = null;
   const seconds = Number(values.seconds);
   console.log(
     `Chromium on the player page (rung mode), ${values.width}x${values.height}p30 publisher on the ` +
       `${values.preset} preset, ${seconds} s; ${os.cpus().length} CPUs, load average ` +
-      os
-        .loadavg()
-        .map((x) => x.toFixed(1))
-        .join(' '),
+      loadAverage(),
   );
   try {
-    redis = await PrivateRedis.start();
-    service = await startBenchService(dir, redis.url);
-    const base = service.url;
+    rig = await startBenchRig();
+    const { base } = rig;
     publisher = await WhipTestClient.publish({
       url: `${base}/whip/${STREAM}?preset=${encodeURIComponent(values.preset)}`,
       width: Number(values.width),
@@ -113,9 +103,7 @@ async function main(): Promise<void> {
   } finally {
     await browser?.close();
     await publisher?.close().catch(() => undefined);
-    await service?.close();
-    await redis?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await rig?.close();
   }
 }
 

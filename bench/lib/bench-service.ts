@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { PrivateRedis } from '../../src/core/redis-server.js';
 import { ServiceProcess } from '../../test/helpers/service-process.js';
 
 /**
@@ -31,4 +34,42 @@ export async function waitForLadder(base: string, stream: string): Promise<void>
     if (i > 300) throw new Error('the ladder never appeared');
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * What most benchmarks stand on: a private Redis, the service on it (startBenchService) and
+ * a temporary folder for its data; close() ends all three, and is idempotent.
+ */
+export interface BenchRig {
+  base: string;
+  close: () => Promise<void>;
+}
+
+export async function startBenchRig(env: Record<string, string> = {}): Promise<BenchRig> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'whipcast-bench-'));
+  let redis: PrivateRedis | null = null;
+  let service: ServiceProcess | null = null;
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await service?.close();
+      await redis?.close();
+      rmSync(dir, { recursive: true, force: true });
+    })());
+  try {
+    redis = await PrivateRedis.start();
+    service = await startBenchService(dir, redis.url, env);
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { base: service.url, close };
+}
+
+/** The machine's load averages (1, 5, 15 min), for a bench's header and footer. */
+export function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
 }
