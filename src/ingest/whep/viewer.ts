@@ -166,16 +166,16 @@ class ViewerTrack {
    * negotiated: the mid, and abs-send-time, which setHeader stamps per packet.
    */
   prepareHeader(): void {
-    const elements: Buffer[] = [];
     const mid = this.midExtension;
-    if (mid)
-      elements.push(Buffer.concat([Buffer.from([(mid.id << 4) | (mid.payload.length - 1)]), mid.payload]));
-    this.#absSendTimeAt = -1;
-    if (this.absSendTimeId !== null) {
-      this.#absSendTimeAt = 16 + elements.reduce((n, e) => n + e.length, 0) + 1;
-      elements.push(Buffer.from([(this.absSendTimeId << 4) | 2, 0, 0, 0]));
-    }
-    const used = elements.reduce((n, e) => n + e.length, 0);
+    const midBytes = mid
+      ? Buffer.concat([Buffer.from([(mid.id << 4) | (mid.payload.length - 1)]), mid.payload])
+      : Buffer.alloc(0);
+    const absBytes =
+      this.absSendTimeId === null ? Buffer.alloc(0) : Buffer.from([(this.absSendTimeId << 4) | 2, 0, 0, 0]);
+    const elements = Buffer.concat([midBytes, absBytes]);
+    // Its 3 bytes follow the fixed header (12), the 0xBEDE word (4), the mid and its own id byte.
+    this.#absSendTimeAt = absBytes.length > 0 ? 16 + midBytes.length + 1 : -1;
+    const used = elements.length;
     const extLen = Math.ceil(used / 4) * 4;
     const h = Buffer.alloc(12 + (used > 0 ? 4 + extLen : 0));
     h[0] = used > 0 ? 0x90 : 0x80;
@@ -183,7 +183,7 @@ class ViewerTrack {
     if (used > 0) {
       h.writeUInt16BE(0xbede, 12);
       h.writeUInt16BE(extLen / 4, 14);
-      Buffer.concat(elements).copy(h, 16);
+      elements.copy(h, 16);
     }
     this.header = h;
   }
